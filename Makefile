@@ -1,0 +1,47 @@
+# minigrad: the two commands a newcomer runs are `make demo` and `make test`.
+# Everything installs into .venv, so a fresh machine needs only python3 and a C compiler.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# Kernel threads and BLAS threads are set explicitly so pools do not fight over the 2 cores.
+THREADS ?= 2
+export OMP_NUM_THREADS ?= $(THREADS)
+export OPENBLAS_NUM_THREADS ?= $(THREADS)
+export MKL_NUM_THREADS ?= $(THREADS)
+
+.PHONY: all venv build test test-debug demo bench clean
+
+all: build
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip "setuptools>=77" wheel "Cython>=3.0" "numpy>=2.0"
+
+venv: $(PY)
+
+# Editable install builds the Cython extensions in place (minigrad/_ops/*.so).
+build: venv
+	$(PIP) install -q --no-build-isolation -e '.[test,examples]'
+
+# The whole suite under the compiled kernels, then again under the numpy reference kernels.
+test: build
+	$(PY) -m pytest -q -p no:cacheprovider tests
+	MINIGRAD_KERNELS=numpy $(PY) -m pytest -q -p no:cacheprovider tests
+
+# Bounds-checked build (MINIGRAD_CYTHON_DEBUG=1) running the whole suite, then a normal rebuild.
+test-debug: venv
+	MINIGRAD_CYTHON_DEBUG=1 $(PIP) install -q --no-build-isolation -e '.[test,examples]'
+	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PIP) install -q --no-build-isolation -e '.[test,examples]'
+
+demo: build
+	$(PY) examples/demo.py
+
+bench: build
+	$(PIP) install -q -e '.[bench]' --no-build-isolation
+	$(PY) -m benchmarks $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
+
+clean:
+	rm -rf build dist *.egg-info minigrad/_ops/*.c minigrad/_ops/*.so minigrad/_ops/_build_info.py
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
