@@ -149,3 +149,33 @@ def relu_backward(grad_out, x):
     x = check_float("x", x)
     grad_out = check_same("grad_out", grad_out, "x", x)
     return _impl["relu_backward"](grad_out, x)
+
+
+# ---------------------------------------------------------------- GEMM
+
+def gemm(a, b, alpha=1.0, beta=0.0, out=None):
+    """C = α·A·B + β·out. A (M, K) and B (K, N) may be transposed views: no copy is made for them."""
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        raise TypeError("gemm: a and b must be numpy.ndarray")
+    if a.dtype not in FLOAT_DTYPES or a.dtype != b.dtype:
+        raise TypeError(f"gemm: expected a and b of the same float dtype, got {a.dtype} and {b.dtype}")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"gemm: shapes {a.shape} and {b.shape} cannot be multiplied (expected (M, K) and (K, N))")
+    if out is not None:
+        out = check_float("out", out)
+        if out.shape != (a.shape[0], b.shape[1]) or out.dtype != a.dtype:
+            raise ValueError(f"gemm: out must be {a.dtype} of shape {(a.shape[0], b.shape[1])}, got {out.dtype} {out.shape}")
+    return _impl["gemm"](a, b, alpha, beta, out)
+
+
+def matmul(a, b):
+    """Batched A @ B: (..., M, K) @ (..., K, N) with the leading dims broadcast, like numpy."""
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        raise TypeError("matmul: a and b must be numpy.ndarray")
+    if a.dtype not in FLOAT_DTYPES or a.dtype != b.dtype:
+        raise TypeError(f"matmul: expected a and b of the same float dtype, got {a.dtype} and {b.dtype}")
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied")
+    if a.ndim == 2 and b.ndim == 2:
+        return _impl["gemm"](a, b, 1.0, 0.0, None)
+    return _impl["matmul"](a, b)
