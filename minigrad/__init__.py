@@ -1,3 +1,72 @@
-"""minigrad: a readable autograd engine with PyTorch's API and compiled Cython kernels."""
-from ._ops import get_num_threads, set_num_threads
+"""minigrad: a readable autograd engine with PyTorch's API and compiled Cython kernels.
+
+    import minigrad
+    from minigrad import nn, optim
+    import minigrad.nn.functional as F
+"""
+import builtins
+
+import numpy as np
+
+from . import _ops, autograd, functional
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import *  # noqa: F401,F403
+from .functional import (  # noqa: F401  the math ops PyTorch also exposes at top level
+    abs, amax, amin, argmax, argmin, cat, chunk, clamp, cos, exp, flatten, log, log_softmax,
+    logsumexp, matmul, max, maximum, mean, min, minimum, permute, pow, reshape, sigmoid, sin,
+    softmax, split, sqrt, squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where,
+)
+from .random import manual_seed
+from .tensor import Tensor
+
 __version__ = "0.1.0"
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+int32 = np.dtype(np.int32)
+bool_ = np.dtype(np.bool_)
+float = float32  # noqa: A001  torch.float
+double = float64
+long = int64
+
+set_num_threads = _ops.set_num_threads
+get_num_threads = _ops.get_num_threads
+
+
+def config():
+    """Build and run-time configuration as a dict (what ``show_config`` prints)."""
+    try:
+        from ._ops._build_info import BUILD_INFO
+    except ImportError:
+        BUILD_INFO = {}
+    info = {
+        "minigrad": __version__,
+        "numpy": np.__version__,
+        "kernels": _ops.get_backend(),
+        "openmp": _ops.openmp_enabled(),
+        "threads": _ops.get_num_threads(),
+        "cpu_features": _ops.cpu_features(),
+    }
+    info.update(_ops.kernel_paths())
+    info["build"] = BUILD_INFO
+    return info
+
+
+def show_config():
+    """Print version, kernel backend, OpenMP, threads, CPU paths and compiler flags."""
+    info = config()
+    build = info.pop("build")
+    width = builtins.max(len(k) for k in info) + 1
+    for key, value in info.items():
+        print(f"{key:<{width}} {value}")
+    if build:
+        print(f"{'compiler':<{width}} {build.get('compiler')}  flags: {' '.join(build.get('base_flags', []))}")
+        for suffix, flags in build.get("isa_flags", {}).items():
+            print(f"{'  *' + suffix:<{width}} {' '.join(flags)}")
+        print(f"{'debug build':<{width}} {build.get('debug')}")
+    else:
+        print("build info: not available (kernels not built)")
+
+
+from . import nn, optim  # noqa: E402,F401  (they import the names above)

@@ -1,0 +1,294 @@
+"""The autograd engine: Function, Context, grad mode and the backward pass.
+
+How a graph is built: ``Function.apply`` unwraps Tensor arguments to ndarrays, runs ``forward``,
+and, when some input requires grad (and grad mode is on), wraps the result in a Tensor whose
+``_ctx`` remembers the Function, its inputs and whatever ``forward`` saved. That chain of contexts
+is the graph; nothing else records it.
+
+How backward runs: ``backward`` sorts the contexts reachable from the output topologically (an
+iterative depth-first search, so a 10,000-op chain needs no recursion), then walks them from the
+output down, calling each ``Function.backward`` with the gradient of its output and routing the
+returned input gradients to the producing contexts (summed when a tensor is used more than once)
+or, for leaves, into ``.grad`` (accumulated, like PyTorch). Saved arrays are released as soon as
+a context has run, unless ``retain_graph=True``.
+"""
+import functools
+import threading
+
+import numpy as np
+
+_grad_mode = threading.local()  # grad mode is per thread, like PyTorch's
+
+
+def is_grad_enabled():
+    return getattr(_grad_mode, "enabled", True)
+
+
+class _GradMode:
+    """Context manager and decorator: sets grad mode, restores the previous mode on exit."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        _grad_mode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _grad_mode.enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _GradMode(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Disable graph recording: ``with minigrad.no_grad(): ...`` or ``@minigrad.no_grad()``."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(_GradMode):
+    """Re-enable graph recording inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode on or off; takes effect at once, like ``torch.set_grad_enabled(False)``."""
+
+    def __init__(self, mode):
+        super().__init__(mode)
+        self.prev = is_grad_enabled()
+        _grad_mode.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+
+class Context:
+    """Per-call record of a Function: its inputs (the graph edges) and the arrays saved for backward."""
+
+    def __init__(self, fn, inputs, needs_input_grad):
+        self.fn = fn
+        self.inputs = inputs  # tuple: Tensor or None per positional argument
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors = ()
+        self.freed = False
+        self.output = None  # weak reference to the output Tensor (for hooks and retain_grad)
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+    def release(self):
+        """Drop everything backward needed: the graph below this node can be collected."""
+        fn = self.fn
+        self.__dict__.clear()
+        self.fn, self.freed, self.inputs, self.output = fn, True, (), None
+
+
+class Function:
+    """An op: ``forward(ctx, *arrays)`` → ndarray and, beside it, ``backward(ctx, grad_out)`` →
+    one gradient (ndarray or None) per positional input. Subclasses write both as staticmethods
+    on ndarrays; ``apply`` does the Tensor bookkeeping."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .tensor import Tensor
+
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        track = any(needs) and is_grad_enabled()
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        if track:
+            ctx = Context(cls, tuple(a if isinstance(a, Tensor) else None for a in args), needs)
+        else:
+            ctx = Context(cls, (), needs)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        if not track:
+            return Tensor._wrap(out)
+        return Tensor._wrap(out, ctx)
+
+
+def _topological_order(roots):
+    """Contexts reachable from ``roots``, each after every context that consumes its output."""
+    order, visited = [], set()
+    stack = [(ctx, False) for ctx in roots]
+    while stack:
+        ctx, expanded = stack.pop()
+        if expanded:
+            order.append(ctx)
+            continue
+        if id(ctx) in visited:
+            continue
+        visited.add(id(ctx))
+        stack.append((ctx, True))
+        for t in ctx.inputs:
+            if t is not None and t._ctx is not None and id(t._ctx) not in visited:
+                stack.append((t._ctx, False))
+    order.reverse()  # outputs first
+    return order
+
+
+_FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+def _as_grad(t, g, fn_name, index):
+    """Check and cast a gradient returned by a Function for its input ``t``."""
+    g = np.asarray(g)
+    if g.shape != t.data.shape:
+        raise RuntimeError(
+            f"Function {fn_name} returned an invalid gradient at index {index} - got {list(g.shape)} "
+            f"but expected shape compatible with {list(t.data.shape)}"
+        )
+    return g if g.dtype == t.data.dtype else g.astype(t.data.dtype)
+
+
+def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
+    """The engine. Returns the gradients of ``capture`` tensors if given, else accumulates into leaves."""
+    roots = []
+    node_grads = {}   # id(ctx) -> gradient of that context's output
+    leaf_grads = {}   # id(leaf) -> [leaf, summed gradient]
+    for t, g in zip(outputs, grad_outputs):
+        if t._ctx is None:
+            # A leaf as output: its gradient is the seed itself.
+            _add(leaf_grads, id(t), t, g)
+            continue
+        if t._ctx.freed:
+            raise RuntimeError(_FREED_MSG)
+        roots.append(t._ctx)
+        key = id(t._ctx)
+        node_grads[key] = node_grads[key] + g if key in node_grads else g
+
+    captured_nodes = {}
+    if capture is not None:
+        captured_nodes = {id(t._ctx): i for i, t in enumerate(capture) if t._ctx is not None}
+    results = [None] * len(capture) if capture is not None else None
+
+    for ctx in _topological_order(roots):
+        if ctx.freed:
+            raise RuntimeError(_FREED_MSG)
+        grad_out = node_grads.pop(id(ctx), None)
+        if grad_out is None:
+            continue  # nothing flows through this branch
+        out = ctx.output() if ctx.output is not None else None
+        if out is not None:
+            grad_out = out._run_hooks(grad_out)
+            if out._retains_grad and capture is None:
+                out._accumulate(grad_out)
+        if id(ctx) in captured_nodes:
+            results[captured_nodes[id(ctx)]] = grad_out
+        grads = ctx.fn.backward(ctx, grad_out)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        if len(grads) != len(ctx.inputs):
+            raise RuntimeError(
+                f"function {ctx.fn.__name__}.backward returned {len(grads)} gradients, "
+                f"expected {len(ctx.inputs)}"
+            )
+        for i, (t, g) in enumerate(zip(ctx.inputs, grads)):
+            if t is None or g is None or not t.requires_grad:
+                continue
+            g = _as_grad(t, g, ctx.fn.__name__, i)
+            if t._ctx is None:
+                _add(leaf_grads, id(t), t, g)
+            else:
+                key = id(t._ctx)
+                node_grads[key] = node_grads[key] + g if key in node_grads else g
+        if not retain_graph:
+            ctx.release()
+
+    if capture is not None:
+        for i, t in enumerate(capture):
+            if t._ctx is None and id(t) in leaf_grads:
+                results[i] = leaf_grads[id(t)][1]
+        return results
+    for t, g in leaf_grads.values():
+        t._accumulate(t._run_hooks(g))
+    return None
+
+
+def _add(grads, key, t, g):
+    if key in grads:
+        grads[key][1] = grads[key][1] + g
+    else:
+        grads[key] = [t, g]
+
+
+def _seed_grads(outputs, grad_outputs):
+    from .tensor import Tensor
+
+    seeds = []
+    for t, g in zip(outputs, grad_outputs):
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if t.data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = np.ones_like(t.data)
+        else:
+            g = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=t.data.dtype)
+            if g.shape != t.data.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output has a shape of {list(g.shape)} and output has a "
+                    f"shape of {list(t.data.shape)}."
+                )
+        seeds.append(g)
+    return seeds
+
+
+def backward(tensors, grad_tensors=None, retain_graph=False):
+    """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``torch.autograd.backward``)."""
+    tensors = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    elif not isinstance(grad_tensors, (list, tuple)):
+        grad_tensors = [grad_tensors]
+    _run_backward(tensors, _seed_grads(tensors, grad_tensors), retain_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of Tensors, without touching any ``.grad``.
+
+    Like ``torch.autograd.grad`` (first-order only: ``create_graph`` is not supported).
+    """
+    from .tensor import Tensor
+
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (index {i}) does not require grad")
+    results = _run_backward(outputs, _seed_grads(outputs, grad_outputs), retain_graph, capture=inputs)
+    for i, g in enumerate(results):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"One of the differentiated Tensors (index {i}) appears to not have been used in the "
+                "graph. Set allow_unused=True if this is the desired behavior."
+            )
+    return tuple(None if g is None else Tensor(np.array(g, copy=True)) for g in results)

@@ -1,0 +1,133 @@
+"""Tensor factories with PyTorch's names and defaults (float32 unless ``dtype`` says otherwise)."""
+import numpy as np
+
+from .random import default_generator
+from .tensor import DEFAULT_DTYPE, Tensor
+
+__all__ = [
+    "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "arange", "linspace",
+    "eye", "randn", "rand", "randint", "zeros_like", "ones_like", "full_like", "empty_like",
+    "randn_like", "rand_like",
+]
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if int(s) < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _wrap(array, requires_grad):
+    t = Tensor._wrap(array)
+    t.requires_grad = requires_grad
+    return t
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor copying ``data``: Python floats → float32, ints → int64, ndarrays keep dtype."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def from_numpy(array):
+    """A tensor sharing memory with ``array`` (no copy)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return Tensor._wrap(array)
+
+
+def as_tensor(data, dtype=None):
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype):
+        return Tensor._wrap(data)
+    return Tensor(data, dtype=dtype)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    return _wrap(np.zeros(_shape(size), dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    return _wrap(np.ones(_shape(size), dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    return _wrap(np.empty(_shape(size), dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    if dtype is None:
+        dtype = np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool) else DEFAULT_DTYPE
+        dtype = np.bool_ if isinstance(fill_value, bool) else dtype
+    return _wrap(np.full(_shape((size,)), fill_value, dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else DEFAULT_DTYPE
+    return _wrap(np.arange(start, end, step, dtype=dtype), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    return _wrap(np.linspace(start, end, steps, dtype=dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    return _wrap(np.eye(n, m, dtype=dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False, generator=None):
+    g = generator or default_generator()
+    return _wrap(g.standard_normal(_shape(size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False, generator=None):
+    g = generator or default_generator()
+    return _wrap(g.random(_shape(size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, generator=None):
+    if high is None:
+        low, high = 0, low
+    g = generator or default_generator()
+    return Tensor._wrap(g.integers(low, high, size=_shape((size,)), dtype=dtype or np.int64))
+
+
+def _like(x, dtype):
+    return x.shape, dtype or x.dtype
+
+
+def zeros_like(x, dtype=None, requires_grad=False):
+    shape, dtype = _like(x, dtype)
+    return zeros(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    shape, dtype = _like(x, dtype)
+    return ones(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(x, dtype=None, requires_grad=False):
+    shape, dtype = _like(x, dtype)
+    return empty(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False):
+    shape, dtype = _like(x, dtype)
+    return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
+
+
+def randn_like(x, dtype=None, requires_grad=False):
+    shape, dtype = _like(x, dtype)
+    return randn(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad=False):
+    shape, dtype = _like(x, dtype)
+    return rand(shape, dtype=dtype, requires_grad=requires_grad)

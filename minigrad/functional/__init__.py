@@ -1,0 +1,11 @@
+"""Every differentiable op, one file per section; ``import minigrad.functional as F``.
+
+elementwise.py   arithmetic, unary math, activations, where/masked_fill, comparisons
+reduction.py     sum/mean/var/std/max/min/logsumexp, softmax/log_softmax
+shape.py         reshape/permute/squeeze/expand/cat/stack/split/pad/indexing
+linalg.py        matmul, linear (on the compiled GEMM)
+"""
+from .elementwise import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .reduction import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403

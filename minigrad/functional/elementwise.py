@@ -1,0 +1,620 @@
+"""Elementwise ops: arithmetic with broadcasting, unary math, activations, selection, comparisons.
+
+Each op is a Function whose ``forward`` and ``backward`` sit together; the docstring gives the
+forward math and the local gradient. Binary ops reduce the gradient of a broadcast input back to its
+shape with ``unbroadcast``. Python numbers are accepted in any operand position (no gradient).
+"""
+import math
+
+import numpy as np
+
+from .. import _ops
+from ..autograd import Function
+from ..tensor import Tensor
+from ._common import unbroadcast
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clamp", "maximum",
+    "minimum", "relu", "sigmoid", "tanh", "leaky_relu", "gelu", "silu", "elu", "softplus", "sin",
+    "cos", "where", "masked_fill", "to_dtype", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+]
+
+
+def _shape(x):
+    return np.shape(x)
+
+
+# ---------------------------------------------------------------- arithmetic
+
+class Add(Function):
+    """y = a + b;  ∂y/∂a = 1, ∂y/∂b = 1 (summed over broadcast dims)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shape(a), _shape(b)
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        return unbroadcast(g, sa), unbroadcast(g, sb)
+
+
+class Sub(Function):
+    """y = a − b;  ∂y/∂a = 1, ∂y/∂b = −1."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shape(a), _shape(b)
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        return unbroadcast(g, sa), (unbroadcast(-g, sb) if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """y = a·b;  ∂y/∂a = b, ∂y/∂b = a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = unbroadcast(g * b, _shape(a)) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(g * a, _shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """y = a / b;  ∂y/∂a = 1/b, ∂y/∂b = −a/b²."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.true_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = unbroadcast(g / b, _shape(a)) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(-g * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = −x;  ∂y/∂x = −1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Pow(Function):
+    """y = a^b;  ∂y/∂a = b·a^(b−1), ∂y/∂b = y·ln a (0 where a = 0 and b ≥ 0, like PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = np.power(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(g * b * np.power(a, b - 1), _shape(a))
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dlog = np.where((a == 0) & (b >= 0), 0, y * np.log(a))
+            gb = unbroadcast(g * dlog, _shape(b))
+        return ga, gb
+
+
+def _broadcastable(a, b):
+    """Raise PyTorch's error for shapes that do not broadcast (numpy's message names no tensor)."""
+    sa, sb = _shape(a.data if isinstance(a, Tensor) else a), _shape(b.data if isinstance(b, Tensor) else b)
+    if sa == sb:
+        return
+    for i, (m, n) in enumerate(zip(reversed(sa), reversed(sb))):
+        if m != n and m != 1 and n != 1:
+            dim = max(len(sa), len(sb)) - 1 - i
+            raise RuntimeError(
+                f"The size of tensor a ({m}) must match the size of tensor b ({n}) at non-singleton dimension {dim}"
+            )
+
+
+def add(a, b):
+    _broadcastable(a, b)
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    _broadcastable(a, b)
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    _broadcastable(a, b)
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    _broadcastable(a, b)
+    return Div.apply(a, b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def pow(a, b):
+    _broadcastable(a, b)
+    return Pow.apply(a, b)
+
+
+# ---------------------------------------------------------------- unary math
+
+class Exp(Function):
+    """y = eˣ;  ∂y/∂x = y."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class Log(Function):
+    """y = ln x;  ∂y/∂x = 1/x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Sqrt(Function):
+    """y = √x;  ∂y/∂x = 1/(2y)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g / (2 * y)
+
+
+class Abs(Function):
+    """y = |x|;  ∂y/∂x = sign(x) (0 at 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * np.sign(x)
+
+
+class Sin(Function):
+    """y = sin x;  ∂y/∂x = cos x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * np.cos(x)
+
+
+class Cos(Function):
+    """y = cos x;  ∂y/∂x = −sin x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * np.sin(x)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi);  ∂y/∂x = 1 where lo ≤ x ≤ hi, else 0."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = lo, hi
+        return np.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        mask = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            mask &= x >= lo
+        if hi is not None:
+            mask &= x <= hi
+        return g * mask, None, None
+
+
+class Maximum(Function):
+    """y = max(a, b);  the gradient goes to the larger input, split half-half on ties (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        w = (a > b) + 0.5 * (a == b)
+        return unbroadcast(g * w, _shape(a)), unbroadcast(g * (1 - w), _shape(b))
+
+
+class Minimum(Function):
+    """y = min(a, b);  the gradient goes to the smaller input, split half-half on ties (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        w = (a < b) + 0.5 * (a == b)
+        return unbroadcast(g * w, _shape(a)), unbroadcast(g * (1 - w), _shape(b))
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def abs(x):
+    return Abs.apply(x)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return Clamp.apply(x, min, max)
+
+
+def maximum(a, b):
+    _broadcastable(a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    _broadcastable(a, b)
+    return Minimum.apply(a, b)
+
+
+# ---------------------------------------------------------------- activations
+
+class ReLU(Function):
+    """y = max(x, 0);  ∂y/∂x = 1[x > 0]. Runs on the compiled kernel in ``_ops/elementwise.pyx``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _ops.relu_forward(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _ops.relu_backward(g, x)
+
+
+class Sigmoid(Function):
+    """y = 1/(1 + e⁻ˣ);  ∂y/∂x = y(1 − y)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        # Split by sign so exp never overflows.
+        e = np.exp(-np.abs(x))
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * (1 - y)
+
+
+class Tanh(Function):
+    """y = tanh x;  ∂y/∂x = 1 − y²."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else α·x;  ∂y/∂x = 1 or α."""
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        ctx.save_for_backward(x)
+        ctx.slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return np.where(x > 0, g, g * ctx.slope), None
+
+
+def _erf(x):
+    """erf(x) to ~1e-7 relative (Numerical Recipes' Chebyshev fit of erfc); numpy has no erf."""
+    z = np.abs(x)
+    t = 1 / (1 + 0.5 * z)
+    poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))
+    erfc = t * np.exp(poly)
+    return np.where(x >= 0, 1 - erfc, erfc - 1)
+
+
+class GELU(Function):
+    """y = x·Φ(x) (exact) or 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) (approximate='tanh')."""
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+            return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
+        return (0.5 * x * (1 + _erf(x / math.sqrt(2)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = np.tanh(k * (x + 0.044715 * x ** 3))
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+        else:
+            cdf = 0.5 * (1 + _erf(x / math.sqrt(2)))
+            pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            d = cdf + x * pdf
+        return (g * d).astype(x.dtype, copy=False), None
+
+
+class SiLU(Function):
+    """y = x·σ(x);  ∂y/∂x = σ(x)(1 + x(1 − σ(x)))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        s = Sigmoid.forward(ctx, x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        return g * s * (1 + x * (1 - s))
+
+
+class ELU(Function):
+    """y = x if x > 0 else α(eˣ − 1);  ∂y/∂x = 1 or y + α."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        y = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, y)
+        ctx.alpha = alpha
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return np.where(x > 0, g, g * (y + ctx.alpha)), None
+
+
+class Softplus(Function):
+    """y = (1/β)·ln(1 + e^(βx)), linear above the threshold;  ∂y/∂x = σ(βx)."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = beta * x
+        soft = np.logaddexp(0, bx) / beta
+        return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        bx = ctx.beta * x
+        s = Sigmoid.forward(ctx, bx)
+        return np.where(bx > ctx.threshold, g, g * s), None, None
+
+
+def relu(x):
+    return ReLU.apply(x)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU.apply(x, negative_slope)
+
+
+def gelu(x, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return GELU.apply(x, approximate)
+
+
+def silu(x):
+    return SiLU.apply(x)
+
+
+def elu(x, alpha=1.0):
+    return ELU.apply(x, alpha)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return Softplus.apply(x, beta, threshold)
+
+
+# ---------------------------------------------------------------- selection
+
+class Where(Function):
+    """y = a where cond else b;  ∂y/∂a = 1[cond], ∂y/∂b = 1[¬cond]."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond
+        ctx.shapes = _shape(a), _shape(b)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        zero = np.zeros((), g.dtype)
+        return None, unbroadcast(np.where(ctx.cond, g, zero), sa), unbroadcast(np.where(ctx.cond, zero, g), sb)
+
+
+def _bool_mask(name, mask):
+    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"{name}: expected a bool tensor, got dtype {mask.dtype}")
+    return mask
+
+
+def where(condition, input, other):
+    return Where.apply(_bool_mask("where(): condition", condition), input, other)
+
+
+def masked_fill(x, mask, value):
+    """x with ``value`` where ``mask`` is True (gradient 0 there)."""
+    mask = _bool_mask("masked_fill(): mask", mask)
+    if np.broadcast_shapes(mask.shape, x.shape) != x.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {x.shape}")
+    value = value.item() if isinstance(value, Tensor) else value
+    return Where.apply(mask, np.asarray(value, dtype=x.dtype), x)
+
+
+class ToDtype(Function):
+    """y = x cast to ``dtype``;  the gradient is cast back (none for non-float targets)."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.dtype), None
+
+
+def to_dtype(x, dtype):
+    if x.dtype == dtype:
+        return x
+    if dtype.kind != "f" and x.requires_grad:
+        return Tensor._wrap(x.data.astype(dtype))
+    return ToDtype.apply(x, dtype)
+
+
+# ---------------------------------------------------------------- comparisons (no gradient)
+
+def _compare(op, a, b):
+    a = a.data if isinstance(a, Tensor) else a
+    b = b.data if isinstance(b, Tensor) else b
+    return Tensor._wrap(np.asarray(op(a, b)))
+
+
+def eq(a, b):
+    return _compare(np.equal, a, b)
+
+
+def ne(a, b):
+    return _compare(np.not_equal, a, b)
+
+
+def lt(a, b):
+    return _compare(np.less, a, b)
+
+
+def le(a, b):
+    return _compare(np.less_equal, a, b)
+
+
+def gt(a, b):
+    return _compare(np.greater, a, b)
+
+
+def ge(a, b):
+    return _compare(np.greater_equal, a, b)
+
+
+def logical_not(x):
+    return Tensor._wrap(np.logical_not(x.data))

@@ -1,0 +1,103 @@
+"""Matrix products: ``matmul`` (PyTorch's 1-D/2-D/batched rules) and ``linear`` (y = x·Wᵀ + b).
+
+Both run on the GEMM door ``_ops.gemm`` / ``_ops.matmul``, which picks the compiled kernel.
+Backward passes transposed *views* to GEMM (``g @ Bᵀ``, ``Aᵀ @ g``), so no transpose is copied.
+"""
+import numpy as np
+
+from .. import _ops
+from ..autograd import Function
+from ._common import unbroadcast
+
+__all__ = ["matmul", "linear"]
+
+
+class MatMul(Function):
+    """Y = A·B (batched, broadcast);  ∂L/∂A = G·Bᵀ, ∂L/∂B = Aᵀ·G (summed over broadcast batch dims)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        # 1-D operands become a row (a) or a column (b), removed again from the result.
+        ctx.shapes = a.shape, b.shape
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        ctx.save_for_backward(a2, b2)
+        y = _ops.matmul(a2, b2)
+        if a.ndim == 1:
+            y = y[..., 0, :]
+        if b.ndim == 1:
+            y = y[..., 0]
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a2, b2 = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        if len(sa) == 1:
+            g = np.expand_dims(g, -2)
+        if len(sb) == 1:
+            g = np.expand_dims(g, -1)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(_ops.matmul(g, np.swapaxes(b2, -1, -2)), a2.shape).reshape(sa)
+        if ctx.needs_input_grad[1]:
+            gb = unbroadcast(_ops.matmul(np.swapaxes(a2, -1, -2), g), b2.shape).reshape(sb)
+        return ga, gb
+
+
+def matmul(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.ndim}D and {b.ndim}D")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({_fmt(a.shape)} and {_fmt(b.shape)})"
+        )
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}")
+    return MatMul.apply(a, b)
+
+
+def _fmt(shape):
+    rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+    return f"{rows}x{shape[-1]}"
+
+
+class Linear(Function):
+    """y = x·Wᵀ + b;  ∂L/∂x = G·W, ∂L/∂W = Gᵀ·x, ∂L/∂b = Σₙ G. Leading dims of x are flattened."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        x2 = x.reshape(-1, x.shape[-1])
+        ctx.save_for_backward(x2, weight)
+        ctx.x_shape = x.shape
+        if bias is None:
+            y = _ops.gemm(x2, weight.T)
+        else:
+            y = np.empty((x2.shape[0], weight.shape[0]), dtype=x.dtype)
+            y[...] = bias
+            _ops.gemm(x2, weight.T, beta=1.0, out=y)
+        return y.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    @staticmethod
+    def backward(ctx, g):
+        x2, weight = ctx.saved_tensors
+        g2 = g.reshape(-1, weight.shape[0])
+        gx = _ops.gemm(g2, weight).reshape(ctx.x_shape) if ctx.needs_input_grad[0] else None
+        gw = _ops.gemm(g2.T, x2) if ctx.needs_input_grad[1] else None
+        gb = g2.sum(axis=0) if ctx.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    """y = input·weightᵀ + bias, for input (*, in_features) and weight (out_features, in_features)."""
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({_fmt(input.shape)} and "
+            f"{weight.shape[1]}x{weight.shape[0]})"
+        )
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}"
+        )
+    return Linear.apply(input, weight, bias)

@@ -1,0 +1,263 @@
+"""Reductions over dims (sum, mean, var, std, max, min, logsumexp) and softmax / log_softmax.
+
+``dim`` is None (all dims), an int or a tuple, negatives allowed; ``keepdim`` keeps reduced dims as
+size 1. Backward broadcasts the output gradient back over the reduced dims (``expand_reduced``).
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._common import expand_reduced, normalize_dims
+
+__all__ = [
+    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
+    "softmax", "log_softmax",
+]
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+class Sum(Function):
+    """y = Σ x over dims;  ∂y/∂x = 1 (the gradient is broadcast back)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        return np.sum(x, axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return expand_reduced(g, ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+
+class Mean(Function):
+    """y = (1/n) Σ x over dims;  ∂y/∂x = 1/n."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        ctx.n = int(np.prod([x.shape[a] for a in axes]))
+        return np.mean(x, axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return expand_reduced(g / ctx.n, ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+
+class Var(Function):
+    """y = Σ (x − x̄)² / (n − correction);  ∂y/∂x = 2(x − x̄)/(n − correction)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, correction):
+        centered = x - np.mean(x, axis=axes, keepdims=True)
+        ctx.save_for_backward(centered)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        n = int(np.prod([x.shape[a] for a in axes]))
+        ctx.denom = max(n - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.sum(centered * centered, axis=axes, keepdims=keepdim) / ctx.denom).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (centered,) = ctx.saved_tensors
+        g = expand_reduced(g, centered.shape, ctx.axes, ctx.keepdim)
+        return g * (2 / ctx.denom) * centered, None, None, None
+
+
+class Std(Function):
+    """y = √var(x);  ∂y/∂x = (x − x̄) / ((n − correction)·y)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, correction):
+        v = Var.forward(ctx, x, axes, True, correction)
+        y = np.sqrt(v)
+        ctx.y = y
+        return y if keepdim else np.squeeze(y, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        (centered,) = ctx.saved_tensors
+        g = expand_reduced(g, ctx.y.shape, ctx.axes, ctx.keepdim)
+        return g * centered / (ctx.denom * ctx.y), None, None, None
+
+
+class AMax(Function):
+    """y = max x over dims;  the gradient is shared evenly among tied maxima (like torch.amax)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, largest):
+        y = (np.max if largest else np.min)(x, axis=axes, keepdims=True)
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return y if keepdim else np.squeeze(y, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        ties = x == y
+        g = expand_reduced(g, y.shape, ctx.axes, ctx.keepdim)
+        return g * ties / np.sum(ties, axis=ctx.axes, keepdims=True), None, None, None
+
+
+class MaxAlongDim(Function):
+    """y = x at ``indices`` along one dim;  the gradient goes to exactly that element."""
+
+    @staticmethod
+    def forward(ctx, x, dim, indices, keepdim):
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        ctx.indices = np.expand_dims(indices, dim)
+        y = np.take_along_axis(x, ctx.indices, axis=dim)
+        return y if keepdim else np.squeeze(y, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        grad = np.zeros(ctx.shape, dtype=g.dtype)
+        if not ctx.keepdim:
+            g = np.expand_dims(g, ctx.dim)
+        np.put_along_axis(grad, ctx.indices, g, axis=ctx.dim)
+        return grad, None, None, None
+
+
+def _axes(x, dim):
+    return normalize_dims(dim, x.ndim)
+
+
+def sum(x, dim=None, keepdim=False):
+    return Sum.apply(x, _axes(x, dim), keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    if x.dtype.kind != "f":
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {x.dtype}"
+        )
+    return Mean.apply(x, _axes(x, dim), keepdim)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased else 0
+
+
+def var(x, dim=None, unbiased=True, keepdim=False, correction=None):
+    return Var.apply(x, _axes(x, dim), keepdim, _correction(unbiased, correction))
+
+
+def std(x, dim=None, unbiased=True, keepdim=False, correction=None):
+    return Std.apply(x, _axes(x, dim), keepdim, _correction(unbiased, correction))
+
+
+def amax(x, dim=None, keepdim=False):
+    return AMax.apply(x, _axes(x, dim), keepdim, True)
+
+
+def amin(x, dim=None, keepdim=False):
+    return AMax.apply(x, _axes(x, dim), keepdim, False)
+
+
+def _reduce_along(x, dim, keepdim, largest):
+    """max/min: a full reduction without ``dim``; ``(values, indices)`` along one ``dim``."""
+    if dim is None:
+        if x.numel() == 0:
+            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0.")
+        return AMax.apply(x, _axes(x, None), False, largest)
+    (axis,) = _axes(x, dim)
+    indices = (np.argmax if largest else np.argmin)(x.data, axis=axis)
+    values = MaxAlongDim.apply(x, axis, indices, keepdim)
+    if keepdim:
+        indices = np.expand_dims(indices, axis)
+    return values_indices(values, Tensor._wrap(indices.astype(np.int64)))
+
+
+def max(x, dim=None, keepdim=False):
+    """Largest element, or ``(values, indices)`` along ``dim`` (first index on ties, like PyTorch)."""
+    return _reduce_along(x, dim, keepdim, True)
+
+
+def min(x, dim=None, keepdim=False):
+    return _reduce_along(x, dim, keepdim, False)
+
+
+def argmax(x, dim=None, keepdim=False):
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmax(x.data), dtype=np.int64))
+    (axis,) = _axes(x, dim)
+    return Tensor._wrap(np.argmax(x.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+
+def argmin(x, dim=None, keepdim=False):
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmin(x.data), dtype=np.int64))
+    (axis,) = _axes(x, dim)
+    return Tensor._wrap(np.argmin(x.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+
+class LogSumExp(Function):
+    """y = ln Σ eˣ (shifted by the max for stability);  ∂y/∂x = softmax(x)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        m = np.max(x, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        y = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return y if keepdim else np.squeeze(y, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        g = expand_reduced(g, y.shape, ctx.axes, ctx.keepdim)
+        return g * np.exp(x - y), None, None
+
+
+def logsumexp(x, dim, keepdim=False):
+    return LogSumExp.apply(x, _axes(x, dim), keepdim)
+
+
+class Softmax(Function):
+    """y = eˣ / Σ eˣ along ``dim``;  ∂L/∂x = y·(g − Σ g·y)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        y = e / np.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return y * (g - np.sum(g * y, axis=ctx.axis, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    """y = x − ln Σ eˣ along ``dim``;  ∂L/∂x = g − softmax(x)·Σ g."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - np.exp(y) * np.sum(g, axis=ctx.axis, keepdims=True), None
+
+
+def softmax(x, dim):
+    (axis,) = _axes(x, dim)
+    return Softmax.apply(x, axis)
+
+
+def log_softmax(x, dim):
+    (axis,) = _axes(x, dim)
+    return LogSoftmax.apply(x, axis)

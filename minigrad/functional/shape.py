@@ -1,0 +1,276 @@
+"""Shape ops: reshape, flatten, transpose/permute, squeeze/unsqueeze, expand, cat/stack,
+split/chunk, pad, and indexing. None of them computes anything; backward undoes the rearrangement
+(indexing scatters the gradient, adding it up where an index repeats).
+"""
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._common import normalize_dims, unbroadcast
+
+__all__ = [
+    "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "expand", "broadcast_to",
+    "cat", "stack", "split", "chunk", "pad", "index",
+]
+
+
+class Reshape(Function):
+    """y = x viewed with a new shape;  the gradient is reshaped back."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
+def _infer_shape(shape, numel):
+    shape = tuple(int(s) for s in shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = int(np.prod([s for s in shape if s != -1]))
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def reshape(x, shape):
+    return Reshape.apply(x, _infer_shape(shape, x.numel()))
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
+    if x.numel() == 0:
+        shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+    return reshape(x, shape)
+
+
+class Permute(Function):
+    """y = x with dims reordered;  the gradient is permuted by the inverse order."""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.inverse = tuple(np.argsort(dims))
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.transpose(g, ctx.inverse), None
+
+
+def permute(x, dims):
+    axes = [d % x.ndim if x.ndim else d for d in dims]
+    if sorted(axes) != list(range(x.ndim)):
+        raise RuntimeError(
+            f"permute(): dims {tuple(dims)} must be a permutation of the {x.ndim} dims of the input"
+        )
+    return Permute.apply(x, tuple(axes))
+
+
+def transpose(x, dim0, dim1):
+    (a,), (b,) = normalize_dims(dim0, x.ndim), normalize_dims(dim1, x.ndim)
+    dims = list(range(x.ndim))
+    dims[a], dims[b] = dims[b], dims[a]
+    return Permute.apply(x, tuple(dims))
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        axes = normalize_dims(dim, x.ndim)
+        shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
+    return Reshape.apply(x, shape)
+
+
+def unsqueeze(x, dim):
+    ndim = x.ndim + 1
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})")
+    dim %= ndim
+    return Reshape.apply(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+class Expand(Function):
+    """y = x broadcast to a larger shape (no copy);  the gradient is summed over broadcast dims."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.shape), None
+
+
+def expand(x, sizes):
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+            f"number of dimensions in the tensor ({x.ndim})"
+        )
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    for i, n in enumerate(x.shape):
+        if n != 1 and n != shape[i + lead]:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({shape[i + lead]}) must match the existing size ({n}) "
+                f"at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(x.shape)}"
+            )
+    return Expand.apply(x, shape)
+
+
+def broadcast_to(x, shape):
+    return expand(x, tuple(shape))
+
+
+class Cat(Function):
+    """y = [x₁, x₂, …] joined along ``dim``;  each input gets its slice of the gradient."""
+
+    @staticmethod
+    def forward(ctx, axis, *xs):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (None, *np.split(g, ctx.bounds, axis=ctx.axis))
+
+
+def _check_same_rank(name, tensors):
+    if len(tensors) == 0:
+        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise TypeError(f"{name}(): expected all tensors to have the same dtype, got {sorted(map(str, dtypes))}")
+
+
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    _check_same_rank("cat", tensors)
+    (axis,) = normalize_dims(dim, tensors[0].ndim)
+    ref = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.ndim != len(ref) or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref)) if j != axis):
+            raise RuntimeError(
+                f"Sizes of tensors must match except in dimension {axis}. Expected size {list(ref)} "
+                f"but got size {list(t.shape)} for tensor number {i} in the list."
+            )
+    return Cat.apply(axis, *tensors)
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    _check_same_rank("stack", tensors)
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at "
+                f"entry 0 and {list(t.shape)} at entry {i}"
+            )
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Tuple of views along ``dim``: equal chunks of ``split_size`` (last smaller), or given sizes."""
+    (axis,) = normalize_dims(dim, x.ndim)
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={split_size_or_sections}")
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                f"dimension {axis}), but got split_sizes={sizes}"
+            )
+    pieces, start = [], 0
+    for size in sizes:
+        idx = (slice(None),) * axis + (slice(start, start + size),)
+        pieces.append(index(x, idx))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x, chunks, dim=0):
+    (axis,) = normalize_dims(dim, x.ndim)
+    size = -(-x.shape[axis] // chunks)
+    return split(x, max(size, 1), dim)
+
+
+class Pad(Function):
+    """y = x surrounded by ``value`` (constant mode);  the gradient is the centre slice."""
+
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        ctx.centre = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.centre], None, None
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """PyTorch order: ``pad = (left, right, top, bottom, ...)`` starting from the last dim."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is implemented, got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise RuntimeError(f"Padding length must be divisible by 2 and at most 2*ndim ({2 * x.ndim}), got {len(pad)}")
+    if any(p < 0 for p in pad):
+        raise NotImplementedError("pad: negative padding (cropping) is not supported")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return Pad.apply(x, tuple(widths), value)
+
+
+class Index(Function):
+    """y = x[idx];  the gradient is scattered back to the indexed positions, summed on repeats."""
+
+    @staticmethod
+    def forward(ctx, x, idx, basic):
+        ctx.shape, ctx.dtype, ctx.idx, ctx.basic = x.shape, x.dtype, idx, basic
+        return x[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        grad = np.zeros(ctx.shape, dtype=ctx.dtype)
+        if ctx.basic:
+            grad[ctx.idx] = g  # basic indexing never repeats an element
+        else:
+            np.add.at(grad, ctx.idx, g)
+        return grad, None, None
+
+
+def _is_basic(i):
+    return i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice))
+
+
+def index(x, idx):
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    parts = tuple(p.data if isinstance(p, Tensor) else p for p in parts)
+    for p in parts:
+        if isinstance(p, (list, np.ndarray)):
+            arr = np.asarray(p)
+            if arr.dtype.kind not in "iub" and arr.size:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return Index.apply(x, parts, all(_is_basic(p) for p in parts))

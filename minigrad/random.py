@@ -1,0 +1,19 @@
+"""minigrad's one random generator: init, dropout and data shuffling all draw from it.
+
+``minigrad.manual_seed(s)`` makes a whole run repeatable, like ``torch.manual_seed``.
+"""
+import numpy as np
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed):
+    """Reseed the global generator; returns it."""
+    global _generator
+    _generator = np.random.default_rng(int(seed))
+    return _generator
+
+
+def default_generator():
+    """The global ``numpy.random.Generator`` (re-read after ``manual_seed``; do not cache it)."""
+    return _generator

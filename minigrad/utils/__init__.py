@@ -1,0 +1,4 @@
+"""Utilities: ``gradcheck``."""
+from .gradcheck import GradcheckError, gradcheck
+
+__all__ = ["gradcheck", "GradcheckError"]
