@@ -17,7 +17,7 @@ import numpy as np
 from . import reference
 
 # Compiled modules; each defines a subset of ``reference.__all__`` under the same names.
-COMPILED_MODULES = ("elementwise",)
+COMPILED_MODULES = ("elementwise", "im2col", "pooling",)
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
@@ -179,3 +179,164 @@ def matmul(a, b):
     if a.ndim == 2 and b.ndim == 2:
         return _impl["gemm"](a, b, 1.0, 0.0, None)
     return _impl["matmul"](a, b)
+
+
+# ---------------------------------------------------------------- im2col / col2im, pooling
+
+def _ints(name, value, n, minimum):
+    """``value`` (an int or a sequence of ``n`` ints, each >= minimum) as a tuple of n ints."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value,) * n
+    if (not isinstance(value, (tuple, list)) or len(value) != n
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+        raise TypeError(f"{name}: expected an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in value):
+        raise ValueError(f"{name}: expected values >= {minimum}, got {tuple(value)}")
+    return tuple(int(v) for v in value)
+
+
+def conv_padding(padding):
+    """Conv padding as (top, bottom, left, right) from an int, a pair (ph, pw) or a 4-tuple."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        return _ints("padding", padding, 4, 0)
+    ph, pw = _ints("padding", padding, 2, 0)
+    return ph, ph, pw, pw
+
+
+def conv_output_size(input_hw, kernel_size, stride, padding, dilation):
+    """(OH, OW) of a convolution: ⌊(H + top + bottom − DH·(KH − 1) − 1) / SH⌋ + 1 per axis."""
+    pt, pb, pl, pr = padding
+    return tuple((size + p0 + p1 - d * (k - 1) - 1) // s + 1
+                 for size, p0, p1, k, s, d in zip(input_hw, (pt, pl), (pb, pr), kernel_size, stride, dilation))
+
+
+def _check_nchw(name, x):
+    x = check_float(name, x)
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D (N, C, H, W) array, got shape {x.shape}")
+    return x
+
+
+def _check_out(out, shape, dtype):
+    """A caller-supplied output buffer must be exactly right: it is written, never copied."""
+    if out is None:
+        return None
+    if not isinstance(out, np.ndarray) or out.dtype != dtype or out.shape != tuple(shape):
+        raise ValueError(f"out: expected a {np.dtype(dtype)} array of shape {tuple(shape)}, got "
+                         f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError("out: expected a writeable C-contiguous array")
+    return out
+
+
+def _conv_geometry(input_shape, kernel_size, stride, padding, dilation):
+    kernel_size = _ints("kernel_size", kernel_size, 2, 1)
+    stride = _ints("stride", stride, 2, 1)
+    dilation = _ints("dilation", dilation, 2, 1)
+    padding = conv_padding(padding)
+    out_hw = conv_output_size(input_shape[2:], kernel_size, stride, padding, dilation)
+    if min(out_hw) < 1:
+        raise ValueError(f"im2col: input of size {tuple(input_shape[2:])} (padding {padding}) is smaller "
+                         f"than the dilated kernel {kernel_size} (dilation {dilation}): output size {out_hw}")
+    return kernel_size, stride, (padding[0], padding[2]), dilation, out_hw
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, out=None):
+    """The column matrix (C·KH·KW, N·OH·OW) of x (N, C, H, W); layout in ``_ops/im2col.pyx``.
+
+    ``padding``: int, (ph, pw) or (top, bottom, left, right). ``out``: optional buffer to fill.
+    """
+    x = _check_nchw("x", x)
+    N, C = x.shape[:2]
+    k, s, p, d, o = _conv_geometry(x.shape, kernel_size, stride, padding, dilation)
+    out = _check_out(out, (C * k[0] * k[1], N * o[0] * o[1]), x.dtype)
+    return _impl["im2col"](x, k, s, p, d, o, out)
+
+
+def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1, out=None):
+    """The adjoint of ``im2col``: x (input_shape) with every column entry added back where it came from."""
+    input_shape = _ints("input_shape", input_shape, 4, 0)
+    N, C = input_shape[:2]
+    cols = check_float("cols", cols)
+    k, s, p, d, o = _conv_geometry(input_shape, kernel_size, stride, padding, dilation)
+    expected = (C * k[0] * k[1], N * o[0] * o[1])
+    if cols.shape != expected:
+        raise ValueError(f"cols: expected shape {expected} for input {input_shape}, got {cols.shape}")
+    out = _check_out(out, input_shape, cols.dtype)
+    return _impl["col2im"](cols, input_shape, k, s, p, d, o, out)
+
+
+def pool_output_size(input_hw, kernel_size, stride, padding, dilation, ceil_mode):
+    """(OH, OW) of a pooling, PyTorch's rule: with ceil_mode the last window must start inside
+    the input or its left/top padding."""
+    sizes = []
+    for size, k, s, p, d in zip(input_hw, kernel_size, stride, padding, dilation):
+        span = size + 2 * p - d * (k - 1) - 1
+        o = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= size + p:
+            o -= 1
+        sizes.append(o)
+    return tuple(sizes)
+
+
+def _pool_geometry(name, input_shape, kernel_size, stride, padding, dilation, ceil_mode):
+    kernel_size = _ints("kernel_size", kernel_size, 2, 1)
+    stride = kernel_size if stride is None or stride == () or stride == [] else _ints("stride", stride, 2, 1)
+    padding = _ints("padding", padding, 2, 0)
+    dilation = _ints("dilation", dilation, 2, 1)
+    if any(p > k // 2 for p, k in zip(padding, kernel_size)):
+        raise ValueError(f"{name}: padding should be at most half of kernel size, got padding {padding} "
+                         f"and kernel_size {kernel_size}")
+    out_hw = pool_output_size(input_shape[2:], kernel_size, stride, padding, dilation, bool(ceil_mode))
+    if min(out_hw) < 1:
+        raise ValueError(f"{name}: input of size {tuple(input_shape[2:])} is too small for kernel_size "
+                         f"{kernel_size}, padding {padding}, dilation {dilation}: output size {out_hw}")
+    return kernel_size, stride, padding, dilation, out_hw
+
+
+def _check_grad_out(grad_out, input_shape, out_hw):
+    grad_out = check_float("grad_out", grad_out)
+    expected = tuple(input_shape[:2]) + tuple(out_hw)
+    if grad_out.shape != expected:
+        raise ValueError(f"grad_out: expected shape {expected}, got {grad_out.shape}")
+    return grad_out
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """(y, indices) of 2-D max pooling over x (N, C, H, W); indices are flat ih·W + iw (int64)."""
+    x = _check_nchw("x", x)
+    k, s, p, d, o = _pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    return _impl["max_pool2d_forward"](x, k, s, p, d, o)
+
+
+def max_pool2d_backward(grad_out, indices, input_shape):
+    """grad_x (input_shape): grad_out scattered to the positions in ``indices`` (accumulated)."""
+    input_shape = _ints("input_shape", input_shape, 4, 1)
+    grad_out = check_float("grad_out", grad_out)
+    if grad_out.ndim != 4 or grad_out.shape[:2] != input_shape[:2]:
+        raise ValueError(f"grad_out: expected shape (N, C, OH, OW) with N, C = {input_shape[:2]}, got {grad_out.shape}")
+    if not isinstance(indices, np.ndarray) or indices.dtype != np.int64 or indices.shape != grad_out.shape:
+        raise TypeError(f"indices: expected an int64 array of shape {grad_out.shape}, got "
+                        f"{getattr(indices, 'dtype', type(indices).__name__)} {getattr(indices, 'shape', '')}")
+    return _impl["max_pool2d_backward"](grad_out, np.ascontiguousarray(indices), input_shape)
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                       divisor_override=None):
+    """2-D average pooling of x (N, C, H, W) with PyTorch's divisor rules."""
+    x = _check_nchw("x", x)
+    if divisor_override is not None:
+        _ints("divisor_override", divisor_override, 1, 1)
+    k, s, p, _, o = _pool_geometry("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
+    return _impl["avg_pool2d_forward"](x, k, s, p, o, bool(count_include_pad), divisor_override)
+
+
+def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    """grad_x (input_shape) of ``avg_pool2d_forward`` with the same arguments."""
+    input_shape = _ints("input_shape", input_shape, 4, 1)
+    if divisor_override is not None:
+        _ints("divisor_override", divisor_override, 1, 1)
+    k, s, p, _, o = _pool_geometry("avg_pool2d", input_shape, kernel_size, stride, padding, 1, ceil_mode)
+    grad_out = _check_grad_out(grad_out, input_shape, o)
+    return _impl["avg_pool2d_backward"](grad_out, input_shape, k, s, p, bool(count_include_pad), divisor_override)

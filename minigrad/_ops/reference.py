@@ -5,7 +5,9 @@ package on these. Each function states the math it computes.
 """
 import numpy as np
 
-__all__ = ["relu_forward", "relu_backward", "gemm", "matmul"]
+__all__ = ["relu_forward", "relu_backward", "gemm", "matmul",
+           "im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward",
+           "avg_pool2d_forward", "avg_pool2d_backward"]
 
 
 # ---------------------------------------------------------------- elementwise
@@ -35,3 +37,136 @@ def gemm(a, b, alpha=1.0, beta=0.0, out=None):
 def matmul(a, b):
     """Batched A @ B over the leading dims (numpy broadcasting), both at least 2-D."""
     return np.matmul(a, b)
+
+
+# ---------------------------------------------------------------- im2col / col2im
+
+def _padded_extent(size, pad, out_size, kernel, stride, dilation):
+    """Length of the zero-padded axis that holds every window tap."""
+    return max(size + pad, (out_size - 1) * stride + (kernel - 1) * dilation + 1)
+
+
+def _tap(i, j, stride, dilation, output_size):
+    """The strided slices of the padded input read by kernel tap (i, j)."""
+    (SH, SW), (DH, DW), (OH, OW) = stride, dilation, output_size
+    return (slice(i * DH, i * DH + (OH - 1) * SH + 1, SH), slice(j * DW, j * DW + (OW - 1) * SW + 1, SW))
+
+
+def im2col(x, kernel_size, stride, padding, dilation, output_size, out):
+    """cols[(c, i, j), (n, oh, ow)] = x[n, c, oh·SH + i·DH − PT, ow·SW + j·DW − PL], 0 in the padding.
+
+    ``padding`` is (top, left), ``output_size`` (OH, OW); the bottom/right padding is implied.
+    """
+    N, C, H, W = x.shape
+    (KH, KW), (PT, PL), (OH, OW) = kernel_size, padding, output_size
+    xp = np.zeros((N, C, _padded_extent(H, PT, OH, KH, stride[0], dilation[0]),
+                   _padded_extent(W, PL, OW, KW, stride[1], dilation[1])), dtype=x.dtype)
+    xp[:, :, PT:PT + H, PL:PL + W] = x
+    if out is None:
+        out = np.empty((C * KH * KW, N * OH * OW), dtype=x.dtype)
+    c6 = out.reshape(C, KH, KW, N, OH, OW)
+    for i in range(KH):
+        for j in range(KW):
+            c6[:, i, j] = xp[(slice(None), slice(None)) + _tap(i, j, stride, dilation, output_size)].transpose(1, 0, 2, 3)
+    return out
+
+
+def col2im(cols, input_shape, kernel_size, stride, padding, dilation, output_size, out):
+    """The adjoint of im2col: x[n, c, h, w] = Σ of the cols entries that im2col copied from there."""
+    N, C, H, W = input_shape
+    (KH, KW), (PT, PL), (OH, OW) = kernel_size, padding, output_size
+    xp = np.zeros((N, C, _padded_extent(H, PT, OH, KH, stride[0], dilation[0]),
+                   _padded_extent(W, PL, OW, KW, stride[1], dilation[1])), dtype=cols.dtype)
+    c6 = cols.reshape(C, KH, KW, N, OH, OW)
+    for i in range(KH):
+        for j in range(KW):
+            xp[(slice(None), slice(None)) + _tap(i, j, stride, dilation, output_size)] += c6[:, i, j].transpose(1, 0, 2, 3)
+    if out is None:
+        out = np.empty(input_shape, dtype=cols.dtype)
+    out[...] = xp[:, :, PT:PT + H, PL:PL + W]
+    return out
+
+
+# ---------------------------------------------------------------- pooling
+
+def _conv_windows(size, out_size, kernel, stride, pad, dilation):
+    """Input index (out_size, kernel) of each window tap, and whether it lies inside [0, size)."""
+    idx = (np.arange(out_size) * stride - pad)[:, None] + np.arange(kernel) * dilation
+    return np.clip(idx, 0, max(size - 1, 0)), (idx >= 0) & (idx < size)
+
+
+def _gather_windows(x, kernel_size, stride, padding, dilation, output_size):
+    """x's windows (N, C, OH, OW, KH, KW), their validity (OH, OW, KH, KW) and flat positions ih·W + iw."""
+    H, W = x.shape[2:]
+    ih, vh = _conv_windows(H, output_size[0], kernel_size[0], stride[0], padding[0], dilation[0])
+    iw, vw = _conv_windows(W, output_size[1], kernel_size[1], stride[1], padding[1], dilation[1])
+    win = x[:, :, ih[:, None, :, None], iw[None, :, None, :]]
+    valid = vh[:, None, :, None] & vw[None, :, None, :]
+    pos = ih[:, None, :, None] * W + iw[None, :, None, :]
+    return win, valid, pos
+
+
+def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_size):
+    """y = max over each window (padding absent), indices = flat ih·W + iw of the first maximum;
+    a NaN wins (the last NaN of the window), like PyTorch."""
+    N, C = x.shape[:2]
+    win, valid, pos = _gather_windows(x, kernel_size, stride, padding, dilation, output_size)
+    shape = win.shape[:4] + (-1,)
+    win = np.where(valid, win, -np.inf).reshape(shape)
+    valid, pos = valid.reshape(shape[2:]), np.broadcast_to(pos.reshape(shape[2:]), win.shape)
+    y = win.max(axis=-1)  # NaN propagates
+    nan = np.isnan(win)
+    first_max = np.argmax((win == y[..., None]) & valid, axis=-1)
+    last_nan = nan.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    k = np.where(nan.any(axis=-1), last_nan, first_max)
+    idx = np.take_along_axis(pos, k[..., None], axis=-1)[..., 0].astype(np.int64)
+    return y.astype(x.dtype), idx
+
+
+def max_pool2d_backward(grad_out, indices, input_shape):
+    """grad_x[n, c].flat[indices[n, c, o]] += grad_out[n, c, o]."""
+    N, C, H, W = input_shape
+    if indices.size and (indices.min() < 0 or indices.max() >= H * W):
+        raise ValueError(f"indices: every value must lie in [0, H·W) = [0, {H * W})")
+    grad_x = np.zeros((N * C, H * W), dtype=grad_out.dtype)
+    rows = np.arange(N * C)[:, None]
+    np.add.at(grad_x, (rows, indices.reshape(N * C, -1)), grad_out.reshape(N * C, -1))
+    return grad_x.reshape(input_shape)
+
+
+def _avg_divisor(input_hw, kernel_size, stride, padding, output_size, count_include_pad, divisor_override):
+    """PyTorch's divisor per output position (OH, OW): the window clipped to the padded input
+    (count_include_pad) or to the input, or divisor_override."""
+    if divisor_override:
+        return np.full(output_size, divisor_override)
+    sizes = []
+    for size, out, k, s, p in zip(input_hw, output_size, kernel_size, stride, padding):
+        start = np.arange(out) * s - p
+        end = np.minimum(start + k, size + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, size)
+        sizes.append(end - start)
+    return sizes[0][:, None] * sizes[1][None, :]
+
+
+def avg_pool2d_forward(x, kernel_size, stride, padding, output_size, count_include_pad, divisor_override):
+    """y = Σ window / divisor (see _avg_divisor); 0 for a window entirely in the padding."""
+    win, valid, _ = _gather_windows(x, kernel_size, stride, padding, (1, 1), output_size)
+    s = np.where(valid, win, np.zeros((), x.dtype)).sum(axis=(-2, -1))
+    div = _avg_divisor(x.shape[2:], kernel_size, stride, padding, output_size, count_include_pad,
+                       divisor_override)
+    return np.where(div > 0, s / np.maximum(div, 1).astype(x.dtype), 0).astype(x.dtype, copy=False)
+
+
+def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride, padding, count_include_pad,
+                        divisor_override):
+    """grad_x = each grad_out / divisor added to every element of its window."""
+    N, C, H, W = input_shape
+    output_size = grad_out.shape[2:]
+    div = _avg_divisor((H, W), kernel_size, stride, padding, output_size, count_include_pad,
+                       divisor_override)
+    g = np.where(div > 0, grad_out / np.maximum(div, 1).astype(grad_out.dtype), 0).astype(grad_out.dtype, copy=False)
+    cols_shape = (N, C) + tuple(output_size) + tuple(kernel_size)
+    cols = np.broadcast_to(g[..., None, None], cols_shape)
+    cols = np.ascontiguousarray(cols.transpose(1, 4, 5, 0, 2, 3)).reshape(C * kernel_size[0] * kernel_size[1], -1)
+    return col2im(cols, input_shape, kernel_size, stride, padding, (1, 1), output_size, None)
