@@ -111,19 +111,20 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor
-
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        track = any(needs) and is_grad_enabled()
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        if track:
-            ctx = Context(cls, tuple(a if isinstance(a, Tensor) else None for a in args), needs)
-        else:
-            ctx = Context(cls, (), needs)
+        arrays, needs, track = [], [], False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a._requires_grad)
+                track = track or a._requires_grad
+            else:
+                arrays.append(a)
+                needs.append(False)
+        track = track and is_grad_enabled()
+        inputs = tuple(a if isinstance(a, Tensor) else None for a in args) if track else ()
+        ctx = Context(cls, inputs, tuple(needs))
         out = cls.forward(ctx, *arrays, **kwargs)
-        if not track:
-            return Tensor._wrap(out)
-        return Tensor._wrap(out, ctx)
+        return Tensor._wrap(out, ctx if track else None)
 
 
 def _topological_order(roots):
@@ -237,8 +238,6 @@ def _add(grads, key, t, g):
 
 
 def _seed_grads(outputs, grad_outputs):
-    from .tensor import Tensor
-
     seeds = []
     for t, g in zip(outputs, grad_outputs):
         if not t.requires_grad:
@@ -273,8 +272,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
 
     Like ``torch.autograd.grad`` (first-order only: ``create_graph`` is not supported).
     """
-    from .tensor import Tensor
-
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     if grad_outputs is None:
@@ -292,3 +289,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
                 "graph. Set allow_unused=True if this is the desired behavior."
             )
     return tuple(None if g is None else Tensor(np.array(g, copy=True)) for g in results)
+
+
+from .tensor import Tensor  # noqa: E402  (tensor.py imports this module first)

@@ -33,7 +33,7 @@ def normalize_dims(dim, ndim):
 
 def expand_reduced(grad, shape, axes, keepdim):
     """Broadcast the gradient of a reduction over ``axes`` back to the input ``shape``."""
-    if not keepdim and shape:
+    if not keepdim and grad.ndim:
         grad = np.expand_dims(grad, axes)
     return np.broadcast_to(grad, shape)
 
