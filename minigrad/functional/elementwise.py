@@ -357,14 +357,18 @@ class ReLU(Function):
         return _ops.relu_backward(g, x)
 
 
+def _sigmoid(x):
+    """1/(1 + e⁻ˣ), split by sign so exp never overflows."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
 class Sigmoid(Function):
     """y = 1/(1 + e⁻ˣ);  ∂y/∂x = y(1 − y)."""
 
     @staticmethod
     def forward(ctx, x):
-        # Split by sign so exp never overflows.
-        e = np.exp(-np.abs(x))
-        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        y = _sigmoid(x)
         ctx.save_for_backward(y)
         return y
 
@@ -446,7 +450,7 @@ class SiLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        s = Sigmoid.forward(ctx, x)
+        s = _sigmoid(x)
         ctx.save_for_backward(x, s)
         return x * s
 
@@ -487,7 +491,7 @@ class Softplus(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         bx = ctx.beta * x
-        s = Sigmoid.forward(ctx, bx)
+        s = _sigmoid(bx)  # not Sigmoid.forward: that would overwrite the saved x (retain_graph)
         return np.where(bx > ctx.threshold, g, g * s), None, None
 
 
@@ -551,7 +555,11 @@ def _bool_mask(name, mask):
 
 
 def where(condition, input, other):
-    return Where.apply(_bool_mask("where(): condition", condition), input, other)
+    condition = _bool_mask("where(): condition", condition)
+    _broadcastable(condition, input)
+    _broadcastable(condition, other)
+    _broadcastable(input, other)
+    return Where.apply(condition, input, other)
 
 
 def masked_fill(x, mask, value):

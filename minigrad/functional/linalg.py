@@ -33,10 +33,11 @@ class MatMul(Function):
     def backward(ctx, g):
         a2, b2 = ctx.saved_tensors
         sa, sb = ctx.shapes
-        if len(sa) == 1:
-            g = np.expand_dims(g, -2)
+        # Undo the squeezes of forward, the last one first (1-D @ 1-D gives a 0-d g).
         if len(sb) == 1:
             g = np.expand_dims(g, -1)
+        if len(sa) == 1:
+            g = np.expand_dims(g, -2)
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = unbroadcast(_ops.matmul(g, np.swapaxes(b2, -1, -2)), a2.shape).reshape(sa)
@@ -55,6 +56,13 @@ def matmul(a, b):
         )
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}")
+    batch_a, batch_b = a.shape[:-2], b.shape[:-2]
+    for i, (m, n) in enumerate(zip(reversed(batch_a), reversed(batch_b))):
+        if m != n and m != 1 and n != 1:
+            dim = max(len(batch_a), len(batch_b)) - 1 - i
+            raise RuntimeError(
+                f"The size of tensor a ({m}) must match the size of tensor b ({n}) at non-singleton dimension {dim}"
+            )
     return MatMul.apply(a, b)
 
 

@@ -55,7 +55,7 @@ class Var(Function):
         ctx.save_for_backward(centered)
         ctx.axes, ctx.keepdim = axes, keepdim
         n = int(np.prod([x.shape[a] for a in axes]))
-        ctx.denom = max(n - correction, 0)
+        ctx.denom = n - correction if n > correction else 0  # (the module's max shadows the builtin)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (np.sum(centered * centered, axis=axes, keepdims=keepdim) / ctx.denom).astype(x.dtype)
 
@@ -73,7 +73,7 @@ class Std(Function):
     def forward(ctx, x, axes, keepdim, correction):
         v = Var.forward(ctx, x, axes, True, correction)
         y = np.sqrt(v)
-        ctx.y = y
+        ctx.y, ctx.keepdim = y, keepdim  # Var.forward stored keepdim=True
         return y if keepdim else np.squeeze(y, axis=axes)
 
     @staticmethod

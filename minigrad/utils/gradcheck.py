@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd import grad as autograd_grad
+from ..autograd import no_grad
 from ..tensor import Tensor
 
 
@@ -37,7 +38,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     vs = [rng.standard_normal(o.shape) for o in outs]
 
     def scalar():
-        return sum(float(np.sum(v * o.data)) for v, o in zip(vs, _outputs(fn, inputs)))
+        with no_grad():  # forward passes only: recording a graph would just be thrown away
+            return sum(float(np.sum(v * o.data)) for v, o in zip(vs, _outputs(fn, inputs)))
 
     differentiable = [o for o in outs if o.requires_grad]
     if not differentiable:
@@ -49,15 +51,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         x = inputs[i].data
         a = np.zeros_like(x) if a is None else a.data
         numeric = np.zeros_like(x)
-        flat = x.reshape(-1)  # a view: perturb in place and restore
-        for j in range(flat.size):
-            orig = flat[j]
-            flat[j] = orig + eps
+        # Perturb x in place and restore (indexing x itself: reshape(-1) would copy a strided x).
+        for j in np.ndindex(x.shape):
+            orig = x[j]
+            x[j] = orig + eps
             plus = scalar()
-            flat[j] = orig - eps
+            x[j] = orig - eps
             minus = scalar()
-            flat[j] = orig
-            numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+            x[j] = orig
+            numeric[j] = (plus - minus) / (2 * eps)
         err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
         if np.any(err > 0) or not np.all(np.isfinite(a) == np.isfinite(numeric)):
             k = np.unravel_index(np.argmax(err), x.shape) if x.ndim else ()
