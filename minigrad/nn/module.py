@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 
 
@@ -36,6 +37,96 @@ class _RemovableHandle:
         self.hooks.pop(self.key, None)
 
 
+class _BackwardHookIdentity(Function):
+    """y = x;  ∂y/∂x = 1. Marks where a module's inputs enter and its outputs leave, so that tensor
+    hooks on y see exactly the gradient that flows through the module (full backward hooks)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out
+
+
+class _BackwardHooks:
+    """One forward call's bookkeeping for full backward hooks: gradients are collected by tensor
+    hooks on identity nodes around the inputs and outputs; the module's hooks run when the last
+    input gradient arrives (or, if no input requires grad, when the last output gradient does)."""
+
+    def __init__(self, module):
+        self.module = module
+
+    @staticmethod
+    def _hooked(t, hook):
+        y = _BackwardHookIdentity.apply(t)
+        y.register_hook(hook)
+        # Context.output is a weak reference: once the consumer of y has run backward and been
+        # released, nothing else may hold y, and the engine would skip its hook. The identity node
+        # keeps y alive until it has itself run (release() drops this reference).
+        y._ctx.hooked_output = y
+        return y
+
+    def wrap_inputs(self, args):
+        self.grad_input = [None] * len(args)
+        self.pending_inputs = 0
+        wrapped = list(args)
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor) and a.requires_grad:
+                wrapped[i] = self._hooked(a, self._input_hook(i))
+                self.pending_inputs += 1
+        return tuple(wrapped)
+
+    def wrap_outputs(self, out):
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        self.grad_output = [None] * len(outs)
+        self.pending_outputs = 0
+        wrapped = list(outs)
+        for j, o in enumerate(outs):
+            if isinstance(o, Tensor) and o.requires_grad:
+                wrapped[j] = self._hooked(o, self._output_hook(j))
+                self.pending_outputs += 1
+        if not isinstance(out, (tuple, list)):
+            return wrapped[0]
+        return type(out)(wrapped)
+
+    def _output_hook(self, j):
+        def hook(grad):
+            self.grad_output[j] = grad
+            self.pending_outputs -= 1
+            if self.pending_outputs == 0 and self.pending_inputs == 0:
+                self._fire()
+        return hook
+
+    def _input_hook(self, i):
+        def hook(grad):
+            self.grad_input[i] = grad
+            self.pending_inputs -= 1
+            if self.pending_inputs == 0:
+                return self._fire(i)
+        return hook
+
+    def _fire(self, last=None):
+        """Run the module's hooks; returns the replacement gradient for input ``last``, if any."""
+        replaced = None
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, tuple(self.grad_input), tuple(self.grad_output))
+            if result is None:
+                continue
+            result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+            if len(result) != len(self.grad_input):
+                raise RuntimeError(f"backward hook returned {len(result)} gradients, expected "
+                                   f"{len(self.grad_input)} (one per positional input)")
+            others = [k for k, g in enumerate(self.grad_input) if g is not None and k != last]
+            if any(result[k] is not self.grad_input[k] for k in others):
+                raise RuntimeError("a full backward hook can only replace grad_input of a module with "
+                                   "one tensor input that requires grad")
+            self.grad_input = list(result)
+            replaced = result[last] if last is not None else None
+        return replaced
+
+
 class Module:
     """Base class of every layer and model: subclass it, create sub-modules and Parameters in
     ``__init__``, and write ``forward``."""
@@ -48,6 +139,7 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -57,11 +149,16 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        backward_hooks = self._backward_hooks and is_grad_enabled() and _BackwardHooks(self)
+        if backward_hooks:
+            args = backward_hooks.wrap_inputs(args)
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
             if result is not None:
                 out = result
+        if backward_hooks:
+            out = backward_hooks.wrap_outputs(out)
         return out
 
     def register_forward_hook(self, hook):
@@ -75,6 +172,15 @@ class Module:
         key = object()
         self._forward_pre_hooks[key] = hook
         return _RemovableHandle(self._forward_pre_hooks, key)
+
+    def register_full_backward_hook(self, hook):
+        """``hook(module, grad_input, grad_output) -> None or new grad_input`` once the gradients
+        with respect to the module's positional tensor inputs are computed. Both are tuples of
+        Tensors (None where an input needs no gradient). Returning a new ``grad_input`` is supported
+        for modules with one tensor input that requires grad."""
+        key = object()
+        self._backward_hooks[key] = hook
+        return _RemovableHandle(self._backward_hooks, key)
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name, value):
