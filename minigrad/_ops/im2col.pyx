@@ -27,7 +27,7 @@ windows need no atomics. Dtypes: float32 and float64 through the fused type ``fl
 import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 from minigrad._ops.cpu cimport num_threads
 
 cdef enum:
@@ -59,6 +59,7 @@ cdef inline void _im2col_plane(const floating* src, floating* dst, Py_ssize_t ro
     # src: one H×W input plane; dst: its first cols row (KH·KW rows, row_stride apart).
     cdef Py_ssize_t i, j, oh, ow, ih, oh_lo, oh_hi, ow_lo, ow_hi, off_w
     cdef floating* d
+    cdef floating* r
     cdef const floating* s
     for i in range(KH):
         _valid_range(H, i * DH - PT, SH, OH, &oh_lo, &oh_hi)
@@ -68,18 +69,21 @@ cdef inline void _im2col_plane(const floating* src, floating* dst, Py_ssize_t ro
             d = dst + (i * KW + j) * row_stride
             if oh_lo > 0:
                 memset(d, 0, oh_lo * OW * sizeof(floating))
+            # Output rows are short (OW ~ 10-30): plain loops beat a memcpy/memset call per row.
             for oh in range(oh_lo, oh_hi):
                 ih = oh * SH + i * DH - PT
                 s = src + ih * W + off_w
-                if ow_lo > 0:
-                    memset(d + oh * OW, 0, ow_lo * sizeof(floating))
+                r = d + oh * OW
+                for ow in range(ow_lo):
+                    r[ow] = 0
                 if SW == 1:
-                    memcpy(d + oh * OW + ow_lo, s + ow_lo, (ow_hi - ow_lo) * sizeof(floating))
+                    for ow in range(ow_lo, ow_hi):
+                        r[ow] = s[ow]
                 else:
                     for ow in range(ow_lo, ow_hi):
-                        d[oh * OW + ow] = s[ow * SW]
-                if ow_hi < OW:
-                    memset(d + oh * OW + ow_hi, 0, (OW - ow_hi) * sizeof(floating))
+                        r[ow] = s[ow * SW]
+                for ow in range(ow_hi, OW):
+                    r[ow] = 0
             if oh_hi < OH:
                 memset(d + oh_hi * OW, 0, (OH - oh_hi) * OW * sizeof(floating))
 

@@ -29,6 +29,9 @@ def gemm(a, b, alpha=1.0, beta=0.0, out=None):
     c = alpha * (a @ b)
     if out is None:
         return c.astype(a.dtype, copy=False)
+    if beta == 0:
+        out[...] = c  # BLAS semantics: with β = 0, C is not read (it may hold NaN garbage)
+        return out
     out *= beta
     out += c
     return out

@@ -5,8 +5,10 @@ from .. import functional
 from . import init
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .container import ModuleDict, ModuleList, Sequential
+from .conv import Conv1d, Conv2d
 from .linear import Flatten, Identity, Linear
 from .module import Module, Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 # `import minigrad.nn.functional as F` works as in PyTorch: it is minigrad.functional.
 sys.modules[__name__ + ".functional"] = functional

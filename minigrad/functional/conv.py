@@ -1,0 +1,324 @@
+"""Convolution and pooling: conv1d, conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d.
+
+Convolution runs as im2col → GEMM → (col2im in backward) on the compiled kernels of ``_ops``. The
+column layout (C·KH·KW, B·OH·OW) is described in ``_ops/im2col.pyx``; it makes every product one
+2-D GEMM per group on a block of B samples, with transposed operands passed as views:
+
+    forward   Y (Cout, B·OH·OW) = W · cols, permuted to NCHW while the bias is added
+    backward  ∂W += G · colsᵀ,  ∂cols = Wᵀ · G → col2im → ∂x,  ∂b = Σ G
+
+Memory: the batch is processed in blocks whose column matrix holds at most ``COLUMN_BUDGET``
+elements (and at least one sample), and the buffers are reused across blocks, so a large conv never
+allocates more than a few block-sized buffers. Backward recomputes the block's columns from the
+saved input instead of keeping the whole column matrix alive between forward and backward.
+Everything stays in the input's dtype (no float64 detour for float32).
+"""
+import numpy as np
+
+from .. import _ops
+from ..autograd import Function
+
+__all__ = ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
+
+COLUMN_BUDGET = 1 << 20  # elements per block's column matrix (4 MB in float32: stays in L2/L3)
+
+
+# ---------------------------------------------------------------- shapes
+
+def _as_4d(x_shape, spatial):
+    """The NCHW shape of an (N, C, *spatial) or unbatched (C, *spatial) input, for 1 or 2 spatial dims."""
+    if len(x_shape) == spatial + 1:
+        x_shape = (1,) + tuple(x_shape)
+    return tuple(x_shape[:2]) + (1,) * (2 - spatial) + tuple(x_shape[2:])
+
+
+class _ConvPlan:
+    """Geometry of one convolution and its batch blocking."""
+
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups):
+        self.N, self.C, H, W = x_shape
+        self.Cout, cin_g, self.KH, self.KW = w_shape
+        self.groups, self.stride, self.padding, self.dilation = groups, stride, padding, dilation
+        self.OH, self.OW = _ops.conv_output_size((H, W), (self.KH, self.KW), stride, padding, dilation)
+        self.OHW = self.OH * self.OW
+        self.ckk_g = cin_g * self.KH * self.KW        # rows of cols per group
+        self.ckk = self.ckk_g * groups
+        self.cout_g = self.Cout // groups
+        per_sample = max(self.ckk, self.Cout) * self.OHW
+        self.block = max(1, min(self.N, COLUMN_BUDGET // max(per_sample, 1)))
+
+    def blocks(self):
+        for b0 in range(0, self.N, self.block):
+            yield b0, min(b0 + self.block, self.N)
+
+    def buffer(self, rows, dtype):
+        """A flat buffer for a (rows, block·OH·OW) matrix, viewed per block by ``view``."""
+        return np.empty(rows * self.block * self.OHW, dtype=dtype)
+
+    def view(self, buf, rows, n):
+        return buf[: rows * n * self.OHW].reshape(rows, n * self.OHW)
+
+    def im2col(self, x_block, buf):
+        out = self.view(buf, self.ckk, x_block.shape[0])
+        return _ops.im2col(x_block, (self.KH, self.KW), self.stride, self.padding, self.dilation, out=out)
+
+    def col2im(self, cols, out):
+        return _ops.col2im(cols, out.shape, (self.KH, self.KW), self.stride, self.padding,
+                           self.dilation, out=out)
+
+    def group_rows(self, g):
+        """Rows of cols and rows of Y / W belonging to group g."""
+        return (slice(g * self.ckk_g, (g + 1) * self.ckk_g), slice(g * self.cout_g, (g + 1) * self.cout_g))
+
+
+# ---------------------------------------------------------------- convolution
+
+class ConvNd(Function):
+    """y = W ⋆ x + b (cross-correlation, PyTorch's conv) for 1 or 2 spatial dims, by im2col + GEMM;
+    ∂x = col2im(Wᵀ·G), ∂W = G·colsᵀ summed over the batch, ∂b = Σ G over batch and space."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        spatial = weight.ndim - 2
+        ctx.shapes = x.shape, weight.shape
+        x = np.ascontiguousarray(x).reshape(_as_4d(x.shape, spatial))
+        weight = np.ascontiguousarray(weight).reshape(_as_4d(weight.shape, spatial))
+        p = _ConvPlan(x.shape, weight.shape, stride, padding, dilation, groups)
+        ctx.save_for_backward(x, weight)
+        ctx.plan = p
+
+        w = weight.reshape(groups, p.cout_g, p.ckk_g)
+        y = np.empty((p.N, p.Cout, p.OHW), dtype=x.dtype)
+        cols_buf = p.buffer(p.ckk, x.dtype)
+        y_buf = p.buffer(p.Cout, x.dtype) if p.block > 1 else None
+        for b0, b1 in p.blocks():
+            cols = p.im2col(x[b0:b1], cols_buf)
+            # one sample: GEMM straight into y; several: channel-major (Cout, B·OHW), permuted below
+            yb = y[b0] if b1 - b0 == 1 else p.view(y_buf, p.Cout, b1 - b0)
+            for g in range(groups):
+                rows_c, rows_o = p.group_rows(g)
+                _ops.gemm(w[g], cols[rows_c], out=yb[rows_o])
+            if b1 - b0 == 1:
+                if bias is not None:
+                    yb += bias[:, None]
+            else:
+                yb = yb.reshape(p.Cout, b1 - b0, p.OHW).transpose(1, 0, 2)
+                if bias is None:
+                    y[b0:b1] = yb
+                else:
+                    np.add(yb, bias[:, None], out=y[b0:b1])
+        out_shape = (p.N, p.Cout) + ((p.OH, p.OW) if spatial == 2 else (p.OW,))
+        return y.reshape(out_shape if len(ctx.shapes[0]) == spatial + 2 else out_shape[1:])
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        p = ctx.plan
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        g3 = np.ascontiguousarray(grad_out).reshape(p.N, p.Cout, p.OHW)
+        gb = g3.sum(axis=(0, 2)) if need_b else None
+        gx = np.empty(x.shape, dtype=x.dtype) if need_x else None
+        gw = np.empty((p.Cout, p.ckk_g), dtype=x.dtype) if need_w else None
+        if need_x or need_w:
+            w = weight.reshape(p.groups, p.cout_g, p.ckk_g)
+            cols_buf = p.buffer(p.ckk, x.dtype)  # holds cols for ∂W, then ∂cols for ∂x
+            g_buf = p.buffer(p.Cout, x.dtype) if p.block > 1 else None
+            for b0, b1 in p.blocks():
+                if b1 - b0 == 1:
+                    gp = g3[b0]
+                else:  # G of the block, channel-major like Y
+                    gp = p.view(g_buf, p.Cout, b1 - b0)
+                    gp.reshape(p.Cout, b1 - b0, p.OHW)[...] = g3[b0:b1].transpose(1, 0, 2)
+                if need_w:
+                    cols = p.im2col(x[b0:b1], cols_buf)
+                    for g in range(p.groups):
+                        rows_c, rows_o = p.group_rows(g)
+                        _ops.gemm(gp[rows_o], cols[rows_c].T, beta=0.0 if b0 == 0 else 1.0, out=gw[rows_o])
+                if need_x:
+                    dcols = p.view(cols_buf, p.ckk, b1 - b0)
+                    for g in range(p.groups):
+                        rows_c, rows_o = p.group_rows(g)
+                        _ops.gemm(w[g].T, gp[rows_o], out=dcols[rows_c])
+                    p.col2im(dcols, gx[b0:b1])
+        x_shape, w_shape = ctx.shapes
+        return (None if gx is None else gx.reshape(x_shape), None if gw is None else gw.reshape(w_shape),
+                gb, None, None, None, None)
+
+
+def _tuple(name, value, n):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),) * n
+    value = tuple(value)
+    if len(value) != n or not all(isinstance(v, (int, np.integer)) for v in value):
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    return tuple(int(v) for v in value)
+
+
+def _conv(name, spatial, input, weight, bias, stride, padding, dilation, groups):
+    """Validate like PyTorch and normalise the geometry to 2-D; then apply ConvNd."""
+    if weight.ndim != spatial + 2:
+        raise RuntimeError(f"{name}: expected weight to be {spatial + 2}-D, got {weight.ndim}-D of shape {tuple(weight.shape)}")
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to {name}, "
+                           f"but got input of size: {list(input.shape)}")
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise RuntimeError("non-positive groups is not supported")
+    stride, dilation = _tuple("stride", stride, spatial), _tuple("dilation", dilation, spatial)
+    if min(stride) < 1:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dilation) < 1:
+        raise RuntimeError("dilation should be greater than zero")
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = [(0, 0)] * spatial
+        elif padding == "same":
+            if max(stride) != 1:
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            # PyTorch puts the odd pixel of an even dilated kernel at the bottom/right
+            pads = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation)]
+        else:
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+    else:
+        pads = [(p, p) for p in _tuple("padding", padding, spatial)]
+        if min(min(p) for p in pads) < 0:
+            raise RuntimeError("negative padding is not supported")
+    channels = input.shape[-spatial - 1]
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    if channels != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
+                           f"{channels} channels instead")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{weight.shape[0]} elements, but got bias of size {list(bias.shape)} instead")
+    dtypes = {input.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())
+    if len(dtypes) > 1 or input.dtype.kind != "f":
+        raise RuntimeError(f"{name}: input, weight and bias must have the same floating dtype, got "
+                           f"{', '.join(str(d) for d in dtypes)}")
+    padded = [s + a + b for s, (a, b) in zip(input.shape[-spatial:], pads)]
+    if any(p < d * (k - 1) + 1 for p, k, d in zip(padded, kernel, dilation)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
+                           f"size: ({' x '.join(str(d * (k - 1) + 1) for k, d in zip(kernel, dilation))}). "
+                           "Kernel size can't be greater than actual input size")
+    if spatial == 1:  # a 1-D conv is a 2-D conv over a height-1 image
+        stride, dilation, pads = (1,) + stride, (1,) + dilation, [(0, 0)] + pads
+    padding4 = pads[0] + pads[1]  # (top, bottom, left, right)
+    return ConvNd.apply(input, weight, bias, stride, padding4, dilation, int(groups))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) of input (N, Cin, H, W) or (Cin, H, W) with weight
+    (Cout, Cin/groups, KH, KW); ``padding`` an int, a pair, 'valid' or 'same'. PyTorch semantics."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution of input (N, Cin, L) or (Cin, L) with weight (Cout, Cin/groups, K)."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+# ---------------------------------------------------------------- pooling
+
+def _pool_input(name, input):
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{name}: Expected 3D or 4D (batch mode) tensor for input, got {list(input.shape)}")
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"{name}: expected a floating point input, got {input.dtype}")
+
+
+class MaxPool2d(Function):
+    """y = max over each window;  ∂x: each G goes to the position of its window's maximum (summed)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode):
+        ctx.x_shape = x.shape
+        y, idx = _ops.max_pool2d_forward(x.reshape(_as_4d(x.shape, 2)), kernel_size, stride, padding,
+                                         dilation, ceil_mode)
+        ctx.save_for_backward(idx)
+        return y if x.ndim == 4 else y[0]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (idx,) = ctx.saved_tensors
+        gx = _ops.max_pool2d_backward(grad_out.reshape(idx.shape), idx, _as_4d(ctx.x_shape, 2))
+        return gx.reshape(ctx.x_shape), None, None, None, None, None
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """2-D max pooling (stride defaults to kernel_size); ties pick the first maximum, NaN wins."""
+    _pool_input("max_pool2d", input)
+    return MaxPool2d.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+class AvgPool2d(Function):
+    """y = Σ window / divisor;  ∂x: each G / divisor spread over its window (overlaps summed)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        ctx.x_shape = x.shape
+        ctx.args = kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        y = _ops.avg_pool2d_forward(x.reshape(_as_4d(x.shape, 2)), *ctx.args)
+        return y if x.ndim == 4 else y[0]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x4 = _as_4d(ctx.x_shape, 2)
+        gx = _ops.avg_pool2d_backward(grad_out.reshape(x4[:2] + grad_out.shape[-2:]), x4, *ctx.args)
+        return gx.reshape(ctx.x_shape), None, None, None, None, None, None
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-D average pooling (stride defaults to kernel_size), PyTorch's divisor rules."""
+    _pool_input("avg_pool2d", input)
+    return AvgPool2d.apply(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                           divisor_override)
+
+
+def _adaptive_bounds(size, out):
+    """PyTorch's adaptive windows: [⌊i·size/out⌋, ⌈(i+1)·size/out⌉) for i < out."""
+    i = np.arange(out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y[..., i, j] = mean of x over the adaptive window (i, j);  ∂x: G / area spread over it."""
+
+    @staticmethod
+    def forward(ctx, x, output_size):
+        ctx.x_shape = x.shape
+        H, W = x.shape[-2:]
+        ctx.bounds = _adaptive_bounds(H, output_size[0]), _adaptive_bounds(W, output_size[1])
+        (h0, h1), (w0, w1) = ctx.bounds
+        y = np.empty(x.shape[:-2] + tuple(output_size), dtype=x.dtype)
+        for i in range(len(h0)):  # windows of unequal size: one slice mean each (output is small)
+            for j in range(len(w0)):
+                y[..., i, j] = x[..., h0[i]:h1[i], w0[j]:w1[j]].mean(axis=(-2, -1))
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (h0, h1), (w0, w1) = ctx.bounds
+        g = grad_out / ((h1 - h0)[:, None] * (w1 - w0)).astype(grad_out.dtype)
+        gx = np.zeros(ctx.x_shape, dtype=grad_out.dtype)
+        for i in range(len(h0)):
+            for j in range(len(w0)):
+                gx[..., h0[i]:h1[i], w0[j]:w1[j]] += g[..., i, j, None, None]
+        return gx, None
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size (an int or a pair; None keeps that input size)."""
+    _pool_input("adaptive_avg_pool2d", input)
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (output_size, output_size)
+    H, W = input.shape[-2:]
+    oh, ow = (H if output_size[0] is None else int(output_size[0]), W if output_size[1] is None else int(output_size[1]))
+    if oh < 1 or ow < 1:
+        raise RuntimeError(f"adaptive_avg_pool2d: output_size must be positive, got {(oh, ow)}")
+    if H % oh == 0 and W % ow == 0:  # equal windows: the compiled average pooling does it
+        return AvgPool2d.apply(input, (H // oh, W // ow), (H // oh, W // ow), 0, False, True, None)
+    return AdaptiveAvgPool2d.apply(input, (oh, ow))

@@ -1,0 +1,196 @@
+"""conv1d / conv2d and nn.Conv1d / nn.Conv2d against PyTorch 2.13, gradcheck, blocking and init."""
+import math
+
+import numpy as np
+import pytest
+
+import minigrad
+import minigrad.nn as nn
+import minigrad.nn.functional as F
+from minigrad import _ops
+from minigrad.functional import conv as conv_mod
+from minigrad.utils import gradcheck
+
+torch = pytest.importorskip("torch")
+# torch warns that its own even-kernel 'same' padding copies the input; irrelevant here
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+# (x shape, weight shape, kwargs)
+CONV2D_CASES = [
+    ((2, 3, 7, 8), (4, 3, 3, 3), {}),
+    ((1, 3, 9, 9), (5, 3, 3, 3), dict(padding=1)),                          # batch 1
+    ((3, 4, 9, 11), (6, 2, 3, 5), dict(groups=2, stride=2, padding=(1, 2))),  # groups, non-square
+    ((2, 6, 8, 8), (6, 1, 3, 3), dict(groups=6, padding="same")),           # depthwise, 'same'
+    ((2, 4, 10, 9), (4, 4, 2, 4), dict(padding="same", dilation=(2, 1))),   # even kernel: asymmetric pad
+    ((2, 3, 12, 10), (4, 3, 3, 3), dict(dilation=2, stride=(2, 3))),
+    ((3, 2, 6, 7), (3, 2, 1, 1), dict(stride=2)),                           # 1×1 conv with stride
+    ((2, 3, 5, 5), (2, 3, 5, 5), dict(padding="valid")),                    # output 1×1
+    ((2, 2, 6, 6), (3, 2, 3, 3), dict(padding=4)),                          # padding > kernel
+    ((3, 9, 9), (4, 3, 3, 3), dict(padding=1)),                             # unbatched input
+]
+CONV1D_CASES = [
+    ((2, 3, 11), (4, 3, 3), {}),
+    ((3, 4, 10), (6, 2, 4), dict(groups=2, padding="same")),
+    ((2, 2, 13), (3, 2, 3), dict(stride=2, padding=2, dilation=2)),
+    ((4, 9), (2, 4, 3), dict(padding=1)),                                   # unbatched input
+]
+
+
+def _compare(fn_mg, fn_torch, x_shape, w_shape, kwargs, dtype, bias=True, backend="compiled"):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    X, W, B = (minigrad.Tensor(a, requires_grad=True) for a in (x, w, b))
+    tX, tW, tB = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    with _ops.use_backend(backend):
+        y = fn_mg(X, W, B if bias else None, **kwargs)
+        ty = fn_torch(tX, tW, tB if bias else None, **kwargs)
+        assert y.shape == tuple(ty.shape) and y.dtype == dtype
+        g = rng.standard_normal(y.shape).astype(dtype)
+        y.backward(minigrad.Tensor(g))
+    ty.backward(torch.tensor(g))
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(X.grad.data, tX.grad.numpy(), **tol)
+    np.testing.assert_allclose(W.grad.data, tW.grad.numpy(), **tol)
+    if bias:
+        np.testing.assert_allclose(B.grad.data, tB.grad.numpy(), **tol)
+    for grad in (X.grad, W.grad) + ((B.grad,) if bias else ()):
+        assert grad.dtype == dtype  # no float64 detour for float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape,w_shape,kwargs", CONV2D_CASES)
+def test_conv2d_matches_torch(x_shape, w_shape, kwargs, dtype):
+    _compare(F.conv2d, torch.nn.functional.conv2d, x_shape, w_shape, kwargs, dtype)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,kwargs", CONV2D_CASES[:4])
+def test_conv2d_matches_torch_on_numpy_kernels_and_without_bias(x_shape, w_shape, kwargs):
+    _compare(F.conv2d, torch.nn.functional.conv2d, x_shape, w_shape, kwargs, np.float64, bias=False,
+             backend="numpy")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape,w_shape,kwargs", CONV1D_CASES)
+def test_conv1d_matches_torch(x_shape, w_shape, kwargs, dtype):
+    _compare(F.conv1d, torch.nn.functional.conv1d, x_shape, w_shape, kwargs, dtype)
+
+
+@pytest.mark.parametrize("budget", [1, 700, 5000])
+def test_batch_blocks_give_the_same_result(monkeypatch, budget):
+    """Small column budgets force blocks of 1 and of several samples, with a ragged last block."""
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((7, 4, 8, 9)), rng.standard_normal((6, 2, 3, 3)), rng.standard_normal(6)
+    g = rng.standard_normal((7, 6, 4, 5))
+
+    def grads():
+        X, W, B = (minigrad.Tensor(a, requires_grad=True) for a in (x, w, b))
+        y = F.conv2d(X, W, B, stride=2, padding=1, groups=2)
+        y.backward(minigrad.Tensor(g))
+        return y.data, X.grad.data, W.grad.data, B.grad.data
+
+    want = grads()
+    monkeypatch.setattr(conv_mod, "COLUMN_BUDGET", budget)
+    plan = conv_mod._ConvPlan((7, 4, 8, 9), (6, 2, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 2)
+    assert plan.block < 7
+    for got, ref in zip(grads(), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_needs_input_grad_subsets_and_noncontiguous_input():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 8, 9, 10))[:, ::2, :, ::-1]  # non-contiguous
+    w = rng.standard_normal((5, 4, 3, 3))
+    X = minigrad.Tensor(x, requires_grad=False)
+    W = minigrad.Tensor(w, requires_grad=True)
+    y = F.conv2d(X, W, padding=1)
+    y.sum().backward()
+    tW = torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(torch.tensor(np.ascontiguousarray(x)), tW, padding=1).sum().backward()
+    np.testing.assert_allclose(W.grad.data, tW.grad.numpy(), rtol=1e-10)
+    assert X.grad is None
+    X2 = minigrad.Tensor(np.ascontiguousarray(x), requires_grad=True)
+    F.conv2d(X2, minigrad.Tensor(w), padding=1).sum().backward()
+    tX = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    torch.nn.functional.conv2d(tX, torch.tensor(w), padding=1).sum().backward()
+    np.testing.assert_allclose(X2.grad.data, tX.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kwargs", [dict(stride=2, padding=1, groups=2),
+                                    dict(padding="same", dilation=2, groups=1)])
+def test_conv2d_gradcheck(kwargs):
+    rng = np.random.default_rng(3)
+    x = minigrad.Tensor(rng.standard_normal((2, 4, 5, 6)), requires_grad=True)
+    w = minigrad.Tensor(rng.standard_normal((4, 4 // kwargs["groups"], 3, 2)), requires_grad=True)
+    b = minigrad.Tensor(rng.standard_normal(4), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs), (x, w, b))
+
+
+def test_conv1d_gradcheck():
+    rng = np.random.default_rng(4)
+    x = minigrad.Tensor(rng.standard_normal((2, 3, 9)), requires_grad=True)
+    w = minigrad.Tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    b = minigrad.Tensor(rng.standard_normal(2), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv1d(x, w, b, stride=2, padding="valid"), (x, w, b))
+
+
+def test_conv2d_errors_like_torch():
+    x = minigrad.Tensor(np.zeros((2, 4, 6, 6), np.float32))
+    w = minigrad.Tensor(np.zeros((6, 2, 3, 3), np.float32))
+    with pytest.raises(RuntimeError, match="to have 2 channels, but got 4"):
+        F.conv2d(x, w)
+    with pytest.raises(RuntimeError, match="divisible by 4"):
+        F.conv2d(x, minigrad.Tensor(np.zeros((6, 1, 3, 3), np.float32)), groups=4)
+    with pytest.raises(RuntimeError, match="strided"):
+        F.conv2d(x, w, groups=2, stride=2, padding="same")
+    with pytest.raises(ValueError, match="Invalid padding string"):
+        F.conv2d(x, w, groups=2, padding="full")
+    with pytest.raises(RuntimeError, match="Kernel size can't be greater"):
+        F.conv2d(x, minigrad.Tensor(np.zeros((6, 2, 7, 3), np.float32)), groups=2)
+    with pytest.raises(RuntimeError, match="bias"):
+        F.conv2d(x, w, minigrad.Tensor(np.zeros(5, np.float32)), groups=2)
+    with pytest.raises(RuntimeError, match="same floating dtype"):
+        F.conv2d(x, minigrad.Tensor(np.zeros((6, 2, 3, 3))), groups=2)
+    with pytest.raises(RuntimeError, match="non-positive stride"):
+        F.conv2d(x, w, groups=2, stride=0)
+    with pytest.raises(RuntimeError, match="4D"):
+        F.conv2d(minigrad.Tensor(np.zeros((4, 6), np.float32)), w, groups=2)
+
+
+def test_conv2d_module_defaults_init_and_forward():
+    minigrad.manual_seed(0)
+    m = nn.Conv2d(6, 8, (3, 5), stride=2, padding=1, groups=2)
+    assert m.weight.shape == (8, 3, 3, 5) and m.bias.shape == (8,)
+    assert m.kernel_size == (3, 5) and m.stride == (2, 2) and m.padding == (1, 1) and m.dilation == (1, 1)
+    assert m.weight.dtype == np.float32 and m.weight.requires_grad
+    bound = 1 / math.sqrt(3 * 3 * 5)  # fan_in = in_channels/groups · KH · KW
+    assert np.abs(m.weight.data).max() <= bound and np.abs(m.bias.data).max() <= bound
+    assert np.abs(m.weight.data).max() > 0.8 * bound  # uniform over the whole range, not a smaller one
+    names = [n for n, _ in m.named_parameters()]
+    assert names == ["weight", "bias"]
+    assert "groups=2" in repr(m) and "kernel_size=(3, 5)" in repr(m)
+
+    tm = torch.nn.Conv2d(6, 8, (3, 5), stride=2, padding=1, groups=2)
+    with torch.no_grad():
+        tm.weight.copy_(torch.tensor(m.weight.data))
+        tm.bias.copy_(torch.tensor(m.bias.data))
+    x = np.random.default_rng(5).standard_normal((2, 6, 9, 11)).astype(np.float32)
+    np.testing.assert_allclose(m(minigrad.Tensor(x)).data, tm(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_conv_modules_options_and_errors():
+    m = nn.Conv2d(3, 4, 3, padding="same", bias=False)
+    assert m.bias is None and [n for n, _ in m.named_parameters()] == ["weight"]
+    assert m(minigrad.Tensor(np.zeros((1, 3, 5, 5), np.float32))).shape == (1, 4, 5, 5)
+    m1 = nn.Conv1d(4, 6, 3, stride=2, groups=2, dtype=np.float64)
+    assert m1.weight.shape == (6, 2, 3) and m1.weight.dtype == np.float64
+    assert m1(minigrad.Tensor(np.zeros((2, 4, 9)))).shape == (2, 6, 4)
+    with pytest.raises(ValueError, match="in_channels must be divisible"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="strided"):
+        nn.Conv2d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(NotImplementedError):
+        nn.Conv2d(3, 4, 3, padding_mode="reflect")
