@@ -70,3 +70,6 @@ def show_config():
 
 
 from . import nn, optim  # noqa: E402,F401  (they import the names above)
+from . import viz  # noqa: E402,F401  draw_graph: the recorded graph as Graphviz DOT
+from .profiler import explain, profile  # noqa: E402,F401  per-op timing table; backward walk-through
+from . import data  # noqa: E402,F401
