@@ -4,10 +4,12 @@ elementwise.py   arithmetic, unary math, activations, where/masked_fill, compari
 reduction.py     sum/mean/var/std/max/min/logsumexp, softmax/log_softmax
 shape.py         reshape/permute/squeeze/expand/cat/stack/split/pad/indexing
 linalg.py        matmul, linear (on the compiled GEMM)
+loss.py          cross_entropy, nll_loss, mse/l1/smooth_l1, binary_cross_entropy(_with_logits)
 conv.py          conv1d/conv2d (im2col + GEMM), max/avg/adaptive_avg pooling
 """
 from .conv import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403

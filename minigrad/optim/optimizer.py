@@ -1,0 +1,210 @@
+"""Optimizer: parameter groups, per-parameter state, zero_grad/step and state_dict, as in torch.optim.
+
+An optimizer holds ``param_groups`` (a list of dicts: ``'params'`` plus that group's hyper-parameters,
+filled in from ``defaults``) and ``state`` (a dict from parameter to a dict of its buffers, e.g.
+``{'step': 3, 'exp_avg': ndarray, ...}``). Subclasses write ``_update_group(group)``: the update of
+every parameter of one group on the raw arrays ``p.data`` / ``p.grad.data`` with in-place numpy
+ops. Gradients are never modified; temporaries come from a per-(shape, dtype) scratch pool shared by
+the parameters so a step allocates nothing after the first.
+"""
+import numpy as np
+
+from ..autograd import enable_grad
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """Marker for a hyper-parameter that has no default (``lr`` of SGD in old PyTorch)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def check_nonnegative(name, value):
+    """Raise PyTorch's ``ValueError("Invalid <name>: <value>")`` for a negative hyper-parameter."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {name}: {value}")
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or dicts defining parameter groups (``{'params': [...], 'lr': ...}``).
+    defaults : dict
+        Hyper-parameter values used by groups that do not set them.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self._validate(defaults)
+        self.state = {}
+        self.param_groups = []
+        self._scratch = {}
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                f"but got {type(params).__name__}"
+            )
+        param_groups = list(params)
+        if not param_groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    def _validate(self, group):
+        """Check one group's (or the defaults') hyper-parameters; subclasses raise ValueError."""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        return "\n".join(lines) + "\n)"
+
+    # ------------------------------------------------------------ groups
+    def add_param_group(self, param_group):
+        """Add a group (a dict with ``'params'`` and optional hyper-parameters) to ``param_groups``."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering "
+                "of tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group = dict(param_group)
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+            group.setdefault(name, default)
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        taken = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in taken for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        group["params"] = params
+        self._validate(group)
+        self.param_groups.append(group)
+
+    # ------------------------------------------------------------ gradients and step
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all parameters: drop them (default) or fill them with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient. ``closure`` (optional) re-evaluates the model
+        and returns the loss; it runs first, with grad mode on, and its loss is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._update_group(group)
+        return loss
+
+    def _update_group(self, group):
+        raise NotImplementedError
+
+    def _buffer(self, like, slot=0):
+        """Scratch array shaped like ``like`` (reused across steps and parameters of that shape)."""
+        key = (like.shape, like.dtype.str, slot)
+        buf = self._scratch.get(key)
+        if buf is None:
+            buf = self._scratch[key] = np.empty_like(like)
+        return buf
+
+    # ------------------------------------------------------------ state
+    def state_dict(self):
+        """``{'state': {index: {name: value}}, 'param_groups': [{..., 'params': [index, ...]}]}``.
+
+        Parameters are numbered in group order, as in PyTorch. Arrays are returned as Tensors that
+        share memory with the live state (later steps change them; copy before training on).
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        params = [p for g in self.param_groups for p in g["params"]]
+        state = {}
+        for p in params:
+            if p in self.state:
+                state[index[id(p)]] = {
+                    k: Tensor._wrap(v) if isinstance(v, np.ndarray) else v for k, v in self.state[p].items()
+                }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyper-parameters and per-parameter state saved by ``state_dict`` (values are
+        copied; floating-point arrays are cast to their parameter's dtype)."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        for group, saved in zip(self.param_groups, saved_groups):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size of "
+                    "optimizer's group"
+                )
+        by_index = {}
+        for group, saved in zip(self.param_groups, saved_groups):
+            for p, i in zip(group["params"], saved["params"]):
+                by_index[int(i)] = p
+        state = {}
+        for i, values in state_dict["state"].items():
+            p = by_index.get(int(i))
+            if p is None:
+                continue
+            state[p] = {name: _restore(p, i, name, v) for name, v in values.items()}
+        new_groups = []
+        for group, saved in zip(self.param_groups, saved_groups):
+            new = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"}
+            new["params"] = group["params"]
+            self._validate(new)
+            new_groups.append(new)
+        self.state = state
+        self.param_groups = new_groups
+
+
+def _restore(p, index, name, value):
+    """One saved state value for parameter ``p``: arrays copied (and cast), scalars as Python numbers."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
+        value = value.item()  # e.g. PyTorch's scalar 'step' tensor
+    if not isinstance(value, np.ndarray):
+        return int(value) if name == "step" else value
+    if value.shape != p.data.shape:
+        raise ValueError(
+            f"loaded state for parameter {index} has '{name}' of shape {list(value.shape)}, "
+            f"but the parameter has shape {list(p.data.shape)}"
+        )
+    dtype = p.data.dtype if value.dtype.kind == "f" else value.dtype
+    return np.array(value, dtype=dtype, copy=True)
