@@ -1,0 +1,94 @@
+"""`python -m benchmarks [--quick] [--only gemm,conv,bn,optim,train,overhead,scaling] [--out DIR]`
+
+Runs the sanity probes, then each section's ``run(quick)`` (one module per section), then the
+probes again, and writes ``DIR/BENCHMARKS.md`` and ``DIR/benchmarks/results/<UTC time>.json``
+(DIR defaults to the repository root). A section whose module is missing or fails is reported as
+such; the others still run.
+"""
+import argparse
+import importlib
+import os
+import sys
+import time
+
+from . import harness
+
+# section → (module, title, description); the order is the report's order.
+SECTIONS = {
+    "train": ("train_step", "End-to-end training step",
+              "Forward + backward + optimizer step (`zero_grad`, model, `F.cross_entropy`, `backward`, "
+              "`step`), batch 100, float32, on one fixed batch. The same architecture is built from "
+              "`minigrad.nn` and `torch.nn`. The inference row is `model.eval()` under `no_grad`."),
+    "gemm": ("gemm", "GEMM (C = A @ B)", "float32 matrix multiplication."),
+    "conv": ("conv", "Conv2d and max-pool, forward + backward",
+             "float32, forward + backward (dx, dW, db)."),
+    "bn": ("batchnorm", "BatchNorm forward + backward (training mode)", "float32."),
+    "optim": ("optim", "Optimizer step", "One `optimizer.step()` over a model's parameters."),
+    "overhead": ("overhead", "Per-op Python overhead",
+                 "Tiny tensors, so the time is the framework's per-op dispatch and autograd "
+                 "bookkeeping, not arithmetic. `numpy` is the bare numpy expression (a floor)."),
+    "scaling": ("plot", "Scaling", "Time or throughput against problem size, 1 and 2 threads."),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and cases (≤ 2 min)")
+    parser.add_argument("--only", default="", help="comma-separated sections: " + ",".join(SECTIONS))
+    parser.add_argument("--out", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        help="directory for BENCHMARKS.md and benchmarks/results/ (default: the repo)")
+    args = parser.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()] or list(SECTIONS)
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+
+    harness.configure(quick=args.quick)
+    started, t0 = harness.utc_now(), time.perf_counter()
+    results_dir = os.path.join(args.out, "benchmarks", "results")
+    os.makedirs(results_dir, exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
+    path_json = os.path.join(results_dir, stamp + ".json")
+
+    print("[bench] machine info and sanity probes", file=sys.stderr, flush=True)
+    info = harness.machine_info()
+    probes = {"start": harness.probes(quick=args.quick)}
+    print("[bench] " + harness.sanity_line(info, probes["start"]), file=sys.stderr, flush=True)
+
+    sections = {}
+    for name in [s for s in SECTIONS if s in only]:
+        module_name = SECTIONS[name][0]
+        try:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+        except ImportError as e:
+            sections[name] = {"rows": [], "error": harness.not_available(e)}
+            print(f"[bench] {name}: {sections[name]['error']}", file=sys.stderr, flush=True)
+            continue
+        if name == "scaling":  # it also draws a PNG next to the JSON; a stale one must not be linked
+            image = os.path.join(results_dir, module.IMAGE)
+            if os.path.exists(image):
+                os.remove(image)
+            sections[name] = harness.run_section(
+                name, lambda quick: module.run(quick, results_dir=results_dir), args.quick)
+            if os.path.exists(image):
+                sections[name]["image"] = image
+        else:
+            sections[name] = harness.run_section(name, module.run, args.quick)
+
+    probes["end"] = harness.probes(quick=True)
+    info["loadavg_end"] = os.getloadavg()
+    data = {
+        "meta": {"started": started.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "argv": sys.argv,
+                 "duration_s": time.perf_counter() - t0, "defaults": dict(harness.DEFAULTS),
+                 "machine": info},
+        "probes": probes,
+        "sections": sections,
+    }
+    path_md = os.path.join(args.out, "BENCHMARKS.md")
+    harness.write_report(path_md, path_json, data, {k: v[1:] for k, v in SECTIONS.items()})
+    print(f"[bench] wrote {path_md} and {path_json} ({data['meta']['duration_s']:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Scaling section: how minigrad, numpy and torch scale with problem size and with 1 vs 2 threads.
+
+- GEMM float32 C = A @ B, square n×n: GFLOP/s of minigrad's kernel door (``minigrad._ops.matmul``),
+  numpy (``a @ b``) and torch;
+- BatchNorm2d(32) forward + backward on (N, 32, 16, 16), training mode: time vs batch N;
+- Conv2d(1, 30, 5) forward + backward (the SimpleConvNet layer) on (N, 1, 28, 28): time vs batch N.
+
+``run`` measures (rows for the report) and draws ``results/scaling.png`` with matplotlib's Agg
+backend; ``python -m benchmarks.plot RESULTS.json`` redraws the PNG from a saved run.
+"""
+import os
+import sys
+
+import numpy as np
+
+from . import harness
+
+SECTION = "scaling"
+IMAGE = "scaling.png"
+GEMM_SIZES = {"full": (64, 128, 256, 512, 1024, 2048), "quick": (256, 1024)}
+BATCHES = {"full": (1, 4, 16, 64, 256, 512), "quick": (1, 32, 512)}
+THREADS = (1, 2)
+
+
+def _gemm_candidates(n):
+    import minigrad
+
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    cands = {"minigrad": lambda: minigrad._ops.matmul(a, b), "numpy": lambda: a @ b}
+    torch = harness._torch()
+    if torch is not None:
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        cands["torch"] = lambda: ta @ tb
+    return cands
+
+
+def _fwd_bwd(mod, layer, x_np):
+    """forward + backward of ``layer`` on a fixed input and upstream gradient (framework ``mod``)."""
+    x = mod.from_numpy(x_np).requires_grad_()
+    with mod.no_grad():
+        g = mod.from_numpy(np.ones(tuple(layer(x).shape), np.float32))
+
+    def step():
+        x.grad = None
+        layer.zero_grad()
+        layer(x).backward(g)
+    return step
+
+
+def _layer_candidates(make_layer, shape):
+    import minigrad
+
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    cands = {"minigrad": _fwd_bwd(minigrad, make_layer(minigrad.nn), x)}
+    torch = harness._torch()
+    if torch is not None:
+        cands["torch"] = _fwd_bwd(torch, make_layer(torch.nn), x)
+    return cands
+
+
+SERIES = {
+    # name: (case format, sizes key, candidates(size), flops(size) or None)
+    "gemm": ("GEMM {}³ float32", "gemm", _gemm_candidates, lambda n: 2.0 * n ** 3),
+    "bn": ("BatchNorm2d(32) fwd+bwd, N={} × 32×16×16", "batch",
+           lambda n: _layer_candidates(lambda nn: nn.BatchNorm2d(32), (n, 32, 16, 16)), None),
+    "conv": ("Conv2d(1, 30, 5) fwd+bwd, N={} × 1×28×28", "batch",
+             lambda n: _layer_candidates(lambda nn: nn.Conv2d(1, 30, 5), (n, 1, 28, 28)), None),
+}
+
+
+def run(quick=False, results_dir=None):
+    mode = "quick" if quick else "full"
+    rows = []
+    for series, (fmt, sizes_key, make, flops) in SERIES.items():
+        sizes = (GEMM_SIZES if sizes_key == "gemm" else BATCHES)[mode]
+        for size in sizes:
+            case = fmt.format(size)
+            try:
+                cands = make(size)
+            except Exception as e:  # noqa: BLE001  the layer is not written yet
+                rows.append(harness.skipped(SECTION, case, harness.not_available(e)))
+                break
+            for n_threads in THREADS:
+                res = harness.compare(cands, threads=n_threads)
+                rows.append(harness.row(SECTION, case, res, series=series, size=size,
+                                        flops=flops(size) if flops else None))
+    if results_dir is not None:
+        draw(rows, os.path.join(results_dir, IMAGE))
+    return rows
+
+
+def draw(rows, path):
+    """Three panels (GEMM GFLOP/s, BN time, conv time) against size; solid 2 threads, dashed 1."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    colors = {"minigrad": "C0", "numpy": "C1", "torch": "C3"}
+    titles = {"gemm": ("GEMM float32, n×n×n", "n", "GFLOP/s"),
+              "bn": ("BatchNorm2d(32) fwd+bwd, 16×16", "batch N", "ms"),
+              "conv": ("Conv2d 1→30, 5×5, fwd+bwd, 28×28", "batch N", "ms")}
+    for ax, (series, (title, xlabel, ylabel)) in zip(axes, titles.items()):
+        measured = [r for r in rows if r.get("series") == series and "candidates" in r]
+        for name in colors:
+            for n_threads, style in ((2, "-"), (1, "--")):
+                pts = sorted((r["size"], r["candidates"][name]["median"]) for r in measured
+                             if r["threads"] == n_threads and "median" in r["candidates"].get(name, {}))
+                if not pts:
+                    continue
+                x = [p[0] for p in pts]
+                y = [2.0 * s ** 3 / t / 1e9 for s, t in pts] if series == "gemm" else [t * 1e3 for _, t in pts]
+                ax.plot(x, y, style, marker="o", ms=3, color=colors[name], label=f"{name}, {n_threads} thr")
+        ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xscale="log")
+        if series != "gemm":
+            ax.set_yscale("log")
+        if not measured:
+            ax.text(0.5, 0.5, "not available", ha="center", transform=ax.transAxes)
+        else:
+            ax.legend(fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle("minigrad scaling (median of interleaved repetitions)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    import json
+
+    with open(sys.argv[1]) as f:
+        saved = json.load(f)
+    out = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), IMAGE)
+    draw(saved["sections"]["scaling"]["rows"], out)
+    print(out)
