@@ -1,0 +1,52 @@
+"""Training utilities that act on a model's parameters: gradient clipping."""
+import math
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _grads(parameters):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad.data for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    The total norm is the ``norm_type``-norm of the vector of all gradient entries (``inf``: the
+    largest absolute entry). If it exceeds ``max_norm``, every gradient is multiplied in place by
+    max_norm / (total_norm + 1e-6), as PyTorch does. Returns the total norm before clipping as a
+    0-d Tensor. With ``error_if_nonfinite=True`` a nan/inf total norm raises RuntimeError.
+    """
+    grads = _grads(parameters)
+    norm_type = float(norm_type)
+    if not grads:
+        return Tensor(0.0)
+    dtype = np.result_type(*grads)
+    if math.isinf(norm_type):
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    else:
+        per_param = [np.linalg.norm(g.ravel(), ord=norm_type) if g.size else 0.0 for g in grads]
+        total = float(np.linalg.norm(np.asarray(per_param, dtype=np.float64), ord=norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
+            "cannot be clipped. To disable this error and scale the gradients by the non-finite norm "
+            "anyway, set `error_if_nonfinite=False`"
+        )
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0 or math.isnan(coef):
+        for g in grads:
+            g *= g.dtype.type(coef)
+    return Tensor(np.asarray(total, dtype=dtype))
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient entry to [−clip_value, clip_value] in place."""
+    clip_value = float(clip_value)
+    for g in _grads(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)
