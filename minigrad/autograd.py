@@ -89,7 +89,8 @@ class Context:
         self.needs_input_grad = needs_input_grad
         self.saved_tensors = ()
         self.freed = False
-        self.output = None  # weak reference to the output Tensor (for hooks and retain_grad)
+        self.output = None  # weak reference to the output Tensor (for retain_grad)
+        self._hooks = None  # the output's gradient hooks (Tensor.register_hook on a non-leaf)
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -201,11 +202,11 @@ def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
         grad_out = node_grads.pop(id(ctx), None)
         if grad_out is None:
             continue  # nothing flows through this branch
+        if ctx._hooks:
+            grad_out = run_hooks(ctx._hooks, grad_out)
         out = ctx.output() if ctx.output is not None else None
-        if out is not None:
-            grad_out = out._run_hooks(grad_out)
-            if out._retains_grad and capture is None:
-                out._accumulate(grad_out)
+        if out is not None and out._retains_grad and capture is None:
+            out._accumulate(grad_out)
         if id(ctx) in captured_nodes:
             results[captured_nodes[id(ctx)]] = grad_out
         if _profile_hook is None:
@@ -237,8 +238,17 @@ def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
                 results[i] = leaf_grads[id(t)][1]
         return results
     for t, g in leaf_grads.values():
-        t._accumulate(t._run_hooks(g))
+        t._accumulate(run_hooks(t._hooks, g) if t._hooks else g)
     return None
+
+
+def run_hooks(hooks, grad):
+    """Pass ``grad`` through tensor hooks; a hook returning a Tensor replaces the gradient."""
+    for hook in hooks:
+        result = hook(Tensor._wrap(grad))
+        if result is not None:
+            grad = result.data if isinstance(result, Tensor) else np.asarray(result)
+    return grad
 
 
 def _add(grads, key, t, g):

@@ -107,26 +107,24 @@ class Tensor:
             self._retains_grad = True
 
     def register_hook(self, hook):
-        """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed."""
+        """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed.
+
+        A non-leaf's hooks live on the node that produced it, so they run even after the
+        Python tensor object itself is gone (as in PyTorch).
+        """
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        hooks = self._hooks
+        owner = self._ctx if self._ctx is not None else self
+        if owner._hooks is None:
+            owner._hooks = []
+        hooks = owner._hooks
+        hooks.append(hook)
 
         class _Handle:
             def remove(self):
                 if hook in hooks:
                     hooks.remove(hook)
         return _Handle()
-
-    def _run_hooks(self, grad):
-        for hook in self._hooks or ():
-            result = hook(Tensor._wrap(grad))
-            if result is not None:
-                grad = result.data if isinstance(result, Tensor) else np.asarray(result)
-        return grad
 
     def _accumulate(self, grad):
         if self.grad is None:

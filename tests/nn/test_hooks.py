@@ -59,8 +59,6 @@ def test_tensor_hook_needs_requires_grad():
         minigrad.tensor([1.0]).register_hook(lambda g: g)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: Context.output is a weak reference, so a hook on an "
-                   "intermediate nobody else holds is skipped once its consumer is released (reported)")
 def test_tensor_hook_on_dropped_intermediate_still_runs():
     x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     calls = []
