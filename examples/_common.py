@@ -1,0 +1,148 @@
+"""Shared pieces of the example scripts: command line, data with the offline fallback, one training
+epoch and one evaluation with progress bars, and a clear stop when the loss stops being finite.
+
+Examples import it as ``from _common import ...`` (Python puts the script's directory on sys.path).
+"""
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import minigrad
+import minigrad.nn.functional as F
+from minigrad.data import DataLoader, DatasetNotFoundError, progress
+from minigrad.data.datasets import MNIST, FashionMNIST
+
+OUT_DIR = Path(__file__).resolve().parent / "out"
+DATASETS = {"fashion-mnist": FashionMNIST, "mnist": MNIST}
+
+
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite; the message says where and what to try."""
+
+
+def make_parser(description, epochs):
+    """The options every example has: --quick, --epochs, --out, --seed, --quiet, --dataset."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true",
+                        help="a few batches on the bundled small subset (what the test suite runs)")
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help=f"output directory (default {OUT_DIR})")
+    parser.add_argument("--seed", type=int, default=0, help="minigrad.manual_seed value (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="fashion-mnist")
+    return parser
+
+
+def load_data(name="fashion-mnist", small=False):
+    """``(train, test, description)``: the full data set, or the bundled Fashion-MNIST subset when
+    ``small`` is asked for or, with a printed notice, when the full Fashion-MNIST is not available.
+    MNIST has no bundled subset: its absence raises ``DatasetNotFoundError``."""
+    cls = DATASETS[name]
+    if not small:
+        try:
+            train, test = cls(train=True), cls(train=False)
+            return train, test, f"full {cls.title} ({len(train):,} train / {len(test):,} test, from {train.source})"
+        except DatasetNotFoundError as exc:
+            if cls is not FashionMNIST:
+                raise
+            todo = str(exc).split("Do one of these:")[-1]
+            print("NOTICE: the full Fashion-MNIST is not available, so this run uses the SMALL SUBSET bundled "
+                  "with minigrad (2,000 train / 1,000 test images). Its accuracies are not comparable to "
+                  f"results on the full data set. To get the full set, do one of these:{todo}\n", flush=True)
+    train, test = FashionMNIST(subset="small"), FashionMNIST(subset="small", train=False)
+    return train, test, f"bundled Fashion-MNIST subset ({len(train):,} train / {len(test):,} test)"
+
+
+def _batch_stats(logits, target):
+    return int((logits.data.argmax(axis=1) == target.data).sum())
+
+
+def train_epoch(model, loader, optimizer, scheduler=None, loss_fn=F.cross_entropy, desc="train", quiet=False,
+                max_batches=None):
+    """One pass over ``loader`` in training mode; ``scheduler.step()`` after every batch if given.
+
+    Returns a dict: mean ``loss``, ``acc``, ``images_per_s``, ``seconds`` and the per-batch ``losses``.
+    Raises :class:`NonFiniteLoss` as soon as a batch loss is NaN or infinite.
+    """
+    model.train()
+    total = len(loader) if max_batches is None else min(max_batches, len(loader))
+    losses, seen, correct, loss_sum = [], 0, 0, 0.0
+    start = time.perf_counter()
+    bar = progress(desc=desc, total=total, unit="batch", disable=quiet, leave=not quiet)
+    with bar:
+        for i, (x, y) in enumerate(loader):
+            if i == total:
+                break
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            value = loss.item()
+            if not math.isfinite(value):
+                lrs = ", ".join(f"{g['lr']:.3g}" for g in optimizer.param_groups)
+                raise NonFiniteLoss(
+                    f"{desc}: the loss became {value} at batch {i + 1}/{total} (learning rate {lrs}); training "
+                    "stopped. Try a smaller learning rate, or check the inputs for NaN/inf."
+                )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            n = len(y)
+            seen += n
+            correct += _batch_stats(logits, y)
+            loss_sum += value * n
+            losses.append(value)
+            elapsed = time.perf_counter() - start
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}",
+                            img_s=f"{seen / elapsed:.0f}", refresh=False)
+            bar.update(1)
+    seconds = time.perf_counter() - start
+    return {"loss": loss_sum / max(seen, 1), "acc": correct / max(seen, 1), "images_per_s": seen / seconds,
+            "seconds": seconds, "losses": losses}
+
+
+def evaluate(model, loader, loss_fn=F.cross_entropy, desc="eval", quiet=False):
+    """Mean loss and accuracy over ``loader`` in eval mode without recording a graph; the model's
+    training/eval mode is restored afterwards. Returns ``{"loss", "acc"}``."""
+    was_training = model.training
+    model.eval()
+    seen, correct, loss_sum = 0, 0, 0.0
+    try:
+        with minigrad.no_grad():
+            for x, y in progress(loader, desc=desc, unit="batch", disable=quiet, leave=False):
+                logits = model(x)
+                loss_sum += loss_fn(logits, y).item() * len(y)
+                correct += _batch_stats(logits, y)
+                seen += len(y)
+    finally:
+        model.train(was_training)
+    return {"loss": loss_sum / max(seen, 1), "acc": correct / max(seen, 1)}
+
+
+def loader_pair(train, test, batch_size, eval_batch_size=1000):
+    """Shuffled training loader (minigrad's global generator) and a sequential test loader."""
+    return (DataLoader(train, batch_size=batch_size, shuffle=True),
+            DataLoader(test, batch_size=eval_batch_size))
+
+
+def run(main, argv=None):
+    """Call ``main(argv)`` and turn the expected failures (missing data, diverged training) into one
+    message on stderr and exit status 1 instead of a traceback."""
+    try:
+        return main(argv)
+    except (DatasetNotFoundError, NonFiniteLoss) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+def smooth(values, window):
+    """Moving average (same length: shorter windows at the start), for noisy per-batch curves."""
+    values = np.asarray(values, dtype=np.float64)
+    csum = np.concatenate([[0.0], np.cumsum(values)])
+    end = np.arange(1, len(values) + 1)
+    start = np.maximum(end - window, 0)
+    return (csum[end] - csum[start]) / (end - start)
