@@ -17,6 +17,7 @@ from .functional import (  # noqa: F401  the math ops PyTorch also exposes at to
     softmax, split, sqrt, squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where,
 )
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"
