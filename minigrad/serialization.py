@@ -37,7 +37,7 @@ def _safetensors():
     except ImportError as err:
         raise ImportError(
             "minigrad.save/minigrad.load store checkpoints in the safetensors format and need the "
-            'safetensors' package: pip install safetensors (or minigrad[save])"
+            "'safetensors' package: pip install safetensors (or minigrad[save])"
         ) from err
     return safetensors
 
