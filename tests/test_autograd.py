@@ -327,7 +327,8 @@ def _rss_pages():
         return int(f.read().split()[1])
 
 
-def test_training_loop_keeps_memory_flat():
+@pytest.mark.parametrize("threads", [1], indirect=True)  # memory is the subject; keep it fast on a busy machine
+def test_training_loop_keeps_memory_flat(threads):
     rng = np.random.default_rng(0)
     X = minigrad.tensor(rng.standard_normal((64, 20)).astype(np.float32))
     Y = minigrad.tensor(rng.standard_normal((64, 1)).astype(np.float32))

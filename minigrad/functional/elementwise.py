@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _ops
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import DEFAULT_DTYPE, Tensor
 from ._common import unbroadcast
 
 __all__ = [
@@ -133,24 +133,42 @@ def _broadcastable(a, b):
             )
 
 
+def _promote(a, b, division=False):
+    """PyTorch's dtype rule for an integer tensor meeting a float: the float tensor's dtype, or the
+    default float32 for a Python float or a true division (numpy would promote to float64)."""
+    def is_int(v):
+        return isinstance(v, Tensor) and v.dtype.kind in "iub"
+
+    if not (is_int(a) or is_int(b)):
+        return a, b
+    floats = [v.dtype for v in (a, b) if isinstance(v, Tensor) and v.dtype.kind == "f"]
+    if floats:
+        target = floats[0]
+    elif division or isinstance(a, float) or isinstance(b, float):
+        target = DEFAULT_DTYPE
+    else:
+        return a, b
+    return (a.to(target) if is_int(a) else a), (b.to(target) if is_int(b) else b)
+
+
 def add(a, b):
     _broadcastable(a, b)
-    return Add.apply(a, b)
+    return Add.apply(*_promote(a, b))
 
 
 def sub(a, b):
     _broadcastable(a, b)
-    return Sub.apply(a, b)
+    return Sub.apply(*_promote(a, b))
 
 
 def mul(a, b):
     _broadcastable(a, b)
-    return Mul.apply(a, b)
+    return Mul.apply(*_promote(a, b))
 
 
 def div(a, b):
     _broadcastable(a, b)
-    return Div.apply(a, b)
+    return Div.apply(*_promote(a, b, division=True))
 
 
 def neg(x):
@@ -159,7 +177,7 @@ def neg(x):
 
 def pow(a, b):
     _broadcastable(a, b)
-    return Pow.apply(a, b)
+    return Pow.apply(*_promote(a, b))
 
 
 # ---------------------------------------------------------------- unary math

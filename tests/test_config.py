@@ -1,0 +1,87 @@
+"""Run-time configuration: show_config, thread count, kernel backend selection."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad import _ops
+
+
+def test_show_config_prints_backend_threads_and_versions(capsys):
+    minigrad.show_config()
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line.split(None, 1)[1] for line in out.splitlines() if line.split()}
+    assert lines["minigrad"] == minigrad.__version__
+    assert lines["numpy"] == np.__version__
+    assert lines["kernels"] == _ops.get_backend()
+    assert lines["threads"] == str(minigrad.get_num_threads())
+    assert lines["openmp"] in ("True", "False")
+    assert "compiler" in lines or "build info: not available" in out
+
+
+def test_config_dict_matches_runtime():
+    info = minigrad.config()
+    assert info["kernels"] == _ops.get_backend() and info["threads"] == minigrad.get_num_threads()
+
+
+def test_compiled_backend_is_active_by_default():
+    """Unless the numpy kernels were asked for, the built extension must be the one running."""
+    if os.environ.get("MINIGRAD_KERNELS") == "numpy":
+        assert _ops.get_backend() == "numpy"
+    else:
+        assert _ops.get_backend() == "compiled"
+        assert not _ops._compile_errors, _ops._compile_errors
+
+
+def test_set_get_num_threads_round_trip():
+    before = minigrad.get_num_threads()
+    try:
+        for n in (1, 2, 1):
+            minigrad.set_num_threads(n)
+            if minigrad.config()["openmp"]:
+                assert minigrad.get_num_threads() == n
+            assert minigrad.config()["threads"] == minigrad.get_num_threads()
+    finally:
+        minigrad.set_num_threads(before)
+    assert minigrad.get_num_threads() == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_set_num_threads_rejects_non_positive_ints(bad):
+    before = minigrad.get_num_threads()
+    with pytest.raises(ValueError, match="positive int"):
+        minigrad.set_num_threads(bad)
+    assert minigrad.get_num_threads() == before
+
+
+def test_use_backend_switches_and_restores():
+    before = _ops.get_backend()
+    with _ops.use_backend("numpy"):
+        assert _ops.get_backend() == "numpy"
+        assert minigrad.config()["kernels"] == "numpy"
+        y = minigrad.functional.relu(minigrad.tensor([-1.0, 2.0]))
+    assert _ops.get_backend() == before
+    assert y.tolist() == [0.0, 2.0]
+    with pytest.raises(ValueError, match="must be 'compiled' or 'numpy'"):
+        with _ops.use_backend("fortran"):
+            pass
+    assert _ops.get_backend() == before
+
+
+def _run(code, **env):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+
+
+def test_environment_selects_backend_and_threads():
+    r = _run("import minigrad; print(minigrad.config()['kernels'], minigrad.get_num_threads(), "
+             "minigrad.config()['openmp'])", MINIGRAD_KERNELS="numpy", MINIGRAD_NUM_THREADS="1")
+    assert r.returncode == 0, r.stderr
+    kernels, threads, _ = r.stdout.split()
+    assert kernels == "numpy" and threads == "1"
+    r = _run("import minigrad", MINIGRAD_KERNELS="fortran")
+    assert r.returncode != 0 and "MINIGRAD_KERNELS must be 'compiled' or 'numpy'" in r.stderr
