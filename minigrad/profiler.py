@@ -140,7 +140,7 @@ class profile:
                 "forward_time": r.forward_time, "backward_time": r.backward_time,
                 "total_time": r.forward_time + r.backward_time,
                 "forward_bytes": r.forward_bytes, "backward_bytes": r.backward_bytes,
-                "backend": backend, "kernels": sorted(r.kernels),
+                "backend": backend, "kernels": sorted(r.kernels), "kernel_backends": dict(r.kernels),
             })
         out.sort(key=lambda d: d["total_time"], reverse=True)
         return out
@@ -159,7 +159,7 @@ class profile:
         body = [(r["op"], str(r["calls"]), f"{r['forward_time'] * 1e3:.3f}", f"{r['backward_time'] * 1e3:.3f}",
                  f"{r['total_time'] * 1e3:.3f}", f"{100 * r['total_time'] / total:.1f}" if total else "-",
                  _fmt_bytes(r["forward_bytes"]), _fmt_bytes(r["backward_bytes"]), r["backend"],
-                 ",".join(r["kernels"]) or "-") for r in rows]
+                 _fmt_kernels(r)) for r in rows]
         body.append(("total", str(sum(r["calls"] for r in rows)),
                      f"{sum(r['forward_time'] for r in rows) * 1e3:.3f}",
                      f"{sum(r['backward_time'] for r in rows) * 1e3:.3f}", f"{total * 1e3:.3f}", "100.0" if total else "-",
@@ -180,6 +180,12 @@ class profile:
 
     def __str__(self):
         return self.table()
+
+
+def _fmt_kernels(row):
+    if row["backend"] != "mixed":
+        return ",".join(row["kernels"]) or "-"
+    return ",".join(f"{k}[{row['kernel_backends'][k]}]" for k in row["kernels"])
 
 
 def _fmt_bytes(n):

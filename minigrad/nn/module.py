@@ -62,10 +62,6 @@ class _BackwardHooks:
     def _hooked(t, hook):
         y = _BackwardHookIdentity.apply(t)
         y.register_hook(hook)
-        # Context.output is a weak reference: once the consumer of y has run backward and been
-        # released, nothing else may hold y, and the engine would skip its hook. The identity node
-        # keeps y alive until it has itself run (release() drops this reference).
-        y._ctx.hooked_output = y
         return y
 
     def wrap_inputs(self, args):
