@@ -132,3 +132,39 @@ def test_render_without_dot_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(minigrad.viz.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match=r"'dot' was not found.*apt-get install graphviz"):
         draw_graph(loss).render(str(tmp_path / "g.svg"))
+
+
+def _demo_model():
+    """examples/demo.py's CNN, or a skip naming the layer the package does not have yet."""
+    import importlib.util
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "examples"))
+    try:
+        spec = importlib.util.spec_from_file_location("demo_for_viz", sys.path[0] + "/demo.py")
+        demo = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(demo)
+        return demo.make_model()
+    except (AttributeError, ImportError) as exc:
+        pytest.skip(f"demo model not buildable yet: {exc}")
+    finally:
+        sys.path.pop(0)
+
+
+def test_demo_model_graph_explain_profile():
+    """The three study tools on the model of examples/demo.py (acceptance of issue 5)."""
+    import minigrad.nn.functional as F
+    model = _demo_model()
+    params = dict(model.named_parameters())
+    x, y = minigrad.randn(4, 1, 28, 28), minigrad.randint(0, 10, (4,))
+    loss = F.cross_entropy(model(x), y)
+    nodes, edges = parse(draw_graph(loss, show_grad_norms=True, params=params))
+    labels = [label for label, _ in nodes.values()]
+    for name in params:  # every parameter is drawn, named, with its gradient norm
+        assert any(label.startswith(name + "\n") and "‖grad‖" in label for label in labels), name
+    ops = [label for k, (label, _) in nodes.items() if k.startswith("op")]
+    text = minigrad.explain(loss, params=params, file=open("/dev/null", "w"))
+    assert len(re.findall(r"^\s*\d+\. ", text, flags=re.M)) == len(ops)
+    with minigrad.profile() as prof:
+        F.cross_entropy(model(x), y).backward()
+    assert sum(r["calls"] for r in prof.rows) == len(ops)
+    assert {r["op"] for r in prof.rows} == set(ops)
