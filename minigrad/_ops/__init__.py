@@ -17,7 +17,7 @@ import numpy as np
 from . import reference
 
 # Compiled modules; each defines a subset of ``reference.__all__`` under the same names.
-COMPILED_MODULES = ("elementwise", "im2col", "pooling",)
+COMPILED_MODULES = ("elementwise", "im2col", "pooling", "batchnorm",)
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
@@ -340,3 +340,59 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding
     k, s, p, _, o = _pool_geometry("avg_pool2d", input_shape, kernel_size, stride, padding, 1, ceil_mode)
     grad_out = _check_grad_out(grad_out, input_shape, o)
     return _impl["avg_pool2d_backward"](grad_out, input_shape, k, s, p, bool(count_include_pad), divisor_override)
+
+
+# ---------------------------------------------------------------- batch normalization
+
+def _check_bn_input(name, x, allow_empty=False):
+    x = check_float(name, x)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{name}: expected a 2-D (N, C) or 3-D (N, C, L) array, got shape {x.shape}")
+    if not allow_empty and x.size == 0:
+        raise ValueError(f"{name}: expected at least one value per channel, got shape {x.shape}")
+    return x
+
+
+def _check_channels(name, v, x, optional=False):
+    """``v`` as a (C,) vector of x's dtype (C = x.shape[1]); None passes through if ``optional``."""
+    if v is None and optional:
+        return None
+    v = check_float(name, v)
+    if v.dtype != x.dtype:
+        raise TypeError(f"{name}: expected dtype {x.dtype} (the dtype of x), got {v.dtype}")
+    if v.shape != (x.shape[1],):
+        raise ValueError(f"{name}: expected shape ({x.shape[1]},) (the channels of x), got {v.shape}")
+    return v
+
+
+def batch_norm_forward_train(x, weight, bias, eps):
+    """Training-mode batch norm of x (N, C) or (N, C, L) with batch statistics.
+
+    Returns (y, mean, var, inv_std): μ_B, the biased σ²_B and 1/sqrt(σ²_B + eps) per channel, in
+    x's dtype. weight (γ) and bias (β) are (C,) arrays or None. The running-statistics update
+    (with the unbiased σ²_B·m/(m−1)) is the caller's job.
+    """
+    x = _check_bn_input("x", x)
+    weight = _check_channels("weight", weight, x, optional=True)
+    bias = _check_channels("bias", bias, x, optional=True)
+    if not isinstance(eps, (int, float, np.floating, np.integer)) or isinstance(eps, bool) \
+            or not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps: expected a finite number >= 0, got {eps!r}")
+    return _impl["batch_norm_forward_train"](x, weight, bias, float(eps))
+
+
+def batch_norm_forward_eval(x, scale, shift):
+    """y = x·scale[c] + shift[c] for x (N, C) or (N, C, L); scale, shift (C,) in x's dtype."""
+    x = _check_bn_input("x", x, allow_empty=True)
+    return _impl["batch_norm_forward_eval"](x, _check_channels("scale", scale, x),
+                                            _check_channels("shift", shift, x))
+
+
+def batch_norm_backward(grad_out, x, mean, inv_std, weight):
+    """(grad_x, grad_weight, grad_bias) of ``batch_norm_forward_train``; mean and inv_std as it
+    returned them, weight (C,) or None (γ = 1; grad_weight is still returned)."""
+    x = _check_bn_input("x", x)
+    grad_out = check_same("grad_out", grad_out, "x", x)
+    return _impl["batch_norm_backward"](grad_out, x, _check_channels("mean", mean, x),
+                                        _check_channels("inv_std", inv_std, x),
+                                        _check_channels("weight", weight, x, optional=True))

@@ -7,7 +7,8 @@ import numpy as np
 
 __all__ = ["relu_forward", "relu_backward", "gemm", "matmul",
            "im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward",
-           "avg_pool2d_forward", "avg_pool2d_backward"]
+           "avg_pool2d_forward", "avg_pool2d_backward",
+           "batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward"]
 
 
 # ---------------------------------------------------------------- elementwise
@@ -173,3 +174,51 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride, padding, cou
     cols = np.broadcast_to(g[..., None, None], cols_shape)
     cols = np.ascontiguousarray(cols.transpose(1, 4, 5, 0, 2, 3)).reshape(C * kernel_size[0] * kernel_size[1], -1)
     return col2im(cols, input_shape, kernel_size, stride, padding, (1, 1), output_size, None)
+
+
+# ---------------------------------------------------------------- batch normalization
+# x is (N, C) or (N, C, L); channel c's m = N·L values are x[:, c] or x[:, c, :].
+
+def _bn_axes(x):
+    return (0, 2) if x.ndim == 3 else (0,)
+
+
+def _per_channel(v, x):
+    """A (C,) vector shaped to broadcast against x."""
+    return v.reshape((1, -1, 1) if x.ndim == 3 else (1, -1))
+
+
+def batch_norm_forward_train(x, weight, bias, eps):
+    """μ_B = mean, σ²_B = biased variance (two-pass, float64), x̂ = (x − μ_B)/sqrt(σ²_B + eps),
+    y = γ·x̂ + β (γ = 1, β = 0 when weight/bias are None). Returns (y, μ_B, σ²_B, 1/sqrt(σ²_B + eps))."""
+    axes = _bn_axes(x)
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axes)
+    xc = x64 - _per_channel(mean, x)
+    var = (xc * xc).mean(axes)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    y = xc * _per_channel(inv_std, x)
+    if weight is not None:
+        y *= _per_channel(weight.astype(np.float64), x)
+    if bias is not None:
+        y += _per_channel(bias.astype(np.float64), x)
+    return tuple(a.astype(x.dtype) for a in (y, mean, var, inv_std))
+
+
+def batch_norm_forward_eval(x, scale, shift):
+    """y = x·scale[c] + shift[c] (scale = γ/sqrt(running_var + eps), shift = β − running_mean·scale)."""
+    return (x * _per_channel(scale, x) + _per_channel(shift, x)).astype(x.dtype, copy=False)
+
+
+def batch_norm_backward(grad_out, x, mean, inv_std, weight):
+    """grad_β = Σ g, grad_γ = Σ g·x̂, grad_x = γ·inv_std/m·(m·g − Σg − x̂·Σg·x̂), in float64."""
+    axes = _bn_axes(x)
+    m = x.size // x.shape[1]
+    g = grad_out.astype(np.float64)
+    inv_std64 = inv_std.astype(np.float64)
+    x_hat = (x - _per_channel(mean.astype(np.float64), x)) * _per_channel(inv_std64, x)
+    sum_g = g.sum(axes)
+    sum_g_xhat = (g * x_hat).sum(axes)
+    k = inv_std64 if weight is None else weight.astype(np.float64) * inv_std64
+    grad_x = _per_channel(k / m, x) * (m * g - _per_channel(sum_g, x) - x_hat * _per_channel(sum_g_xhat, x))
+    return grad_x.astype(x.dtype), sum_g_xhat.astype(x.dtype), sum_g.astype(x.dtype)

@@ -1,0 +1,521 @@
+# Shared kernel source of batchnorm.pyx (baseline x86-64) and batchnorm_avx2.pyx (-mavx2 -mfma):
+# the same loops compiled twice; batchnorm.pyx picks one at import. See batchnorm.pyx's docstring.
+import numpy as np
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport sqrt
+from minigrad._ops.cpu cimport num_threads
+
+cdef enum:
+    PARALLEL_MIN = 1 << 15  # below this, waking the threads costs more than the loops
+    LANES = 8               # independent accumulators along a contiguous run (4 SSE2 registers)
+    BLOCK_BYTES = 32768     # rows per two-pass block: the second pass must hit L1/L2
+
+
+# ---------------------------------------------------------------- helpers on one contiguous run
+
+cdef inline double _fold(double* acc) noexcept nogil:
+    cdef double s = 0
+    cdef Py_ssize_t j
+    for j in range(LANES):
+        s += acc[j]
+    return s
+
+
+cdef inline double _run_sum(const floating* x, Py_ssize_t L, double K) noexcept nogil:
+    """Σ (x − K) over one run, in float64."""
+    cdef double acc[LANES]
+    cdef Py_ssize_t i = 0, j
+    for j in range(LANES):
+        acc[j] = 0
+    while i + LANES <= L:
+        for j in range(LANES):
+            acc[j] += x[i + j] - K
+        i += LANES
+    for j in range(L - i):
+        acc[j] += x[i + j] - K
+    return _fold(acc)
+
+
+cdef inline double _run_sqdev(const floating* x, Py_ssize_t L, double K, double mu) noexcept nogil:
+    """Σ ((x − K) − mu)² over one run, in float64."""
+    cdef double acc[LANES]
+    cdef double d
+    cdef Py_ssize_t i = 0, j
+    for j in range(LANES):
+        acc[j] = 0
+    while i + LANES <= L:
+        for j in range(LANES):
+            d = (x[i + j] - K) - mu
+            acc[j] += d * d
+        i += LANES
+    for j in range(L - i):
+        d = (x[i + j] - K) - mu
+        acc[j] += d * d
+    return _fold(acc)
+
+
+cdef inline void _run_grad_sums(const floating* g, const floating* x, Py_ssize_t L, double mu,
+                                double* sum_g, double* sum_gxc) noexcept nogil:
+    """Adds Σ g and Σ g·(x − mu) over one run (float64) to *sum_g, *sum_gxc."""
+    cdef double ag[LANES]
+    cdef double ax[LANES]
+    cdef Py_ssize_t i = 0, j
+    for j in range(LANES):
+        ag[j] = 0
+        ax[j] = 0
+    while i + LANES <= L:
+        for j in range(LANES):
+            ag[j] += g[i + j]
+            ax[j] += g[i + j] * (x[i + j] - mu)
+        i += LANES
+    for j in range(L - i):
+        ag[j] += g[i + j]
+        ax[j] += g[i + j] * (x[i + j] - mu)
+    sum_g[0] += _fold(ag)
+    sum_gxc[0] += _fold(ax)
+
+
+cdef inline void _chan_merge(double* cnt, double* mean, double* m2,
+                             double cnt_b, double mean_b, double m2_b) noexcept nogil:
+    """Merge (cnt_b, mean_b, M2_b) into (cnt, mean, M2): Chan, Golub & LeVeque's pairwise update."""
+    cdef double n = cnt[0] + cnt_b
+    cdef double d = mean_b - mean[0]
+    mean[0] += d * cnt_b / n
+    m2[0] += m2_b + d * d * cnt[0] * cnt_b / n
+    cnt[0] = n
+
+
+# ---------------------------------------------------------------- per-item statistics
+
+cdef void _rows_stats(const floating* x, Py_ssize_t C, Py_ssize_t L, Py_ssize_t c,
+                      Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t nb,
+                      double* mean, double* m2) noexcept nogil:
+    """Mean − K and M2 = Σ(x − mean)² of channel c over rows n0..n1-1 (L > 1), K = x[0, c, 0]."""
+    cdef Py_ssize_t b0 = n0, b1, n
+    cdef double cnt = 0, bsum, bmean, bm2, K = x[c * L]
+    mean[0] = 0
+    m2[0] = 0
+    while b0 < n1:
+        b1 = min(b0 + nb, n1)
+        bsum = 0
+        for n in range(b0, b1):
+            bsum = bsum + _run_sum(x + (n * C + c) * L, L, K)
+        bmean = bsum / ((b1 - b0) * L)
+        bm2 = 0
+        for n in range(b0, b1):
+            bm2 = bm2 + _run_sqdev(x + (n * C + c) * L, L, K, bmean)
+        _chan_merge(&cnt, mean, m2, <double>((b1 - b0) * L), bmean, bm2)
+        b0 = b1
+
+
+cdef void _cols_stats(const floating* x, Py_ssize_t C, Py_ssize_t n0, Py_ssize_t n1,
+                      Py_ssize_t nb, double* acc, double* bmean,
+                      double* mean, double* m2) noexcept nogil:
+    """Mean − K and M2 of every channel over rows n0..n1-1 of an (N, C) array, K = x[0] (row 0);
+    acc and bmean are scratch rows of C doubles owned by the calling item."""
+    cdef Py_ssize_t b0 = n0, b1, n, j
+    cdef const floating* r0
+    cdef double cnt = 0, bcnt, tot, d, e, f, h
+    for j in range(C):
+        mean[j] = 0
+        m2[j] = 0
+    while b0 < n1:
+        b1 = min(b0 + nb, n1)
+        bcnt = b1 - b0
+        for j in range(C):
+            acc[j] = 0
+        # Four rows per sweep: the accumulators (in L1, not registers) are loaded and stored once
+        # per four rows instead of once per row.
+        n = b0
+        while n + 4 <= b1:
+            r0 = x + n * C
+            for j in range(C):
+                acc[j] += (((r0[j] - <double>x[j]) + (r0[C + j] - <double>x[j]))
+                           + ((r0[2 * C + j] - <double>x[j]) + (r0[3 * C + j] - <double>x[j])))
+            n += 4
+        while n < b1:
+            r0 = x + n * C
+            for j in range(C):
+                acc[j] += r0[j] - <double>x[j]
+            n += 1
+        for j in range(C):
+            bmean[j] = acc[j] / bcnt
+            acc[j] = 0
+        n = b0
+        while n + 4 <= b1:
+            r0 = x + n * C
+            for j in range(C):
+                d = (r0[j] - <double>x[j]) - bmean[j]
+                e = (r0[C + j] - <double>x[j]) - bmean[j]
+                f = (r0[2 * C + j] - <double>x[j]) - bmean[j]
+                h = (r0[3 * C + j] - <double>x[j]) - bmean[j]
+                acc[j] += (d * d + e * e) + (f * f + h * h)
+            n += 4
+        while n < b1:
+            r0 = x + n * C
+            for j in range(C):
+                d = (r0[j] - <double>x[j]) - bmean[j]
+                acc[j] += d * d
+            n += 1
+        # Chan merge, written out per column: every column of the item has the same counts.
+        tot = cnt + bcnt
+        for j in range(C):
+            d = bmean[j] - mean[j]
+            mean[j] += d * bcnt / tot
+            m2[j] += acc[j] + d * d * cnt * bcnt / tot
+        cnt = tot
+        b0 = b1
+
+
+cdef void _rows_grad_sums(const floating* g, const floating* x, Py_ssize_t C, Py_ssize_t L,
+                          Py_ssize_t c, Py_ssize_t n0, Py_ssize_t n1, double mu,
+                          double* sum_g, double* sum_gxc) noexcept nogil:
+    cdef Py_ssize_t n, off
+    sum_g[0] = 0
+    sum_gxc[0] = 0
+    for n in range(n0, n1):
+        off = (n * C + c) * L
+        _run_grad_sums(g + off, x + off, L, mu, sum_g, sum_gxc)
+
+
+cdef void _cols_grad_sums(const floating* g, const floating* x, const floating* mean,
+                          Py_ssize_t C, Py_ssize_t n0, Py_ssize_t n1,
+                          double* sum_g, double* sum_gxc) noexcept nogil:
+    """Σ g and Σ g·(x − μ_B) of every channel over rows n0..n1-1 of an (N, C) array."""
+    cdef Py_ssize_t n = n0, j
+    cdef const floating* gr
+    cdef const floating* xr
+    for j in range(C):
+        sum_g[j] = 0
+        sum_gxc[j] = 0
+    while n + 4 <= n1:  # four rows per sweep, as in _cols_stats
+        gr = g + n * C
+        xr = x + n * C
+        for j in range(C):
+            sum_g[j] += (<double>gr[j] + gr[C + j]) + (<double>gr[2 * C + j] + gr[3 * C + j])
+            sum_gxc[j] += ((gr[j] * (<double>xr[j] - mean[j])
+                            + gr[C + j] * (<double>xr[C + j] - mean[j]))
+                           + (gr[2 * C + j] * (<double>xr[2 * C + j] - mean[j])
+                              + gr[3 * C + j] * (<double>xr[3 * C + j] - mean[j])))
+        n += 4
+    while n < n1:
+        gr = g + n * C
+        xr = x + n * C
+        for j in range(C):
+            sum_g[j] += gr[j]
+            sum_gxc[j] += gr[j] * (<double>xr[j] - mean[j])
+        n += 1
+
+
+# ---------------------------------------------------------------- per-item elementwise passes
+
+cdef void _rows_normalize(const floating* x, floating* y, Py_ssize_t C, Py_ssize_t L,
+                          Py_ssize_t c, Py_ssize_t n0, Py_ssize_t n1, floating mu_hi,
+                          floating mu_lo, floating scale, floating beta) noexcept nogil:
+    """y = (x − μ_B)·(γ·inv_std) + β on channel c, in the input dtype. μ_B is the float64 mean split
+    as mu_hi + mu_lo (both in the input dtype): x − mu_hi is exact for x near the mean, so large-mean
+    data (1e4 + randn in float32) keeps full precision instead of losing ~1e-3 to rounding μ_B."""
+    cdef Py_ssize_t n, i, off
+    for n in range(n0, n1):
+        off = (n * C + c) * L
+        for i in range(L):
+            y[off + i] = ((x[off + i] - mu_hi) - mu_lo) * scale + beta
+
+
+cdef void _cols_normalize(const floating* x, floating* y, const floating* mu_hi,
+                          const floating* mu_lo, const floating* scale, const floating* bias,
+                          Py_ssize_t C, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t n0,
+                          Py_ssize_t n1) noexcept nogil:
+    # One row per sweep: GCC vectorizes this after a runtime check that y does not overlap the
+    # inputs; unrolling over rows here defeats that check and leaves scalar code.
+    cdef Py_ssize_t n, j, off
+    for n in range(n0, n1):
+        off = n * C
+        for j in range(c0, c1):
+            y[off + j] = ((x[off + j] - mu_hi[j]) - mu_lo[j]) * scale[j] + bias[j]
+
+
+cdef void _rows_grad_input(const floating* g, const floating* x, floating* gx, Py_ssize_t C,
+                           Py_ssize_t L, Py_ssize_t c, Py_ssize_t n0, Py_ssize_t n1,
+                           floating mu, floating k, floating p, floating q) noexcept nogil:
+    """grad_x = k·g + p·(x − μ_B) + q on channel c (coefficients from _grad_coefficients)."""
+    cdef Py_ssize_t n, i, off
+    for n in range(n0, n1):
+        off = (n * C + c) * L
+        for i in range(L):
+            gx[off + i] = k * g[off + i] + p * (x[off + i] - mu) + q
+
+
+cdef void _cols_grad_input(const floating* g, const floating* x, floating* gx,
+                           const floating* mean, const floating* k, const floating* p,
+                           const floating* q, Py_ssize_t C, Py_ssize_t c0, Py_ssize_t c1,
+                           Py_ssize_t n0, Py_ssize_t n1) noexcept nogil:
+    cdef Py_ssize_t n, j, off
+    for n in range(n0, n1):
+        off = n * C
+        for j in range(c0, c1):
+            gx[off + j] = k[j] * g[off + j] + p[j] * (x[off + j] - mean[j]) + q[j]
+
+
+# ---------------------------------------------------------------- per-channel scalars
+
+cdef inline void _finish_stats(Py_ssize_t c, double mu, double m2, double m, double eps,
+                               const floating* weight, floating* mean, floating* var,
+                               floating* inv_std, floating* mean_lo, floating* scale) noexcept nogil:
+    """σ²_B = M2/m (biased), inv_std = 1/sqrt(σ²_B + eps), scale = γ·inv_std; μ_B = mean + mean_lo."""
+    cdef double v = m2 / m
+    cdef double istd = 1.0 / sqrt(v + eps)
+    mean[c] = <floating>mu
+    mean_lo[c] = <floating>(mu - mean[c])
+    var[c] = <floating>v
+    inv_std[c] = <floating>istd
+    scale[c] = <floating>(weight[c] * istd)
+
+
+cdef inline void _grad_coefficients(Py_ssize_t c, double sum_g, double sum_gxc, double m,
+                                    const floating* inv_std, const floating* weight,
+                                    floating* grad_weight, floating* grad_bias,
+                                    floating* k, floating* p, floating* q) noexcept nogil:
+    """From grad_x = γ·inv_std/m·(m·g − Σg − x̂·Σg·x̂) with x̂ = (x − μ_B)·inv_std:
+    k = γ·inv_std, p = −k·inv_std·(Σg·x̂)/m, q = −k·Σg/m; grad_γ = Σg·x̂, grad_β = Σg."""
+    cdef double istd = inv_std[c]
+    cdef double sum_gxhat = sum_gxc * istd
+    cdef double kc = weight[c] * istd
+    grad_bias[c] = <floating>sum_g
+    grad_weight[c] = <floating>sum_gxhat
+    k[c] = <floating>kc
+    p[c] = <floating>(-kc * istd * sum_gxhat / m)
+    q[c] = <floating>(-kc * sum_g / m)
+
+
+# ---------------------------------------------------------------- the plan shared by both passes
+
+cdef struct Plan:
+    Py_ssize_t N, C, L
+    int threads
+    bint cols          # L == 1: columns path
+    Py_ssize_t group   # channels per group
+    Py_ssize_t G, S    # groups, splits over n
+    Py_ssize_t nb      # rows per two-pass block
+
+
+cdef Plan _plan(Py_ssize_t N, Py_ssize_t C, Py_ssize_t L, Py_ssize_t itemsize):
+    cdef Plan pl
+    pl.N, pl.C, pl.L = N, C, L
+    pl.threads = num_threads() if N * C * L >= PARALLEL_MIN else 1
+    pl.cols = L == 1
+    if pl.cols:
+        # One group of all C channels, split over n: a block of rows is one contiguous range.
+        # (Groups of columns would stride over rows, and with power-of-two C every row of a group
+        # lands in the same cache sets, so the second pass no longer hits L1/L2.)
+        pl.group = C
+        pl.G = 1
+        pl.S = min(<Py_ssize_t>pl.threads, N)
+    else:
+        pl.group = 1
+        pl.G = C
+        # Split over n only when the channels cannot be shared evenly (S = 1 keeps the passes
+        # fused: y is written while the channel is still in cache).
+        if pl.G >= 2 * pl.threads or pl.G % pl.threads == 0:
+            pl.S = 1
+        else:
+            pl.S = min(<Py_ssize_t>pl.threads, N)
+    pl.nb = max(1, BLOCK_BYTES // (pl.group * L * itemsize))
+    return pl
+
+
+cdef struct Item:
+    Py_ssize_t s, c0, c1, n0, n1  # split index, channels c0..c1-1, rows n0..n1-1
+
+
+cdef inline Item _item(Plan* pl, Py_ssize_t i) noexcept nogil:
+    # Returned by value: prange must see each item variable assigned in the loop body to make it
+    # thread-private (an assignment through a pointer would leave it shared: a data race).
+    cdef Item it
+    it.s = i % pl.S
+    it.c0 = (i // pl.S) * pl.group
+    it.c1 = min(it.c0 + pl.group, pl.C)
+    it.n0 = it.s * pl.N // pl.S
+    it.n1 = (it.s + 1) * pl.N // pl.S
+    return it
+
+
+cdef inline void _normalize_item(Plan* pl, Item it, const floating* x, floating* y,
+                                 const floating* mean, const floating* mean_lo,
+                                 const floating* scale, const floating* bias) noexcept nogil:
+    if pl.cols:
+        _cols_normalize(x, y, mean, mean_lo, scale, bias, pl.C, it.c0, it.c1, it.n0, it.n1)
+    else:
+        _rows_normalize(x, y, pl.C, pl.L, it.c0, it.n0, it.n1, mean[it.c0], mean_lo[it.c0],
+                        scale[it.c0], bias[it.c0])
+
+
+cdef inline void _grad_input_item(Plan* pl, Item it, const floating* g, const floating* x,
+                                  floating* gx, const floating* mean, const floating* k,
+                                  const floating* p, const floating* q) noexcept nogil:
+    if pl.cols:
+        _cols_grad_input(g, x, gx, mean, k, p, q, pl.C, it.c0, it.c1, it.n0, it.n1)
+    else:
+        _rows_grad_input(g, x, gx, pl.C, pl.L, it.c0, it.n0, it.n1, mean[it.c0], k[it.c0],
+                         p[it.c0], q[it.c0])
+
+
+# ---------------------------------------------------------------- training forward
+
+def _forward_train(const floating[:, :, ::1] x, floating[:, :, ::1] y,
+                   const floating[::1] weight, const floating[::1] bias, double eps,
+                   floating[::1] mean, floating[::1] var, floating[::1] inv_std):
+    cdef Plan pl = _plan(x.shape[0], x.shape[1], x.shape[2], sizeof(floating))
+    # Per split s and channel c: mean − K_c and M2 over the split's rows (row 0 is final when
+    # S = 1). The shift K_c = x[0, c, 0] keeps the merged block means O(σ) even for 1e6 + randn
+    # data, so the Chan merges lose nothing to rounding the means themselves.
+    cdef double[:, ::1] pmean = np.empty((pl.S, pl.C))
+    cdef double[:, ::1] pm2 = np.empty((pl.S, pl.C))
+    # Columns path only: per-split scratch rows for the block sums and block means.
+    cdef Py_ssize_t width = pl.C if pl.cols else 1
+    cdef double[:, ::1] acc = np.empty((pl.S, width))
+    cdef double[:, ::1] bmean = np.empty((pl.S, width))
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[::1] mean_lo = np.empty(pl.C, dtype)
+    cdef floating[::1] scale = np.empty(pl.C, dtype)
+    cdef const floating* xp = &x[0, 0, 0]
+    cdef floating* yp = &y[0, 0, 0]
+    cdef double m = <double>(pl.N * pl.L), cnt, mu, m2
+    cdef Py_ssize_t i, c, s
+    cdef Item it
+    with nogil:
+        for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
+            it = _item(&pl, i)
+            if pl.cols:
+                _cols_stats(xp, pl.C, it.n0, it.n1, pl.nb, &acc[it.s, 0], &bmean[it.s, 0],
+                            &pmean[it.s, 0], &pm2[it.s, 0])
+            else:
+                _rows_stats(xp, pl.C, pl.L, it.c0, it.n0, it.n1, pl.nb,
+                            &pmean[it.s, it.c0], &pm2[it.s, it.c0])
+            if pl.S == 1:  # the item owns its channels: finish them and write y while cached
+                for c in range(it.c0, it.c1):
+                    _finish_stats(c, xp[c * pl.L] + pmean[0, c], pm2[0, c], m, eps, &weight[0], &mean[0],
+                                  &var[0], &inv_std[0], &mean_lo[0], &scale[0])
+                _normalize_item(&pl, it, xp, yp, &mean[0], &mean_lo[0], &scale[0], &bias[0])
+        if pl.S > 1:
+            for c in range(pl.C):
+                cnt = 0
+                mu = 0
+                m2 = 0
+                for s in range(pl.S):
+                    _chan_merge(&cnt, &mu, &m2,
+                                <double>(((s + 1) * pl.N // pl.S - s * pl.N // pl.S) * pl.L),
+                                pmean[s, c], pm2[s, c])
+                _finish_stats(c, xp[c * pl.L] + mu, m2, m, eps, &weight[0], &mean[0], &var[0], &inv_std[0],
+                              &mean_lo[0], &scale[0])
+            for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
+                it = _item(&pl, i)
+                _normalize_item(&pl, it, xp, yp, &mean[0], &mean_lo[0], &scale[0], &bias[0])
+
+
+def batch_norm_forward_train(x, weight, bias, eps):
+    """Training-mode forward of x (N, C) or (N, C, L), C-contiguous, N·L >= 1; weight/bias (C,) or
+    None (γ = 1, β = 0).
+
+    Returns (y, mean, var, inv_std): μ_B, the biased σ²_B and 1/sqrt(σ²_B + eps) per channel.
+    """
+    N, C = x.shape[0], x.shape[1]
+    x3 = x.reshape(N, C, -1)
+    y = np.empty_like(x)
+    mean, var, inv_std = (np.empty(C, x.dtype) for _ in range(3))
+    weight = np.ones(C, x.dtype) if weight is None else weight
+    bias = np.zeros(C, x.dtype) if bias is None else bias
+    _forward_train(x3, y.reshape(x3.shape), weight, bias, eps, mean, var, inv_std)
+    return y, mean, var, inv_std
+
+
+# ---------------------------------------------------------------- eval forward
+
+def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y,
+                  const floating[::1] scale, const floating[::1] shift):
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], L = x.shape[2], r, n, i, j, c
+    cdef int threads = num_threads() if N * C * L >= PARALLEL_MIN else 1
+    cdef const floating* xp = &x[0, 0, 0]
+    cdef floating* yp = &y[0, 0, 0]
+    with nogil:
+        if L == 1:
+            for n in prange(N, schedule="static", num_threads=threads):
+                for j in range(C):
+                    yp[n * C + j] = xp[n * C + j] * scale[j] + shift[j]
+        else:
+            for r in prange(N * C, schedule="static", num_threads=threads):
+                c = r % C
+                for i in range(r * L, (r + 1) * L):
+                    yp[i] = xp[i] * scale[c] + shift[c]
+
+
+def batch_norm_forward_eval(x, scale, shift):
+    """y = x·scale[c] + shift[c] for x (N, C) or (N, C, L), C-contiguous."""
+    y = np.empty_like(x)
+    if x.size:
+        x3 = x.reshape(x.shape[0], x.shape[1], -1)
+        _forward_eval(x3, y.reshape(x3.shape), scale, shift)
+    return y
+
+
+# ---------------------------------------------------------------- backward
+
+def _backward(const floating[:, :, ::1] g, const floating[:, :, ::1] x,
+              const floating[::1] mean, const floating[::1] inv_std, const floating[::1] weight,
+              floating[:, :, ::1] gx, floating[::1] grad_weight, floating[::1] grad_bias):
+    cdef Plan pl = _plan(x.shape[0], x.shape[1], x.shape[2], sizeof(floating))
+    # Per split s and channel c: Σ g and Σ g·(x − μ_B) over the split's rows.
+    cdef double[:, ::1] psg = np.empty((pl.S, pl.C))
+    cdef double[:, ::1] psgx = np.empty((pl.S, pl.C))
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[::1] k = np.empty(pl.C, dtype)
+    cdef floating[::1] p = np.empty(pl.C, dtype)
+    cdef floating[::1] q = np.empty(pl.C, dtype)
+    cdef const floating* gp = &g[0, 0, 0]
+    cdef const floating* xp = &x[0, 0, 0]
+    cdef floating* gxp = &gx[0, 0, 0]
+    cdef double m = <double>(pl.N * pl.L), sg, sgx
+    cdef Py_ssize_t i, c, s
+    cdef Item it
+    with nogil:
+        for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
+            it = _item(&pl, i)
+            if pl.cols:
+                _cols_grad_sums(gp, xp, &mean[0], pl.C, it.n0, it.n1, &psg[it.s, 0], &psgx[it.s, 0])
+            else:
+                _rows_grad_sums(gp, xp, pl.C, pl.L, it.c0, it.n0, it.n1, mean[it.c0],
+                                &psg[it.s, it.c0], &psgx[it.s, it.c0])
+            if pl.S == 1:  # the item owns its channels: write grad_x while (g, x) are cached
+                for c in range(it.c0, it.c1):
+                    _grad_coefficients(c, psg[0, c], psgx[0, c], m, &inv_std[0], &weight[0],
+                                       &grad_weight[0], &grad_bias[0], &k[0], &p[0], &q[0])
+                _grad_input_item(&pl, it, gp, xp, gxp, &mean[0], &k[0], &p[0], &q[0])
+        if pl.S > 1:
+            for c in range(pl.C):
+                sg = 0
+                sgx = 0
+                for s in range(pl.S):
+                    sg = sg + psg[s, c]
+                    sgx = sgx + psgx[s, c]
+                _grad_coefficients(c, sg, sgx, m, &inv_std[0], &weight[0], &grad_weight[0],
+                                   &grad_bias[0], &k[0], &p[0], &q[0])
+            for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
+                it = _item(&pl, i)
+                _grad_input_item(&pl, it, gp, xp, gxp, &mean[0], &k[0], &p[0], &q[0])
+
+
+def batch_norm_backward(grad_out, x, mean, inv_std, weight):
+    """Gradients of the training-mode forward: (grad_x, grad_weight, grad_bias).
+
+    All arrays C-contiguous, grad_out shaped like x; mean and inv_std as returned by the forward.
+    grad_β = Σ g, grad_γ = Σ g·x̂, grad_x = γ·inv_std/m·(m·g − Σg − x̂·Σg·x̂); weight None means γ = 1.
+    """
+    N, C = x.shape[0], x.shape[1]
+    x3 = x.reshape(N, C, -1)
+    grad_x = np.empty_like(x)
+    grad_weight, grad_bias = np.empty(C, x.dtype), np.empty(C, x.dtype)
+    weight = np.ones(C, x.dtype) if weight is None else weight
+    _backward(grad_out.reshape(x3.shape), x3, mean, inv_std, weight, grad_x.reshape(x3.shape),
+              grad_weight, grad_bias)
+    return grad_x, grad_weight, grad_bias
