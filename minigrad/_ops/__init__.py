@@ -8,6 +8,7 @@ Backend selection: ``MINIGRAD_KERNELS=compiled`` (default) or ``numpy``. If the 
 the default falls back to numpy with a warning; an explicit ``compiled`` raises ImportError.
 """
 import contextlib
+import functools
 import importlib
 import os
 import warnings
@@ -185,6 +186,9 @@ def matmul(a, b):
 
 def _ints(name, value, n, minimum):
     """``value`` (an int or a sequence of ``n`` ints, each >= minimum) as a tuple of n ints."""
+    # Fast path first: conv calls these doors once per batch block, so validation must cost ~1 µs.
+    if type(value) is tuple and len(value) == n and all(type(v) is int for v in value) and min(value) >= minimum:
+        return value
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value,) * n
     if (not isinstance(value, (tuple, list)) or len(value) != n
@@ -205,9 +209,8 @@ def conv_padding(padding):
 
 def conv_output_size(input_hw, kernel_size, stride, padding, dilation):
     """(OH, OW) of a convolution: ⌊(H + top + bottom − DH·(KH − 1) − 1) / SH⌋ + 1 per axis."""
-    pt, pb, pl, pr = padding
-    return tuple((size + p0 + p1 - d * (k - 1) - 1) // s + 1
-                 for size, p0, p1, k, s, d in zip(input_hw, (pt, pl), (pb, pr), kernel_size, stride, dilation))
+    (H, W), (KH, KW), (SH, SW), (pt, pb, pl, pr), (DH, DW) = input_hw, kernel_size, stride, padding, dilation
+    return (H + pt + pb - DH * (KH - 1) - 1) // SH + 1, (W + pl + pr - DW * (KW - 1) - 1) // SW + 1
 
 
 def _check_nchw(name, x):
@@ -230,6 +233,18 @@ def _check_out(out, shape, dtype):
 
 
 def _conv_geometry(input_shape, kernel_size, stride, padding, dilation):
+    """Validated (kernel, stride, (top, left) padding, dilation, output size). Cached: conv calls
+    im2col/col2im once per batch block with the same geometry, and validation costs more than a
+    small block's kernel."""
+    key = (tuple(input_shape), kernel_size, stride, padding, dilation)
+    try:
+        hash(key)
+    except TypeError:  # lists among the arguments: validate without the cache
+        return _conv_geometry_uncached(*key)
+    return _conv_geometry_cached(*key)
+
+
+def _conv_geometry_uncached(input_shape, kernel_size, stride, padding, dilation):
     kernel_size = _ints("kernel_size", kernel_size, 2, 1)
     stride = _ints("stride", stride, 2, 1)
     dilation = _ints("dilation", dilation, 2, 1)
@@ -239,6 +254,9 @@ def _conv_geometry(input_shape, kernel_size, stride, padding, dilation):
         raise ValueError(f"im2col: input of size {tuple(input_shape[2:])} (padding {padding}) is smaller "
                          f"than the dilated kernel {kernel_size} (dilation {dilation}): output size {out_hw}")
     return kernel_size, stride, (padding[0], padding[2]), dilation, out_hw
+
+
+_conv_geometry_cached = functools.lru_cache(maxsize=256)(_conv_geometry_uncached)
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1, out=None):

@@ -151,6 +151,12 @@ def _col2im(const floating[:, ::1] cols, floating[:, :, :, ::1] x,
                           H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
 
 
+# A call to a fused def function matches the argument types at run time (several µs); conv calls
+# these once per batch block, so the wrappers pick the specialisation by dtype instead.
+_IM2COL = {np.dtype(np.float32): _im2col["float"], np.dtype(np.float64): _im2col["double"]}
+_COL2IM = {np.dtype(np.float32): _col2im["float"], np.dtype(np.float64): _col2im["double"]}
+
+
 def im2col(x, kernel_size, stride, padding, dilation, output_size, out):
     """cols (C·KH·KW, N·OH·OW) from x (N, C, H, W); see the module docstring for the layout.
 
@@ -161,7 +167,7 @@ def im2col(x, kernel_size, stride, padding, dilation, output_size, out):
     (KH, KW), (SH, SW), (PT, PL), (DH, DW), (OH, OW) = kernel_size, stride, padding, dilation, output_size
     if out is None:
         out = np.empty((C * KH * KW, N * OH * OW), dtype=x.dtype)
-    _im2col(x, out, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
+    _IM2COL[x.dtype](x, out, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
     return out
 
 
@@ -170,5 +176,5 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation, output_siz
     (KH, KW), (SH, SW), (PT, PL), (DH, DW), (OH, OW) = kernel_size, stride, padding, dilation, output_size
     if out is None:
         out = np.empty(input_shape, dtype=cols.dtype)
-    _col2im(cols, out, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
+    _COL2IM[cols.dtype](cols, out, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
     return out

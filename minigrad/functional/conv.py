@@ -116,10 +116,13 @@ class ConvNd(Function):
         p = ctx.plan
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         g3 = np.ascontiguousarray(grad_out).reshape(p.N, p.Cout, p.OHW)
-        gb = g3.sum(axis=(0, 2)) if need_b else None
         gx = np.empty(x.shape, dtype=x.dtype) if need_x else None
         gw = np.empty((p.Cout, p.ckk_g), dtype=x.dtype) if need_w else None
-        if need_x or need_w:
+        gb = np.zeros(p.Cout, dtype=x.dtype) if need_b else None
+        if not (need_x or need_w):
+            if need_b:
+                gb = g3.sum(axis=(0, 2))
+        else:
             w = weight.reshape(p.groups, p.cout_g, p.ckk_g)
             cols_buf = p.buffer(p.ckk, x.dtype)  # holds cols for ∂W, then ∂cols for ∂x
             g_buf = p.buffer(p.Cout, x.dtype) if p.block > 1 else None
@@ -129,6 +132,8 @@ class ConvNd(Function):
                 else:  # G of the block, channel-major like Y
                     gp = p.view(g_buf, p.Cout, b1 - b0)
                     gp.reshape(p.Cout, b1 - b0, p.OHW)[...] = g3[b0:b1].transpose(1, 0, 2)
+                if need_b:  # row sums of the block while it is in cache
+                    gb += gp.sum(axis=1)
                 if need_w:
                     cols = p.im2col(x[b0:b1], cols_buf)
                     for g in range(p.groups):
