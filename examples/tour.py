@@ -73,7 +73,7 @@ def main(argv=None):
     section("2. forward, and the graph autograd recorded")
     loss = F.cross_entropy(model(x), y)
     print(f"loss = {loss.item():.4f}")
-    graph = minigrad.viz.draw_graph(loss, show_grad_norms=True, params=params)
+    graph = minigrad.viz.draw_graph(loss, show_grad_norms=True, params=params, legend=True)
     dot_path = graph.save(str(args.out / "tour_graph.dot"))
     print(f"graph: {graph.count(' -> ')} edges, DOT text in {dot_path}")
     if shutil.which("dot"):
@@ -121,9 +121,10 @@ def main(argv=None):
     print(prof.table())
     print(f"measured step: {measured * 1e3:.3f} ms; the ops account for {100 * prof.total_time / measured:.0f} % "
           "(the rest: Python bookkeeping and the optimizer's numpy update)")
-    if hasattr(nn.utils if hasattr(nn, "utils") else None, "bn_stats"):
+    bn_stats = getattr(getattr(nn, "utils", None), "bn_stats", None)
+    if bn_stats is not None and any(type(m).__name__.startswith("BatchNorm") for m in model.modules()):
         section("6. batch-norm running statistics")
-        print(nn.utils.bn_stats(model))
+        print(bn_stats(model))
     return prof
 
 

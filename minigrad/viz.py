@@ -34,6 +34,9 @@ _STYLES = {
     "op": 'shape=box, style="rounded,filled", fillcolor="#fff2ae", fontname="Helvetica-Bold"',
 }
 
+_LEGEND = (("op", "op (Function)"), ("parameter", "parameter"), ("leaf", "leaf, requires grad"),
+           ("constant", "constant (no grad)"), ("intermediate", "intermediate"), ("output", "drawn tensor"))
+
 _INSTALL_HINT = ("install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, "
                  "conda: `conda install graphviz`), or use .save(path) to write the DOT text and render it elsewhere")
 
@@ -70,7 +73,7 @@ def _shape(t):
     return "(" + ", ".join(str(n) for n in t.shape) + (",)" if t.ndim == 1 else ")")
 
 
-def draw_graph(tensor, show_grad_norms=False, params=None):
+def draw_graph(tensor, show_grad_norms=False, params=None, legend=False):
     """The graph behind ``tensor`` as Graphviz DOT text (a :class:`Graph`).
 
     Parameters
@@ -84,6 +87,8 @@ def draw_graph(tensor, show_grad_norms=False, params=None):
         ``.grad`` is changed, but tensor hooks do run. A non-scalar ``tensor`` is seeded with ones.
     params : dict, optional
         ``dict(model.named_parameters())``: parameter nodes are then labelled with their names.
+    legend : bool
+        Add a small box explaining the node styles (nodes ``legend_*``).
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"draw_graph: expected a Tensor, got {type(tensor).__name__}")
@@ -137,6 +142,11 @@ def draw_graph(tensor, show_grad_norms=False, params=None):
         lines.append(f"  t{key} [label={_quote(label)}, {_STYLES[role]}];")
     for a, b in edges:
         lines.append(f"  {a} -> {b};")
+    if legend:
+        lines.append('  subgraph cluster_legend { label="legend"; fontname="Helvetica"; style=dashed;')
+        for role, text in _LEGEND:
+            lines.append(f"    legend_{role} [label={_quote(text)}, {_STYLES[role]}];")
+        lines.append("  }")
     lines.append("}")
     return Graph("\n".join(lines) + "\n")
 

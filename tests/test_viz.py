@@ -26,7 +26,7 @@ def parse(dot):
         elif m := _EDGE.match(line):
             edges.append((m.group(1), m.group(2)))
         else:
-            assert line.strip().endswith(";") and "=" in line, f"unexpected DOT line: {line}"
+            assert line.strip() == "}" or (line.strip().endswith(";") and "=" in line), f"unexpected DOT line: {line}"
     for a, b in edges:
         assert a in nodes and b in nodes, "edge to an undeclared node"
     return nodes, edges
@@ -106,6 +106,15 @@ def test_freed_graph_and_bad_argument():
         draw_graph(np.ones(3))
 
 
+def test_legend():
+    model, _, loss = _model_and_loss()
+    plain = parse(draw_graph(loss))
+    nodes, edges = parse(draw_graph(loss, legend=True))
+    legend = {k: v for k, v in nodes.items() if k.startswith("legend_")}
+    assert len(legend) == 6 and len(nodes) == len(plain[0]) + 6 and edges == plain[1]
+    assert legend["legend_parameter"][1] == nodes[f"t{id(model[0].weight)}"][1]
+
+
 def test_save_writes_the_dot_text(tmp_path):
     _, _, loss = _model_and_loss()
     dot = draw_graph(loss)
@@ -116,7 +125,7 @@ def test_save_writes_the_dot_text(tmp_path):
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 def test_render_svg_and_png_with_dot(tmp_path):
     model, _, loss = _model_and_loss()
-    dot = draw_graph(loss, show_grad_norms=True, params=dict(model.named_parameters()))
+    dot = draw_graph(loss, show_grad_norms=True, params=dict(model.named_parameters()), legend=True)
     svg = dot.render(str(tmp_path / "g.svg"))
     text = open(svg, encoding="utf-8").read()
     assert "<svg" in text and "0.weight" in text and "Linear" in text
