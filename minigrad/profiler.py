@@ -7,9 +7,9 @@ through it, so each op's own work is timed and nothing else changes. It also rou
 so each row says which kernels the op really entered and whether they were the compiled ones or
 their numpy twins. When no profile is active the only cost is one global lookup per op.
 
-``explain`` walks the recorded graph in the order ``backward`` would and prints, for each op, the
-local gradient from the first line of its ``Function`` docstring and the shapes of the gradient that
-flows in and of the gradients it sends to its inputs.
+``explain`` walks the recorded graph in the order ``backward`` would and prints, for each op, its
+``Function`` docstring (forward math and local gradient, by the rule for adding an op) and the
+shapes of the gradient that flows in and of the gradients it sends to its inputs.
 """
 import time
 
@@ -199,11 +199,10 @@ def _fmt_bytes(n):
 # ---------------------------------------------------------------- explain
 
 def local_gradient(fn):
-    """The first paragraph of a Function's docstring, as one line: its forward math and local gradient."""
+    """A Function's docstring as one line: its forward math and local gradient (the op files keep
+    both in the docstring, by the rule for adding an op)."""
     doc = (fn.__doc__ or "").strip()
-    if not doc:
-        return "(no docstring)"
-    return " ".join(doc.split("\n\n")[0].split())
+    return " ".join(doc.split()) if doc else "(no docstring)"
 
 
 def _shape(a):

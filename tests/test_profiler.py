@@ -163,7 +163,7 @@ def test_explain_order_formulas_and_shapes(capsys):
     assert [name for _, name, _ in steps] == ["Sum", "ReLU", "Linear", "ReLU", "Linear"]
     # each op's local gradient comes from its docstring
     for (_, _, formula), ctx in zip(steps, order):
-        assert formula == " ".join(ctx.fn.__doc__.strip().split("\n\n")[0].split())
+        assert formula == " ".join(ctx.fn.__doc__.split())
         assert "∂" in formula
     assert "input 1  (3, 4) float32  → .grad of parameter 2.weight" in text
     assert "input 0  (2, 5) float32  no grad needed" in text
@@ -203,7 +203,7 @@ _UNDOCUMENTED = {"GELU"}  # docstring gives the forward only (reported); remove 
     pytest.param(c, id=c.__name__, marks=pytest.mark.xfail(strict=True, reason="no local gradient in docstring"))
     if c.__name__ in _UNDOCUMENTED else pytest.param(c, id=c.__name__) for c in _functional_ops()])
 def test_every_function_documents_its_local_gradient(op):
-    """explain prints the docstring's first paragraph: it must give the forward and the gradient."""
-    first = " ".join((op.__doc__ or "").strip().split("\n\n")[0].split())
-    assert first.startswith("y = ") or first.startswith("Y = ") or "=" in first.split(";")[0], first
-    assert "∂" in first or "gradient" in first, first
+    """explain prints the docstring: it must give the forward math and the local gradient."""
+    doc = " ".join((op.__doc__ or "").split())
+    assert "=" in doc, doc
+    assert "∂" in doc or "grad" in doc, doc
