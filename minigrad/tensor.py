@@ -179,6 +179,13 @@ class Tensor:
             )
         return self.data
 
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)`` gives the data, not an object array of Tensors (same rules as numpy())."""
+        array = self.numpy()
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
     def tolist(self):
         return self.data.tolist()
 

@@ -221,3 +221,14 @@ def test_repr():
     assert repr(minigrad.ones(1, requires_grad=True)).endswith(", requires_grad=True)")
     assert "grad_fn=<MulBackward>" in repr(minigrad.ones(1, requires_grad=True) * 2)
     assert repr(minigrad.nn.Parameter(minigrad.ones(1))).startswith("Parameter containing:\ntensor(")
+
+
+def test_numpy_interop_via_array_protocol():
+    x = minigrad.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert np.asarray(x) is x.data  # no copy, and not an object array of Tensors
+    assert np.asarray(x, dtype=np.float64).dtype == np.float64
+    assert np.array(x, copy=True) is not x.data
+    assert minigrad.tensor([minigrad.tensor(1.0), minigrad.tensor(2.0)]).tolist() == [1.0, 2.0]
+    assert float(np.mean([minigrad.tensor(1.0), minigrad.tensor(3.0)])) == 2.0
+    with pytest.raises(RuntimeError, match="requires grad"):  # like torch: detach first
+        np.asarray(minigrad.ones(2, requires_grad=True))
