@@ -8,8 +8,10 @@ loss.py          cross_entropy, nll_loss, mse/l1/smooth_l1, binary_cross_entropy
 conv.py          conv1d/conv2d (im2col + GEMM), max/avg/adaptive_avg pooling
 """
 from .conv import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "recalibrate_bn"]
 
 
 def _grads(parameters):
@@ -50,3 +50,45 @@ def clip_grad_value_(parameters, clip_value):
     clip_value = float(clip_value)
     for g in _grads(parameters):
         np.clip(g, -clip_value, clip_value, out=g)
+
+
+def recalibrate_bn(model, loader, num_batches=None):
+    """Recompute every BatchNorm layer's running statistics as a cumulative average over data.
+
+    After training with tiny batches the exponential running averages can sit far from the
+    statistics the trained network actually produces (a train/eval gap). This resets each BN
+    layer with ``track_running_stats`` (running_mean 0, running_var 1, num_batches_tracked 0),
+    switches it to ``momentum=None`` (cumulative average: every batch weighs the same), and runs
+    ``model`` forward without gradients on up to ``num_batches`` batches of ``loader`` (all if
+    None) with the BN layers in training mode and every other module in eval mode (so Dropout is
+    off). Parameters are not touched; each module's mode and momentum are restored afterwards.
+
+    ``loader`` yields inputs, or tuples/lists whose first element is the input (Tensor or array).
+    Returns the number of batches used.
+    """
+    from ..autograd import no_grad
+    from .batchnorm import _BatchNorm
+
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+    modes = {m: m.training for m in model.modules()}
+    momenta = {m: m.momentum for m in bns}
+    used = 0
+    try:
+        model.eval()
+        for m in bns:
+            m.reset_running_stats()
+            m.momentum = None
+            m.train()
+        with no_grad():
+            for batch in loader:
+                if num_batches is not None and used >= num_batches:
+                    break
+                x = batch[0] if isinstance(batch, (tuple, list)) else batch
+                model(x if isinstance(x, Tensor) else Tensor(x))
+                used += 1
+    finally:
+        for m, mode in modes.items():
+            object.__setattr__(m, "training", mode)
+        for m, momentum in momenta.items():
+            m.momentum = momentum
+    return used
