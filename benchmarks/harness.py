@@ -25,6 +25,7 @@ import ctypes
 import datetime
 import functools
 import gc
+import inspect
 import json
 import math
 import os
@@ -162,11 +163,14 @@ def compare(candidates, reps=None, warmup=None, threads=2, gap=None, target=None
         out["candidates"][name] = {**_summary(times[name]), "number": numbers[name],
                                    "times": times[name]}
     if baseline in times:
-        for name in names:
-            if name != baseline:
-                paired = [a / b for a, b in zip(times[name], times[baseline])]
-                out["ratios"][name] = _summary(paired)
+        out["ratios"] = {name: paired_ratio(out, name, baseline) for name in names if name != baseline}
     return out
+
+
+def paired_ratio(result, a, b):
+    """Summary of time(a) / time(b) over the repetitions of one compare() result, or None."""
+    ta, tb = (result["candidates"].get(n, {}).get("times") for n in (a, b))
+    return _summary([x / y for x, y in zip(ta, tb)]) if ta and tb else None
 
 
 # ---------------------------------------------------------------- rows
@@ -186,22 +190,39 @@ def not_available(exc):
     return f"not available: {type(exc).__name__}: {exc}"
 
 
-_TIME_KEY = re.compile(r"^(?P<name>.+)_(?P<unit>s|ms|us|µs)$")
+_FIGURE_KEY = re.compile(r"^(?P<name>.+)_(?P<unit>s|ms|us|µs|gflops)$")
 _SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
+# Keys of a module's own rows that are not shown as columns: the report names the CPU once, and the
+# modules' ratio conventions differ (time(ours)/time(ref) in one, the inverse in another), so ratios
+# are recomputed here from the medians. The row as the module returned it stays in the JSON ("raw").
+_HIDDEN = ("case", "name", "section", "threads", "bench", "cpu")
+_OWN_RATIO = ("ratio_", "speedup_")
 
 
-def adapt(section, r):
-    """A row in this module's format from a module that timed on its own: keys ``<name>_ms`` (or
-    ``_s``, ``_us``) become candidates' medians, ratios to torch are ratios of those medians, other
-    scalar keys are kept as extra columns. A row with no such key is kept as is (generic table)."""
+def adapt(section, r, threads="", rename=None):
+    """A row in this module's format from a module that timed on its own loop.
+
+    Keys ``<name>_ms`` (``_s``, ``_us``) become candidate ``name``'s median time; ``<name>_gflops``
+    too when the row gives ``M``, ``K``, ``N`` (2·M·K·N flops) or ``flops``. Ratios to torch are ratios
+    of those medians; ``numpy-ref / minigrad`` and ``minigrad / numpy`` are added when those
+    candidates exist. Other scalar keys are kept as extra columns. ``rename`` maps a module's
+    candidate names to the report's (e.g. its "numpy" meaning minigrad's numpy reference kernels);
+    ``threads`` fills a row that does not say. A row with no such key is kept as is (generic table).
+    """
     if "candidates" in r or "skipped" in r:
         return r
+    rename = rename or {}
+    flops = r.get("flops")
+    if all(isinstance(r.get(k), (int, np.integer)) for k in "MKN"):
+        flops = 2.0 * r["M"] * r["K"] * r["N"]
     cands, extra = {}, {}
     for k, v in r.items():
-        m = _TIME_KEY.match(k)
-        if m and isinstance(v, (int, float)) and not isinstance(v, bool):
-            cands[m["name"]] = {"median": float(v) * _SCALE[m["unit"]]}
-        elif k not in ("case", "name", "section", "threads") and not isinstance(v, (list, dict)):
+        m = _FIGURE_KEY.match(k)
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if m and number and (m["unit"] != "gflops" or (flops and v > 0)):
+            seconds = flops / (v * 1e9) if m["unit"] == "gflops" else float(v) * _SCALE[m["unit"]]
+            cands[rename.get(m["name"], m["name"])] = {"median": seconds}
+        elif k not in _HIDDEN and not k.startswith(_OWN_RATIO) and not isinstance(v, (list, dict)):
             extra[k] = v
     if not cands:
         return r
@@ -209,9 +230,16 @@ def adapt(section, r):
     if BASELINE in cands:
         ratios = {n: {"median": c["median"] / cands[BASELINE]["median"]}
                   for n, c in cands.items() if n != BASELINE}
-    return {"section": section, "case": r.get("case", r.get("name", "?")), "threads": r.get("threads", ""),
-            "baseline": BASELINE, "candidates": cands, "ratios": ratios, "extra": extra,
-            "note": "timed by the module's own loop; ratios are ratios of medians", "raw": r}
+    if "minigrad" in cands:
+        ours = cands["minigrad"]["median"]
+        if "numpy-ref" in cands:
+            extra["numpy-ref / minigrad"] = f"{cands['numpy-ref']['median'] / ours:.2f}×"
+        if "numpy" in cands:
+            extra["minigrad / numpy"] = f"{ours / cands['numpy']['median']:.2f}×"
+    return {"section": section, "case": r.get("case", r.get("name", "?")), "threads": r.get("threads", threads),
+            "baseline": BASELINE, "candidates": cands, "ratios": ratios, "extra": extra, "flops": flops,
+            "note": "timed by the section module's own loop; ratios here are ratios of its medians",
+            "raw": r}
 
 
 # ---------------------------------------------------------------- machine info and probes
@@ -474,8 +502,11 @@ def _section_table(rows):
             cells.append(f"{v:.1f}" if v is not None else "")
         cells += [_fmt_cell(r.get("extra", {}).get(k, "")) for k in extras]
         lines.append("| " + " | ".join(cells) + " |")
-    notes = list(dict.fromkeys(f"- {r['note']}" if r.get("raw") else f"- {r['case']}: {r['note']}"
-                               for r in rows if r.get("note")))
+    by_note = {}
+    for r in rows:
+        if r.get("note"):
+            by_note.setdefault(r["note"], []).append(r["case"])
+    notes = [f"- {n}" if len(cases) > 1 else f"- {cases[0]}: {n}" for n, cases in by_note.items()]
     errors = [f"- {r['case']} / {n}: {s['error']}" for r in measured for n, s in r["candidates"].items()
               if "error" in s]
     return "\n".join(lines + ([""] + notes if notes else []) + ([""] + errors if errors else []))
@@ -575,6 +606,13 @@ def write_report(path_md, path_json, data, titles):
     for label, r in headline(data["sections"]):
         spread = f" ({r['q1']:.2f}–{r['q3']:.2f})" if "q1" in r else ""
         out.append(f"| {label} | **{r['median']:.2f}×**{spread} |")
+    speedups = [r for sec in data["sections"].values() for r in sec.get("rows", []) if r.get("compiled_speedup")]
+    if speedups:
+        out += ["", "Compiled kernels against minigrad's own numpy reference kernels (numpy-ref / minigrad, "
+                "same run; above 1 means the compiled kernels are faster):", "",
+                "| figure | numpy-ref / minigrad |", "|---|---|"]
+        out += [f"| {r['section']}: {r['case']} | **{r['compiled_speedup']['median']:.2f}×** "
+                f"({r['compiled_speedup']['q1']:.2f}–{r['compiled_speedup']['q3']:.2f}) |" for r in speedups]
     for name, sec in data["sections"].items():
         title, desc = titles.get(name, (name, ""))
         out += ["", f"## {title}", ""]
@@ -607,11 +645,14 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def run_section(name, fn, quick):
-    """Call a module's ``run(quick)``; an exception becomes the section's error, not a crash."""
+def run_section(name, fn, quick, rename=None):
+    """Call a module's ``run(quick)`` and adapt its rows (:func:`adapt`); an exception becomes the
+    section's error, not a crash."""
     t = time.perf_counter()
     try:
-        rows = [add_derived(adapt(name, r)) for r in fn(quick)]
+        param = inspect.signature(fn).parameters.get("threads")
+        threads = param.default if param is not None and param.default is not param.empty else ""
+        rows = [add_derived(adapt(name, r, threads, rename)) for r in fn(quick)]
         sec = {"rows": rows}
     except Exception as e:  # noqa: BLE001  a broken module must not lose the other sections
         import traceback

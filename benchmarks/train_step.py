@@ -9,13 +9,14 @@ and once with ``torch.nn``, so both frameworks run the same architecture with th
     Linear(100, 10), Adam(lr=1e-3);
 (c) the demo CNN of ``examples/demo.py`` (its model builder, translated layer by layer to torch),
     AdamW(lr=1e-3, weight_decay=0.01) on all parameters;
-plus the MLP (a) in inference: ``model.eval()`` under ``no_grad``.
+plus the MLP (a) in inference: ``model.eval()`` under ``no_grad``; and in a full run (a) and (b) at 1 thread.
 
 A model whose layers are not available yet is reported as "not available: <error>", not measured.
 """
 import importlib.util
 import inspect
 import os
+import sys
 
 import numpy as np
 
@@ -76,7 +77,11 @@ def demo_builder():
         raise ImportError(f"{os.path.relpath(DEMO, REPO)} does not exist yet")
     spec = importlib.util.spec_from_file_location("minigrad_demo_for_bench", DEMO)
     demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
+    sys.path.insert(0, os.path.dirname(DEMO))  # as when run as a script: it imports its siblings
+    try:
+        spec.loader.exec_module(demo)
+    finally:
+        sys.path.remove(os.path.dirname(DEMO))
     for name in DEMO_BUILDERS:
         fn = getattr(demo, name, None)
         if callable(fn) and all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
@@ -212,14 +217,22 @@ def _infer_fn(lib, key):
 
 
 def run(quick=False):
+    """Every model at 2 threads; in a full run also (a) and (b) at 1 thread (a shared machine disturbs
+    2-thread figures most)."""
     rows = []
-    jobs = [(key, MODELS[key][0], _train_fn) for key in MODELS]
-    jobs.append(("mlp", "(a) MLP inference: eval() + no_grad", _infer_fn))
-    for key, case, make_fn in jobs:
+    jobs = [(key, MODELS[key][0], _train_fn, 2) for key in MODELS]
+    jobs.append(("mlp", "(a) MLP inference: eval() + no_grad", _infer_fn, 2))
+    if not quick:
+        jobs += [(key, MODELS[key][0], _train_fn, 1) for key in ("mlp", "cnn")]
+    for key, case, make_fn, threads in jobs:
         cands, errors = _candidates(key, make_fn)
         if "minigrad" not in cands:
             rows.append(harness.skipped(SECTION, case, errors["minigrad"]))
             continue
         note = "; ".join(f"{name}: {err}" for name, err in errors.items()) or None
-        rows.append(harness.row(SECTION, case, harness.compare(cands, threads=2), batch=BATCH, note=note))
+        res = harness.compare(cands, threads=threads)
+        speedup = harness.paired_ratio(res, "numpy-ref", "minigrad")
+        extra = {"numpy-ref / minigrad": f"{speedup['median']:.2f}×" if speedup else ""}
+        rows.append(harness.row(SECTION, case, res, batch=BATCH, note=note, extra=extra,
+                                compiled_speedup=speedup))
     return rows

@@ -83,12 +83,25 @@ def test_threads_are_restored():
 
 
 def test_adapt_reads_rows_of_modules_with_their_own_timing():
-    row = {"case": "conv (a)", "minigrad_ms": 3.0, "torch_ms": 2.0, "numpy_ms": 12.0, "speedup_numpy": 4.0}
-    r = harness.adapt("conv", row)
+    row = {"case": "conv (a)", "minigrad_ms": 3.0, "torch_ms": 2.0, "numpy_ms": 12.0, "ratio_torch": 1.5,
+           "speedup_numpy": 4.0, "cpu": "X"}
+    r = harness.adapt("conv", row, threads=2, rename={"numpy": "numpy-ref"})
+    assert r["threads"] == 2
     assert r["candidates"]["minigrad"]["median"] == pytest.approx(3e-3)
     assert r["ratios"]["minigrad"]["median"] == pytest.approx(1.5)
-    assert r["ratios"]["numpy"]["median"] == pytest.approx(6.0)
-    assert r["extra"] == {"speedup_numpy": 4.0}
+    assert r["ratios"]["numpy-ref"]["median"] == pytest.approx(6.0)
+    # the module's own ratio keys are not shown (conventions differ between modules), ours are
+    assert r["extra"] == {"numpy-ref / minigrad": "4.00×"}
+    assert r["raw"] is row
+
+    gemm = {"case": "1024^3", "M": 1024, "K": 1024, "N": 1024, "threads": 1,
+            "minigrad_gflops": 50.0, "numpy_gflops": 100.0, "torch_gflops": 25.0}
+    r = harness.adapt("gemm", gemm)
+    assert r["candidates"]["minigrad"]["median"] == pytest.approx(2 * 1024 ** 3 / 50e9)
+    assert r["ratios"]["minigrad"]["median"] == pytest.approx(0.5)
+    assert r["extra"]["minigrad / numpy"] == "2.00×"
+    assert harness.add_derived(r)["derived"]["gflops"] == pytest.approx(50.0)
+
     unknown = {"case": "x", "gflops": 12.5}
     assert harness.adapt("gemm", unknown) is unknown  # shown as given, in a generic table
 
