@@ -6,7 +6,11 @@ Reference syntax (documented at the top of docs/internals.md):
 - an inline code span ``path/file.py:name`` or ``path/file.py::name`` (name may be dotted,
   ``Class.method``) must name a function, class, method or top-level variable defined in that file;
   the path is taken from the repository root or from ``minigrad/``. Python files are read with
-  ``ast``; Cython files (.pyx/.pxd/.pxi) by their def/cdef/cpdef/class lines.
+  ``ast``; Cython files (.pyx/.pxd/.pxi) by their def/cdef/cpdef/class lines;
+- in a table with a ``code`` and a ``where`` column, the ``code`` cell quotes a line of source (in
+  backticks) and the ``where`` cell names the definitions it comes from: the quoted text must occur
+  in the body of one of them (whitespace-insensitive). This is how docs/batchnorm.md puts each
+  equation next to the line that computes it.
 """
 import ast
 import os
@@ -62,6 +66,60 @@ def _py_names(source):
     return names
 
 
+def _py_source(source, name):
+    """Source text of the definition ``name`` (dotted for methods) in a Python file, or None."""
+    body, node = ast.parse(source).body, None
+    for part in name.split("."):
+        node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part), None)
+        if node is None:
+            return None
+        body = node.body
+    return ast.get_source_segment(source, node)
+
+
+def _cy_source(source, name):
+    """Source text of a Cython definition: its def line and the indented lines under it."""
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        m = _CY_DEF.match(line)
+        if m and m.group(1) == name.split(".")[-1]:
+            j = i + 1
+            while j < len(lines) and (not lines[j].strip() or lines[j][0] in " \t)"):
+                j += 1
+            return "\n".join(lines[i:j])
+    return None
+
+
+def _definition_source(file, name):
+    source = file.read_text(encoding="utf-8")
+    return _py_source(source, name) if file.suffix == ".py" else _cy_source(source, name)
+
+
+def _squash(text):
+    return re.sub(r"\s+", "", text)
+
+
+def misquoted_code(text):
+    """Rows of code/where tables whose quoted code is not in the definitions they name."""
+    bad = []
+    for table in re.findall(r"((?:^\|.*\|[ \t]*\n)+)", _strip_fences(text), flags=re.M):
+        rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in table.strip().splitlines()]
+        head = [h.lower() for h in rows[0]]
+        if "code" not in head or "where" not in head:
+            continue
+        ci, wi = head.index("code"), head.index("where")
+        for row in rows[2:]:
+            quoted = re.fullmatch(r"`([^`]+)`", row[ci])
+            refs = [m.groups() for m in map(_NAMED.match, _SPAN.findall(row[wi])) if m]
+            if not quoted or not refs:
+                bad.append(f"row {row}: the code cell must be one `quoted line` and where must name a definition")
+                continue
+            sources = [(_definition_source(f, n) or "") for f, n in ((_resolve(p), n) for p, n in refs) if f]
+            if not any(_squash(quoted.group(1)) in _squash(src) for src in sources):
+                bad.append(f"`{quoted.group(1)}` is not in {', '.join(p + ':' + n for p, n in refs)}")
+    return bad
+
+
 def _defined(file, name):
     source = file.read_text(encoding="utf-8")
     if file.suffix == ".py":
@@ -101,6 +159,20 @@ def test_there_are_docs():
 def test_references_resolve(doc):
     text = doc.read_text(encoding="utf-8")
     assert broken_references(doc, text) == []
+    assert misquoted_code(text) == []
+
+
+def test_code_tables_are_checked():
+    text = textwrap.dedent("""
+        | math | code | where |
+        |---|---|---|
+        | y = a + b | `return np.add(a, b)` | `functional/elementwise.py:Add.forward` |
+        | y = a − b | `return np.add(a, b)` | `functional/elementwise.py:Sub.forward` |
+        | ReLU | `out[i] = 0 if x[i] <= 0 else x[i]` | `_ops/elementwise.pyx:_relu_forward` |
+        | ReLU | `out[i] = x[i]` | `_ops/elementwise.pyx:_relu_backward` |
+        """)
+    bad = misquoted_code(text)
+    assert len(bad) == 2 and "Sub.forward" in bad[0] and "_relu_backward" in bad[1], bad
 
 
 def test_internals_references_every_layer():
