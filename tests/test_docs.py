@@ -325,6 +325,9 @@ def test_tour_runs(tmp_path):
         assert "<svg" in (tmp_path / "tour_graph.svg").read_text(encoding="utf-8")
     assert re.search(r"^\s*1\. CrossEntropyBackward", out, flags=re.M)
     assert re.search(r"backward\s+0 Conv2d\s+‖grad_output‖", out)  # the full backward hook fired
+    if hasattr(minigrad.nn, "BatchNorm2d"):  # the tour's net has BN and ends with its statistics
+        assert "BatchNormTrainBackward" in out
+        assert re.search(r"=== 6\. batch-norm running statistics.*\n.*\n1\s+BatchNorm2d\s+4\s+train", out)
     # (the 20 % agreement is tested on an op-dominated step in test_profiler.py; this tiny quick
     # step spends a visible share in the optimizer)
     assert re.search(r"measured step: [\d.]+ ms; the ops account for \d+ %", out)

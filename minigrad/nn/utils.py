@@ -5,7 +5,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "recalibrate_bn"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "recalibrate_bn", "bn_stats"]
 
 
 def _grads(parameters):
@@ -92,3 +92,40 @@ def recalibrate_bn(model, loader, num_batches=None):
         for m, momentum in momenta.items():
             m.momentum = momentum
     return used
+
+
+class BNStats(dict):
+    """``bn_stats`` result: layer name → dict of its state; ``str()`` is a table, one row per layer."""
+
+    def __str__(self):
+        def summary(a):
+            return "-" if a is None else f"{a.min():.4g} / {a.mean():.4g} / {a.max():.4g}"
+        head = ("layer", "type", "C", "mode", "momentum", "batches", "running_mean min/mean/max",
+                "running_var min/mean/max")
+        rows = [(name, s["type"], str(s["num_features"]), "train" if s["training"] else "eval",
+                 str(s["momentum"]), str(s["num_batches_tracked"]), summary(s["running_mean"]),
+                 summary(s["running_var"])) for name, s in self.items()]
+        widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head] + rows)
+
+
+def bn_stats(model):
+    """The running statistics of every batch-norm layer in ``model`` (copies), to inspect what eval
+    mode will normalize with: a ``BNStats`` dict name → {type, num_features, training, momentum,
+    eps, num_batches_tracked, running_mean, running_var, weight, bias} (arrays or None); print it
+    for a table."""
+    from .batchnorm import _BatchNorm  # the layers import this module's package
+
+    def copy(t):
+        return None if t is None else np.array(t.data, copy=True)
+    out = BNStats()
+    for name, m in model.named_modules():
+        if isinstance(m, _BatchNorm):
+            out[name or type(m).__name__] = {
+                "type": type(m).__name__, "num_features": m.num_features, "training": m.training,
+                "momentum": m.momentum, "eps": m.eps,
+                "num_batches_tracked": None if m.num_batches_tracked is None else int(m.num_batches_tracked.data),
+                "running_mean": copy(m.running_mean), "running_var": copy(m.running_var),
+                "weight": copy(m.weight), "bias": copy(m.bias),
+            }
+    return out

@@ -181,3 +181,39 @@ def test_no_backward_hooks_no_extra_graph_nodes():
     with minigrad.no_grad():  # nothing to hook without a graph
         lin.register_full_backward_hook(lambda m, gi, go: None)
         assert lin(x).grad_fn is None
+
+
+# ---------------------------------------------------------------- inspecting batch norm
+
+def test_bn_stats_reports_running_statistics_like_torch():
+    bn_stats = pytest.importorskip("minigrad.nn.utils").bn_stats
+    rng = np.random.default_rng(3)
+    ours = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(),
+                         nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2, momentum=None))).double()
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.ReLU(),
+                                 torch.nn.Sequential(torch.nn.Linear(3, 2),
+                                                     torch.nn.BatchNorm1d(2, momentum=None))).double()
+    theirs.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in ours.state_dict().items()})
+    for _ in range(3):
+        x = rng.standard_normal((5, 4)) * 2 + 1
+        ours(minigrad.tensor(x))
+        theirs(torch.tensor(x))
+    ours.eval()
+    stats = bn_stats(ours)
+    assert list(stats) == ["1", "3.1"]
+    for name, mod in (("1", theirs[1]), ("3.1", theirs[3][1])):
+        s = stats[name]
+        assert s["type"] == "BatchNorm1d" and s["training"] is False
+        assert s["num_batches_tracked"] == int(mod.num_batches_tracked) == 3
+        np.testing.assert_allclose(s["running_mean"], mod.running_mean.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(s["running_var"], mod.running_var.numpy(), rtol=1e-12)
+    assert stats["3.1"]["momentum"] is None and stats["1"]["momentum"] == 0.1
+    # copies: later training does not change what was returned
+    before = stats["1"]["running_mean"].copy()
+    ours.train()
+    ours(minigrad.tensor(rng.standard_normal((5, 4))))
+    np.testing.assert_array_equal(stats["1"]["running_mean"], before)
+    table = str(stats).splitlines()
+    assert table[0].split()[:3] == ["layer", "type", "C"] and len(table) == 3
+    assert table[1].split()[:6] == ["1", "BatchNorm1d", "3", "eval", "0.1", "3"]
+    assert bn_stats(nn.Sequential(nn.Linear(2, 2))) == {}
