@@ -123,8 +123,9 @@ def evaluate(model, loader, loss_fn=F.cross_entropy, desc="eval", quiet=False):
     return {"loss": loss_sum / max(seen, 1), "acc": correct / max(seen, 1)}
 
 
-def loader_pair(train, test, batch_size, eval_batch_size=1000):
-    """Shuffled training loader (minigrad's global generator) and a sequential test loader."""
+def loader_pair(train, test, batch_size, eval_batch_size=250):
+    """Shuffled training loader (minigrad's global generator) and a sequential test loader (batches of
+    250 by default: with larger ones the im2col buffers outgrow the cache and inference gets slower)."""
     return (DataLoader(train, batch_size=batch_size, shuffle=True),
             DataLoader(test, batch_size=eval_batch_size))
 
