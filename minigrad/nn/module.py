@@ -53,7 +53,9 @@ class _BackwardHookIdentity(Function):
 class _BackwardHooks:
     """One forward call's bookkeeping for full backward hooks: gradients are collected by tensor
     hooks on identity nodes around the inputs and outputs; the module's hooks run when the last
-    input gradient arrives (or, if no input requires grad, when the last output gradient does)."""
+    input gradient arrives (or, if no input requires grad, when the last output gradient does),
+    once per backward pass (again after ``retain_graph=True``). An input that requires grad but
+    receives none (unused in the loss) means the hooks do not run, as in PyTorch."""
 
     def __init__(self, module):
         self.module = module
@@ -72,6 +74,7 @@ class _BackwardHooks:
             if isinstance(a, Tensor) and a.requires_grad:
                 wrapped[i] = self._hooked(a, self._input_hook(i))
                 self.pending_inputs += 1
+        self.n_inputs = self.pending_inputs
         return tuple(wrapped)
 
     def wrap_outputs(self, out):
@@ -83,6 +86,7 @@ class _BackwardHooks:
             if isinstance(o, Tensor) and o.requires_grad:
                 wrapped[j] = self._hooked(o, self._output_hook(j))
                 self.pending_outputs += 1
+        self.n_outputs = self.pending_outputs
         if not isinstance(out, (tuple, list)):
             return wrapped[0]
         return type(out)(wrapped)
@@ -105,6 +109,7 @@ class _BackwardHooks:
 
     def _fire(self, last=None):
         """Run the module's hooks; returns the replacement gradient for input ``last``, if any."""
+        self.pending_inputs, self.pending_outputs = self.n_inputs, self.n_outputs  # the next pass
         replaced = None
         for hook in list(self.module._backward_hooks.values()):
             result = hook(self.module, tuple(self.grad_input), tuple(self.grad_output))

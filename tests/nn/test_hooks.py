@@ -149,6 +149,23 @@ def test_full_backward_hook_input_requires_grad_and_remove():
     assert len(calls) == 1
 
 
+def test_full_backward_hook_runs_on_every_backward_pass():
+    lin = nn.Linear(3, 2).double()
+    x = minigrad.tensor(np.ones((4, 3)), requires_grad=True)
+    calls = []
+    lin.register_full_backward_hook(lambda m, gi, go: calls.append(float(go[0].data.sum())))
+    loss = (lin(x) * 2).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    assert calls == [16.0, 16.0]
+    data_only = nn.Linear(3, 2).double()  # no input requires grad: fires from grad_output
+    data_only.register_full_backward_hook(lambda m, gi, go: calls.append(gi))
+    loss = data_only(minigrad.tensor(np.ones((4, 3)))).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    assert calls[2:] == [(None,), (None,)]
+
+
 class _Add(nn.Module):
     def forward(self, a, b):
         return a + b
