@@ -20,7 +20,7 @@ from ..autograd import Function
 
 __all__ = ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
-COLUMN_BUDGET = 1 << 20  # elements per block's column matrix (4 MB in float32: stays in L2/L3)
+COLUMN_BUDGET = 1 << 18  # elements per block's column matrix (1 MB in float32: near L2, well inside L3)
 
 
 # ---------------------------------------------------------------- shapes
