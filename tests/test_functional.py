@@ -375,3 +375,21 @@ def test_retain_graph_gives_the_same_gradient_twice():
         x.grad = None
         y.backward()
         np.testing.assert_array_equal(x.grad.data, first)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch warns about zero degrees of freedom
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # minigrad must not: NaN is the documented answer
+@pytest.mark.parametrize("data, fn", [
+    ([1.5, 1.5, 1.5], lambda t: t.std()),          # constant input: std 0, gradient 0 (not 0/0)
+    ([[1.5, 2.0]], lambda t: t.std(0)),             # one value per column: NaN, no exception
+    ([[1.5, 2.0]], lambda t: t.var(0)),
+    ([2.0], lambda t: t.var(unbiased=False)),        # biased variance of one value: 0
+], ids=["std_const", "std_n1", "var_n1", "var_biased_n1"])
+def test_var_std_degenerate_inputs_like_torch(data, fn):
+    x = minigrad.tensor(data, dtype=np.float64, requires_grad=True)
+    t = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+    y, ty = fn(x), fn(t)
+    y.backward(minigrad.ones_like(y))
+    ty.backward(torch.ones_like(ty))
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())

@@ -3,6 +3,7 @@
 ``dim`` is None (all dims), an int or a tuple, negatives allowed; ``keepdim`` keeps reduced dims as
 size 1. Backward broadcasts the output gradient back over the reduced dims (``expand_reduced``).
 """
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -63,7 +64,9 @@ class Var(Function):
     def backward(ctx, g):
         (centered,) = ctx.saved_tensors
         g = expand_reduced(g, centered.shape, ctx.axes, ctx.keepdim)
-        return g * (2 / ctx.denom) * centered, None, None, None
+        scale = 2 / ctx.denom if ctx.denom else math.inf  # no degrees of freedom: NaN, like torch
+        with np.errstate(invalid="ignore"):
+            return g * scale * centered, None, None, None
 
 
 class Std(Function):
@@ -80,7 +83,9 @@ class Std(Function):
     def backward(ctx, g):
         (centered,) = ctx.saved_tensors
         g = expand_reduced(g, ctx.y.shape, ctx.axes, ctx.keepdim)
-        return g * centered / (ctx.denom * ctx.y), None, None, None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad = g * centered / (ctx.denom * ctx.y)
+        return np.where(ctx.y == 0, 0, grad), None, None, None  # constant input: 0, like torch
 
 
 class AMax(Function):
