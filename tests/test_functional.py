@@ -393,3 +393,15 @@ def test_var_std_degenerate_inputs_like_torch(data, fn):
     ty.backward(torch.ones_like(ty))
     np.testing.assert_array_equal(y.data, ty.detach().numpy())
     np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+
+
+@pytest.mark.parametrize("fn", [lambda lib, x: x ** 0, lambda lib, x: lib.pow(x, x), lambda lib, x: x ** 2,
+                                lambda lib, x: 0.0 ** x], ids=["x^0", "x^x", "x^2", "0^x"])
+def test_pow_gradient_at_zero_like_torch(fn):
+    data = np.array([0.0, 1.0, 2.0, 0.5], dtype=np.float32)
+    x, t = minigrad.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y, ty = fn(MG, x), fn(TORCH, t)
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-6)

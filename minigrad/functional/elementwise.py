@@ -99,7 +99,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = a^b;  ∂y/∂a = b·a^(b−1), ∂y/∂b = y·ln a (0 where a = 0 and b ≥ 0, like PyTorch)."""
+    """y = a^b;  ∂y/∂a = b·a^(b−1) (0 where b = 0), ∂y/∂b = y·ln a (0 where a = 0 and b ≥ 0), like PyTorch."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -112,7 +112,9 @@ class Pow(Function):
         a, b, y = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(g * b * np.power(a, b - 1), _shape(a))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = np.where(b == 0, 0, b * np.power(a, b - 1))  # x⁰ has gradient 0, even at 0
+            ga = unbroadcast(g * local, _shape(a))
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 dlog = np.where((a == 0) & (b >= 0), 0, y * np.log(a))
