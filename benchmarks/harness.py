@@ -206,7 +206,8 @@ def adapt(section, r, threads="", rename=None):
     too when the row gives ``M``, ``K``, ``N`` (2·M·K·N flops) or ``flops``. Ratios to torch are ratios
     of those medians; ``numpy-ref / minigrad`` and ``minigrad / numpy`` are added when those
     candidates exist. Other scalar keys are kept as extra columns. ``rename`` maps a module's
-    candidate names to the report's (e.g. its "numpy" meaning minigrad's numpy reference kernels);
+    candidate names to the report's (e.g. its "numpy" meaning minigrad's numpy reference kernels),
+    or to None for a figure that is not a candidate (kept as an extra column);
     ``threads`` fills a row that does not say. A row with no such key is kept as is (generic table).
     """
     if "candidates" in r or "skipped" in r:
@@ -219,7 +220,7 @@ def adapt(section, r, threads="", rename=None):
     for k, v in r.items():
         m = _FIGURE_KEY.match(k)
         number = isinstance(v, (int, float)) and not isinstance(v, bool)
-        if m and number and (m["unit"] != "gflops" or (flops and v > 0)):
+        if m and number and rename.get(m["name"], "") is not None and (m["unit"] != "gflops" or (flops and v > 0)):
             seconds = flops / (v * 1e9) if m["unit"] == "gflops" else float(v) * _SCALE[m["unit"]]
             cands[rename.get(m["name"], m["name"])] = {"median": seconds}
         elif k not in _HIDDEN and not k.startswith(_OWN_RATIO) and not isinstance(v, (list, dict)):
@@ -618,6 +619,9 @@ def write_report(path_md, path_json, data, titles):
         out += ["", f"## {title}", ""]
         if desc:
             out += [desc, ""]
+        if sec.get("loadavg"):
+            out += [f"*{sec['seconds']:.0f} s; 1-minute load average {sec['loadavg'][0]:.1f} → "
+                    f"{sec['loadavg'][1]:.1f} on {info['cores_available']} cores.*", ""]
         if sec.get("error"):
             out += [f"*Section failed: {sec['error']}*", ""]
         rows = sec.get("rows", [])
@@ -648,7 +652,7 @@ def utc_now():
 def run_section(name, fn, quick, rename=None):
     """Call a module's ``run(quick)`` and adapt its rows (:func:`adapt`); an exception becomes the
     section's error, not a crash."""
-    t = time.perf_counter()
+    t, load = time.perf_counter(), os.getloadavg()[0]
     try:
         param = inspect.signature(fn).parameters.get("threads")
         threads = param.default if param is not None and param.default is not param.empty else ""
@@ -658,6 +662,7 @@ def run_section(name, fn, quick, rename=None):
         import traceback
         sec = {"rows": [], "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
     sec["seconds"] = time.perf_counter() - t
+    sec["loadavg"] = (load, os.getloadavg()[0])  # 1-minute load before and after: disturbance shows
     print(f"[bench] {name}: {len(sec['rows'])} rows in {sec['seconds']:.1f} s"
           + (f" — ERROR {sec['error']}" if sec.get("error") else ""), file=sys.stderr, flush=True)
     return sec
