@@ -120,7 +120,7 @@ def main(argv=None):
         measured = time.perf_counter() - start
     print(prof.table())
     print(f"measured step: {measured * 1e3:.3f} ms; the ops account for {100 * prof.total_time / measured:.0f} % "
-          "(the rest: Python bookkeeping and the optimizer's numpy update)")
+          "(the rest: Python between the ops: Tensor bookkeeping, the engine loop, zero_grad)")
     bn_stats = getattr(getattr(nn, "utils", None), "bn_stats", None)
     if bn_stats is not None and any(type(m).__name__.startswith("BatchNorm") for m in model.modules()):
         section("6. batch-norm running statistics")

@@ -59,7 +59,8 @@ class profile:
 
     Times are wall-clock ``time.perf_counter`` around each ``forward``/``backward`` call; the
     Tensor bookkeeping around them (a few microseconds per op) shows up only in ``wall_time``.
-    Profiles do not nest.
+    Kernels called outside any op (e.g. ``optim.SGD.step`` runs ``_ops.sgd_step``) get rows of
+    their own, named ``_ops.<kernel>``, with their time in the forward column. Profiles do not nest.
     """
 
     def __init__(self):
@@ -105,7 +106,16 @@ class profile:
         def kernel(*args, **kwargs):
             if self._stack:
                 self._stack[-1].kernels[name] = backend
-            return fn(*args, **kwargs)
+                return fn(*args, **kwargs)
+            # Called outside any op (an optimizer's update kernel): a row of its own.
+            row = self._row(f"_ops.{name}")
+            row.kernels[name] = backend
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                row.forward_time += time.perf_counter() - start
+                row.calls += 1
         return kernel
 
     # ------------------------------------------------------------ context manager

@@ -71,6 +71,22 @@ def test_mixed_backends_are_spelled_out_per_kernel():
     assert minigrad.profiler._fmt_kernels(row) == "gemm"
 
 
+def test_kernels_outside_ops_get_their_own_rows():
+    model = _mlp()
+    opt = minigrad.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = minigrad.randn(8, 64), minigrad.randn(8, 10)
+    with minigrad.profile() as prof:
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+    rows = {r["op"]: r for r in prof.rows}
+    kernel_rows = [r for name, r in rows.items() if name.startswith("_ops.")]
+    if not kernel_rows:
+        pytest.skip("this optimizer does not call an _ops kernel")
+    assert all(r["calls"] == 4 and r["forward_time"] > 0 and r["backward_time"] == 0 for r in kernel_rows)
+    assert "Linear" in rows and prof.total_time == pytest.approx(sum(r["total_time"] for r in prof.rows))
+
+
 def test_table_text():
     model = _mlp()
     with minigrad.profile() as prof:
