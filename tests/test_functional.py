@@ -305,6 +305,39 @@ def test_binary_ops_random_broadcast_shapes(op, seed):
     assert a.grad.shape == sa and b.grad.shape == sb
 
 
+def _random_shape(rng):
+    """Rank 1-3, sizes 1-3 (size-1 dims are frequent)."""
+    return tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(1, 4)))
+
+
+UNARY = {  # op on a random shape; ``dim`` is a random valid dim of that shape
+    "exp": lambda x, dim: x.exp(),
+    "tanh": lambda x, dim: x.tanh(),
+    "sigmoid": lambda x, dim: F.sigmoid(x),
+    "gelu": lambda x, dim: F.gelu(x),
+    "sum": lambda x, dim: x.sum(dim, keepdim=True),
+    "mean": lambda x, dim: x.mean(dim),
+    "var": lambda x, dim: x.var(dim, unbiased=False),
+    "amax": lambda x, dim: x.amax(dim),
+    "logsumexp": lambda x, dim: x.logsumexp(dim),
+    "softmax": lambda x, dim: x.softmax(dim),
+    "log_softmax": lambda x, dim: x.log_softmax(dim),
+    "transpose": lambda x, dim: x.transpose(dim, 0),
+    "unsqueeze_squeeze": lambda x, dim: x.unsqueeze(dim).squeeze(),
+    "cat": lambda x, dim: minigrad.cat([x, x * 2], dim),
+}
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("op", sorted(UNARY))
+def test_ops_on_random_shapes(op, seed):
+    rng = np.random.default_rng(100 + seed)
+    shape = _random_shape(rng)
+    dim = int(rng.integers(-len(shape), len(shape)))
+    x = minigrad.tensor(rng.standard_normal(shape), requires_grad=True)
+    assert gradcheck(lambda t: UNARY[op](t, dim), (x,))
+
+
 # ---------------------------------------------------------------- details the table does not show
 
 def test_indexing_accumulates_repeated_indices():
