@@ -29,7 +29,9 @@ DEBUG = os.environ.get("MINIGRAD_CYTHON_DEBUG", "0") == "1"
 WANT_OPENMP = os.environ.get("MINIGRAD_OPENMP", "1") != "0"
 
 # x86 vector flags per file-name suffix; the dispatcher only imports a module the CPU can run.
+# "_generic" is the baseline twin of an ISA-specific kernel (same source, default flags).
 ISA_FLAGS = {
+    "_generic": [],
     "_avx2": ["-mavx2", "-mfma"],
     "_avx512": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma"],
 }
@@ -52,6 +54,13 @@ def _compiles(flags, source="int main(void){return 0;}\n"):
         except OSError:
             return False
 
+
+GCC_PROBE = "#if !defined(__GNUC__) || defined(__clang__)\n#error not GCC\n#endif\n" + "int main(void){return 0;}\n"
+# GCC fully unrolls ("peels") loops of up to 16 iterations before vectorizing; on the register
+# tiles of the ISA kernels (e.g. 6 x 16 GEMM accumulators) that leaves scalar code which is then
+# packed into 128-bit ops with stack spills. Capping it at 8 lets the loop vectorizer take the
+# 16-column rows (full-width FMAs, no spills). GCC only: other compilers reject the option.
+TILE_FLAGS = ["--param=max-completely-peel-times=8"] if _compiles([], GCC_PROBE) else []
 
 OMP_PROBE = "#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n"
 OPENMP = WANT_OPENMP and _compiles(["-fopenmp"], OMP_PROBE)
@@ -78,9 +87,9 @@ def _extension(path):
     name = path[:-4].replace(os.sep, ".")
     stem = os.path.basename(path)[:-4]
     isa = [flags for suffix, flags in ISA_FLAGS.items() if stem.endswith(suffix)]
-    if isa and not (IS_X86 and _compiles(isa[0])):
+    if isa and isa[0] and not (IS_X86 and _compiles(isa[0])):
         return None  # the compiler cannot target this ISA; the dispatcher falls back
-    flags = BASE_FLAGS + (isa[0] if isa else []) + OMP_FLAGS
+    flags = BASE_FLAGS + (isa[0] + TILE_FLAGS if isa else []) + OMP_FLAGS
     return Extension(
         name,
         [path],

@@ -18,7 +18,7 @@ import numpy as np
 from . import reference
 
 # Compiled modules; each defines a subset of ``reference.__all__`` under the same names.
-COMPILED_MODULES = ("elementwise", "im2col", "pooling", "batchnorm",)
+COMPILED_MODULES = ("elementwise", "im2col", "pooling", "gemm", "batchnorm",)
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
@@ -154,31 +154,45 @@ def relu_backward(grad_out, x):
 
 # ---------------------------------------------------------------- GEMM
 
+def _check_operands(name, a, b):
+    """a and b: ndarrays of one float dtype, or a TypeError naming the culprit."""
+    for arg, x in (("a", a), ("b", b)):
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{name}: {arg} must be a numpy.ndarray, got {type(x).__name__}")
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: a: expected dtype float32 or float64, got {a.dtype}")
+    if b.dtype != a.dtype:
+        raise TypeError(f"{name}: b: expected dtype {a.dtype} (the dtype of a), got {b.dtype}")
+
+
 def gemm(a, b, alpha=1.0, beta=0.0, out=None):
-    """C = α·A·B + β·out. A (M, K) and B (K, N) may be transposed views: no copy is made for them."""
-    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
-        raise TypeError("gemm: a and b must be numpy.ndarray")
-    if a.dtype not in FLOAT_DTYPES or a.dtype != b.dtype:
-        raise TypeError(f"gemm: expected a and b of the same float dtype, got {a.dtype} and {b.dtype}")
+    """C = α·A·B + β·out for A (M, K), B (K, N); returns out (written in place) or a new array.
+
+    A and B may have any strides (transposed views, slices, read-only): no copy is made for them.
+    out must be a writeable C-contiguous array of A's dtype and shape (M, N); with β = 0 it is not
+    read (BLAS semantics), without out β is ignored.
+    """
+    _check_operands("gemm", a, b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"gemm: shapes {a.shape} and {b.shape} cannot be multiplied (expected (M, K) and (K, N))")
-    if out is not None:
-        out = check_float("out", out)
-        if out.shape != (a.shape[0], b.shape[1]) or out.dtype != a.dtype:
-            raise ValueError(f"gemm: out must be {a.dtype} of shape {(a.shape[0], b.shape[1])}, got {out.dtype} {out.shape}")
-    return _impl["gemm"](a, b, alpha, beta, out)
+        raise ValueError(f"gemm: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         "(expected (M, K) and (K, N))")
+    out = _check_out(out, (a.shape[0], b.shape[1]), a.dtype)
+    return _impl["gemm"](a, b, float(alpha), float(beta), out)
 
 
 def matmul(a, b):
     """Batched A @ B: (..., M, K) @ (..., K, N) with the leading dims broadcast, like numpy."""
-    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
-        raise TypeError("matmul: a and b must be numpy.ndarray")
-    if a.dtype not in FLOAT_DTYPES or a.dtype != b.dtype:
-        raise TypeError(f"matmul: expected a and b of the same float dtype, got {a.dtype} and {b.dtype}")
+    _check_operands("matmul", a, b)
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied")
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         "(expected (..., M, K) and (..., K, N))")
     if a.ndim == 2 and b.ndim == 2:
         return _impl["gemm"](a, b, 1.0, 0.0, None)
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims {a.shape[:-2]} and {b.shape[:-2]} cannot be broadcast "
+                         f"(shapes {a.shape} and {b.shape})") from None
     return _impl["matmul"](a, b)
 
 

@@ -1,0 +1,537 @@
+# The GEMM kernel shared by every ISA module (gemm_generic.pyx, gemm_avx2.pyx, gemm_avx512.pyx).
+#
+# Textually included after the includer defines its tile and blocking as compile-time constants:
+#   NR   columns of the register tile (micro-kernel), the same for both dtypes: a whole number of
+#        vector registers, and more than 8 so that GCC vectorizes this loop instead of peeling it
+#   MR   rows of the register tile for float32; float64 uses MR / 2 rows of the same NR columns,
+#        so both dtypes hold the same bytes of accumulators (the register file)
+#   KC   depth of one packed block for float32; float64 uses KC / 2, so a kc x NR panel of B~
+#        has the same bytes (it must stay in L1)
+#   MC   rows of one packed A block per thread (its L2-resident part)
+#   NC   columns of one packed B block (shared by the threads, L3-resident)
+# and ISA, the name of the path ('generic', 'avx2', 'avx512').
+#
+# Algorithm (the classic Goto/BLIS loop nest), C = alpha * A @ B + beta * C:
+#   for jc in N by NC:                     B block of NC columns
+#     for pc in K by KC:                   depth block
+#       pack B[pc:pc+kc, jc:jc+nc] into panels of NR columns, k-major ("B~"); threads share the work
+#       barrier
+#       for ic in (this thread's rows) by MC:
+#         pack A[ic:ic+mc, pc:pc+kc] into panels of mrt rows, k-major ("A~"), per thread
+#         for jr in panels of B~ (a kc x NR panel stays in L1)
+#           for ir in panels of A~: micro-kernel, an mrt x NR tile of C
+#       barrier (B~ is overwritten next)
+# Packing reads A and B through any row/column stride, so transposed views (x.T, W.T) cost no
+# copy. For small N (few column panels) row-major A is not packed: the micro-kernel reads its rows
+# in place. Edge tiles are zero-padded in the packed buffers (rows of A~, columns of B~), so the
+# micro-kernel always computes the full tile; only the final write to C is trimmed. The first
+# depth block applies beta, later ones accumulate. One OpenMP parallel region per call: threads
+# split the rows of C (or, when C has few rows, the column panels) and meet at an orphaned
+# `omp barrier` between packing B~ and using it. Tiny products run on one thread.
+
+import numpy as np
+
+cimport numpy as cnp
+from cpython.pythread cimport (NOWAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock,
+                               PyThread_release_lock, PyThread_type_lock)
+from cython cimport floating
+from libc.stdlib cimport free, malloc
+from cython.parallel cimport parallel, prange, threadid
+from minigrad._ops.cpu cimport num_threads
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static void mg_gemm_barrier(void) {
+        #pragma omp barrier
+    }
+    static int mg_gemm_team_size(void) { return omp_get_num_threads(); }
+    #else
+    static void mg_gemm_barrier(void) {}
+    static int mg_gemm_team_size(void) { return 1; }
+    #endif
+    #if defined(__GNUC__)
+    #define mg_gemm_prefetch(p) __builtin_prefetch((p), 1, 3)
+    #else
+    #define mg_gemm_prefetch(p) ((void)(p))
+    #endif
+    """
+    void mg_gemm_barrier() noexcept nogil
+    int mg_gemm_team_size() noexcept nogil
+    void mg_gemm_prefetch(const void *p) noexcept nogil
+
+cdef enum:
+    KU = 4                # k-loop unroll of the micro-kernel
+    DIRECT_A_MAX_N = 128  # up to this N, row-major A is read in place instead of packed
+    ALIGN = 64                    # packed buffers start on a cache line
+    # Below this many flops (2*M*N*K) a call runs on one thread: waking the second costs more.
+    PARALLEL_MIN_FLOPS = 1 << 18
+    # Batched matmul runs whole batches per thread when one batch is below this many flops.
+    BATCH_PARALLEL_MAX_FLOPS = 1 << 26
+
+
+cdef inline Py_ssize_t _mr(Py_ssize_t itemsize) noexcept nogil:
+    """Rows of the register tile for this dtype."""
+    return MR * 4 // itemsize
+
+
+cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    return (a + b - 1) // b
+
+
+cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    return _ceil_div(a, b) * b
+
+
+cdef inline Py_ssize_t _even_block(Py_ssize_t n, Py_ssize_t cap, Py_ssize_t unit) noexcept nogil:
+    """Block length for splitting n into equal blocks of at most ~cap, a multiple of unit: the
+    last block is then not a tiny remainder."""
+    return _round_up(_ceil_div(n, _ceil_div(n, cap)), unit)
+
+
+cdef inline void _micro_kernel(Py_ssize_t kc, const floating* ap, Py_ssize_t rs, Py_ssize_t cs,
+                               const floating* bp, floating* c, Py_ssize_t ldc,
+                               Py_ssize_t mr, Py_ssize_t nr,
+                               floating alpha, floating beta) noexcept nogil:
+    """C[:mr, :nr] = alpha * A @ B~ + beta * C[:mr, :nr] for one mrt x NR tile.
+
+    A: mrt rows x kc, element (i, p) at ap[i * rs + p * cs]: a packed panel (rs = 1, cs = mrt) or
+    rows of a row-major matrix read in place (rs = row stride, cs = 1); all mrt rows must be
+    readable. bp: kc x NR panel of B~, k-major. The accumulators are a local fixed-size array with
+    constant loop bounds, which the compiler keeps in vector registers (NR / vector width per row)
+    and turns into broadcast + FMA code; the k loop is unrolled by KU. The two call sites pass
+    constant strides, so the compiler specializes the kernel for each layout.
+    """
+    cdef floating acc[MR * NR]
+    cdef Py_ssize_t mrt = _mr(sizeof(floating))
+    cdef Py_ssize_t i, j, p, u
+    for i in range(mr):
+        mg_gemm_prefetch(c + i * ldc)  # C rows arrive while the k loop runs
+        mg_gemm_prefetch(c + i * ldc + NR - 1)
+    for i in range(mrt * NR):
+        acc[i] = 0
+    for p in range(kc // KU):
+        for u in range(KU):
+            for i in range(mrt):
+                for j in range(NR):
+                    acc[i * NR + j] += ap[i * rs + u * cs] * bp[u * NR + j]
+        ap += KU * cs
+        bp += KU * NR
+    for p in range(kc % KU):
+        for i in range(mrt):
+            for j in range(NR):
+                acc[i * NR + j] += ap[i * rs] * bp[j]
+        ap += cs
+        bp += NR
+    if mr == mrt and nr == NR:  # full tile: constant bounds, vector stores
+        if beta == 0:  # C is not read: it may be uninitialized (out=None) or hold NaN
+            for i in range(mrt):
+                for j in range(NR):
+                    c[i * ldc + j] = alpha * acc[i * NR + j]
+        else:
+            for i in range(mrt):
+                for j in range(NR):
+                    c[i * ldc + j] = alpha * acc[i * NR + j] + beta * c[i * ldc + j]
+    elif beta == 0:
+        for i in range(mr):
+            for j in range(nr):
+                c[i * ldc + j] = alpha * acc[i * NR + j]
+    else:
+        for i in range(mr):
+            for j in range(nr):
+                c[i * ldc + j] = alpha * acc[i * NR + j] + beta * c[i * ldc + j]
+
+
+cdef void _pack_a(Py_ssize_t mcur, Py_ssize_t kc, const floating* a, Py_ssize_t rsa,
+                  Py_ssize_t csa, floating* dst) noexcept nogil:
+    """A[:mcur, :kc] (strides rsa, csa) -> panels of mrt rows, k-major, the last zero-padded.
+
+    The inner loop walks the rows at one k: contiguous when A is a transposed view, else mrt
+    sequential streams; the writes are contiguous either way.
+    """
+    cdef Py_ssize_t mrt = _mr(sizeof(floating))
+    cdef Py_ssize_t q, ir, mr, i, p
+    cdef const floating* src
+    for q in range(_ceil_div(mcur, mrt)):
+        ir = q * mrt
+        mr = min(mrt, mcur - ir)
+        src = a + ir * rsa
+        if mr == mrt:
+            for p in range(kc):
+                for i in range(mrt):
+                    dst[p * mrt + i] = src[i * rsa + p * csa]
+        else:
+            for p in range(kc):
+                for i in range(mr):
+                    dst[p * mrt + i] = src[i * rsa + p * csa]
+                for i in range(mr, mrt):
+                    dst[p * mrt + i] = 0
+        dst += kc * mrt
+
+
+cdef void _pack_b(Py_ssize_t ncur, Py_ssize_t kc, const floating* b, Py_ssize_t rsb,
+                  Py_ssize_t csb, floating* dst) noexcept nogil:
+    """B[:kc, :ncur] (strides rsb, csb) -> panels of NR columns, k-major, the last zero-padded.
+
+    Row-major B copies NR contiguous elements per k. A transposed view (rsb == 1, e.g. W.T) is
+    read column by column instead, so each read stream is contiguous; the scattered writes stay
+    inside one kc x NR panel in L1.
+    """
+    cdef Py_ssize_t q, jr, nr, j, p
+    cdef const floating* src
+    for q in range(_ceil_div(ncur, NR)):
+        jr = q * NR
+        nr = min(<Py_ssize_t>NR, ncur - jr)
+        src = b + jr * csb
+        if csb == 1 and nr == NR:
+            for p in range(kc):
+                for j in range(NR):
+                    dst[p * NR + j] = src[p * rsb + j]
+        elif rsb == 1:
+            for j in range(nr):
+                for p in range(kc):
+                    dst[p * NR + j] = src[p + j * csb]
+            for p in range(kc):
+                for j in range(nr, NR):
+                    dst[p * NR + j] = 0
+        else:
+            for p in range(kc):
+                for j in range(nr):
+                    dst[p * NR + j] = src[p * rsb + j * csb]
+                for j in range(nr, NR):
+                    dst[p * NR + j] = 0
+        dst += kc * NR
+
+
+cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, Py_ssize_t nc,
+                       floating alpha, const floating* a, Py_ssize_t rsa, Py_ssize_t csa,
+                       const floating* b, Py_ssize_t rsb, Py_ssize_t csb,
+                       floating beta, floating* c, Py_ssize_t ldc,
+                       floating* bpack, floating* apack, int tid, int nt) noexcept nogil:
+    """Thread tid's share of C = alpha * A @ B + beta * C; every thread of the team calls this.
+
+    kc, nc: depth and column block lengths (nc a multiple of NR). bpack: shared B~ buffer;
+    apack: this thread's A~ buffer. Rows of C are split between the threads (each packs only its
+    own rows of A); when C has too few rows for that, the column panels are split instead.
+    """
+    cdef Py_ssize_t mrt = _mr(sizeof(floating))
+    cdef Py_ssize_t jcb, pcb, icb, irb, jc, pc, ic, jr, ir, ncur, kcur, mcur, mc, npan, q0, q1
+    cdef Py_ssize_t m0 = 0, m1 = M, j0, j1, rows, nr, direct
+    cdef bint split_rows = _ceil_div(M, mrt) >= 2 * nt or _ceil_div(M, mrt) >= _ceil_div(N, NR)
+    # With few column panels, packing row-major A costs more than it saves: its full row panels
+    # are read in place (only a partial last panel is packed, with zero rows).
+    cdef bint in_place = csa == 1 and N <= DIRECT_A_MAX_N
+    cdef const floating* bj
+    cdef floating* cj
+    cdef floating beta_k
+    if split_rows:
+        rows = _round_up(_ceil_div(M, nt), mrt)
+        m0 = min(M, tid * rows)
+        m1 = min(M, m0 + rows)
+    mc = _even_block(max(m1 - m0, 1), MC, mrt)
+    for jcb in range(_ceil_div(N, nc)):
+        jc = jcb * nc
+        ncur = min(nc, N - jc)
+        npan = _ceil_div(ncur, NR)
+        j0, j1 = 0, npan
+        if not split_rows:
+            j0, j1 = tid * npan // nt, (tid + 1) * npan // nt
+        for pcb in range(_ceil_div(K, kc)):
+            pc = pcb * kc
+            kcur = min(kc, K - pc)
+            q0, q1 = tid * npan // nt, (tid + 1) * npan // nt
+            if q1 > q0:
+                _pack_b(min(ncur - q0 * NR, (q1 - q0) * NR), kcur,
+                        b + pc * rsb + (jc + q0 * NR) * csb, rsb, csb, bpack + q0 * NR * kcur)
+            if nt > 1:
+                mg_gemm_barrier()  # B~ complete before anyone reads it
+            beta_k = beta if pc == 0 else 1  # later depth blocks accumulate into C
+            for icb in range(_ceil_div(m1 - m0, mc)):
+                ic = m0 + icb * mc
+                mcur = min(mc, m1 - ic)
+                direct = mcur // mrt * mrt if in_place else 0  # rows read in place
+                if mcur > direct:
+                    _pack_a(mcur - direct, kcur, a + (ic + direct) * rsa + pc * csa, rsa, csa, apack)
+                for jr in range(j0, j1):
+                    nr = min(<Py_ssize_t>NR, ncur - jr * NR)
+                    bj = bpack + jr * NR * kcur
+                    cj = c + ic * ldc + jc + jr * NR
+                    for irb in range(direct // mrt):
+                        ir = irb * mrt
+                        _micro_kernel(kcur, a + (ic + ir) * rsa + pc, rsa, 1, bj, cj + ir * ldc,
+                                      ldc, mrt, nr, alpha, beta_k)
+                    for irb in range(_ceil_div(mcur - direct, mrt)):
+                        ir = direct + irb * mrt
+                        _micro_kernel(kcur, apack + (ir - direct) * kcur, 1, mrt, bj,
+                                      cj + ir * ldc, ldc, min(mrt, mcur - ir), nr, alpha, beta_k)
+            if nt > 1 and (pc + kc < K or jc + nc < N):
+                mg_gemm_barrier()  # everyone done with B~ before it is repacked
+
+
+cdef struct Plan:
+    Py_ssize_t kc     # depth block
+    Py_ssize_t nc     # column block (multiple of NR)
+    Py_ssize_t bsize  # elements of the shared B~ buffer
+    Py_ssize_t asize  # elements of one thread's A~ buffer
+    int nt            # threads
+
+
+cdef Plan _plan(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t itemsize,
+                int nt) noexcept nogil:
+    """Block sizes and buffer sizes for one M x K x N product on at most nt threads."""
+    cdef Plan plan
+    cdef Py_ssize_t mrt = _mr(itemsize)
+    plan.kc = _even_block(K, KC * 4 // itemsize, KU)  # (KU: whole unrolled steps, bar the last block)
+    plan.nc = _even_block(N, NC, NR)
+    plan.bsize = plan.kc * plan.nc
+    plan.asize = plan.kc * min(_round_up(M, mrt), _round_up(MC, mrt))
+    plan.nt = nt if 2.0 * M * N * K >= PARALLEL_MIN_FLOPS else 1
+    return plan
+
+
+cdef void _gemm_run(Plan* plan, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, floating alpha,
+                    const floating* a, Py_ssize_t rsa, Py_ssize_t csa,
+                    const floating* b, Py_ssize_t rsb, Py_ssize_t csb,
+                    floating beta, floating* c, Py_ssize_t ldc, floating* ws) noexcept nogil:
+    """One product on plan.nt threads; ws holds B~ then one A~ per thread."""
+    if plan.nt == 1:
+        _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
+                     ws, ws + plan.bsize, 0, 1)
+        return
+    with parallel(num_threads=plan.nt):
+        # The team may be smaller than asked for (thread limits): split by its real size.
+        _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
+                     ws, ws + plan.bsize + threadid() * plan.asize, threadid(),
+                     mg_gemm_team_size())
+
+
+# ---------------------------------------------------------------- scratch buffers
+
+cdef struct Scratch:
+    void* raw    # the malloc'd block
+    char* data   # its first ALIGN-aligned byte
+    bint shared  # the cached block (its lock is held) rather than a private one
+
+# The packing buffers are reused between calls, so the hot path allocates nothing; the block only
+# grows and lives until exit. A Python thread calling in while another uses it (the kernels run
+# without the GIL) gets a private block for that call.
+cdef PyThread_type_lock _scratch_lock = PyThread_allocate_lock()
+cdef void* _scratch_raw = NULL
+cdef size_t _scratch_bytes = 0
+
+
+cdef inline char* _align(void* p) noexcept nogil:
+    return <char*>((<size_t>p + ALIGN - 1) & ~(<size_t>ALIGN - 1))
+
+
+cdef Scratch _scratch_take(size_t nbytes) except *:
+    global _scratch_raw, _scratch_bytes
+    cdef Scratch s
+    s.shared = PyThread_acquire_lock(_scratch_lock, NOWAIT_LOCK)
+    if s.shared:
+        if _scratch_bytes < nbytes:
+            free(_scratch_raw)
+            _scratch_raw = malloc(nbytes + ALIGN)
+            _scratch_bytes = nbytes if _scratch_raw != NULL else 0
+        s.raw = _scratch_raw
+    else:
+        s.raw = malloc(nbytes + ALIGN)
+    if s.raw == NULL:
+        if s.shared:
+            PyThread_release_lock(_scratch_lock)
+        raise MemoryError(f"gemm: cannot allocate {nbytes} bytes of packing buffers")
+    s.data = _align(s.raw)
+    return s
+
+
+cdef void _scratch_give(Scratch s) noexcept:
+    if s.shared:
+        PyThread_release_lock(_scratch_lock)
+    else:
+        free(s.raw)
+
+
+# ---------------------------------------------------------------- Python entry points
+#
+# The entry points read pointers, shapes and strides straight from the ndarray structs instead of
+# acquiring typed memoryviews: that costs nanoseconds instead of ~0.5 us per operand, which is a
+# few per cent of a 100 x 100 x 100 product. The checks below therefore replace the memoryviews'
+# (dtype, dimensions, output layout); the door in _ops/__init__.py gives the friendlier messages.
+# Inputs are only read, so read-only arrays work.
+
+cdef int _float_type(cnp.ndarray a, cnp.ndarray b, str name) except -1:
+    cdef int t = cnp.PyArray_TYPE(a)
+    if (t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64) or cnp.PyArray_TYPE(b) != t \
+            or not cnp.PyArray_ISNOTSWAPPED(a) or not cnp.PyArray_ISNOTSWAPPED(b):
+        raise TypeError(f"{name}: expected a and b of one native float dtype, got {a.dtype} and {b.dtype}")
+    return t
+
+
+cdef inline cnp.ndarray _aligned_elements(cnp.ndarray x):
+    """x itself, or an aligned copy when its data pointer or a stride is not a whole number of
+    elements (exotic buffer views): the kernel assumes element-aligned floats."""
+    return x if cnp.PyArray_ISALIGNED(x) else np.ascontiguousarray(x)
+
+
+cdef void _gemm_2d(Plan* plan, floating alpha, cnp.ndarray a, cnp.ndarray b, floating beta,
+                   cnp.ndarray c, char* ws) noexcept nogil:
+    cdef Py_ssize_t s = sizeof(floating)
+    _gemm_run(plan, cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1), cnp.PyArray_DIM(a, 1), alpha,
+              <const floating*>cnp.PyArray_DATA(a), cnp.PyArray_STRIDE(a, 0) // s,
+              cnp.PyArray_STRIDE(a, 1) // s,
+              <const floating*>cnp.PyArray_DATA(b), cnp.PyArray_STRIDE(b, 0) // s,
+              cnp.PyArray_STRIDE(b, 1) // s,
+              beta, <floating*>cnp.PyArray_DATA(c), cnp.PyArray_STRIDE(c, 0) // s, <floating*>ws)
+
+
+def gemm(cnp.ndarray a, cnp.ndarray b, double alpha=1.0, double beta=0.0, cnp.ndarray out=None):
+    """C = alpha * a @ b + beta * out, in out or in a new array (then beta is ignored).
+
+    a (M, K), b (K, N): float32 or float64 ndarrays of one dtype, any strides (transposed views,
+    slices, read-only). out: writeable C-contiguous (M, N) of that dtype; with beta == 0 it is not
+    read. Validated with clear messages by minigrad._ops.gemm.
+    """
+    cdef int t = _float_type(a, b, "gemm")
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(a)
+    cdef cnp.npy_intp dims[2]
+    cdef Plan plan
+    cdef Scratch scratch
+    if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_NDIM(b) != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"gemm: shapes {(<object>a).shape} and {(<object>b).shape} cannot be multiplied")
+    dims[0], dims[1] = a.shape[0], b.shape[1]
+    if out is None:
+        out = cnp.PyArray_EMPTY(2, dims, t, 0)
+        beta = 0.0
+    elif not cnp.PyArray_ISCARRAY(out) or cnp.PyArray_TYPE(out) != t or cnp.PyArray_NDIM(out) != 2 \
+            or out.shape[0] != dims[0] or out.shape[1] != dims[1]:
+        raise ValueError(f"gemm: out must be a writeable C-contiguous {a.dtype} array of shape "
+                         f"({dims[0]}, {dims[1]})")
+    if dims[0] == 0 or dims[1] == 0:
+        return out
+    if a.shape[1] == 0:
+        if beta == 0:
+            out[...] = 0
+        else:
+            out *= beta
+        return out
+    a = _aligned_elements(a)
+    b = _aligned_elements(b)
+    plan = _plan(dims[0], dims[1], a.shape[1], s, num_threads())
+    scratch = _scratch_take(s * (plan.bsize + plan.nt * plan.asize))
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            _gemm_2d[float](&plan, <float>alpha, a, b, <float>beta, out, scratch.data)
+        else:
+            _gemm_2d[double](&plan, alpha, a, b, beta, out, scratch.data)
+    _scratch_give(scratch)
+    return out
+
+
+cdef inline Py_ssize_t _batch_offset(Py_ssize_t i, int nd, const Py_ssize_t* shape,
+                                     const Py_ssize_t* strides) noexcept nogil:
+    """Element offset of matrix i (C order over the batch shape) given per-dim strides."""
+    cdef Py_ssize_t off = 0
+    cdef int d
+    for d in range(nd - 1, -1, -1):
+        off += (i % shape[d]) * strides[d]
+        i = i // shape[d]
+    return off
+
+
+cdef void _matmul_batches(Plan* plan, bint by_batch, Py_ssize_t nb, int nd, const Py_ssize_t* shape,
+                          cnp.ndarray a, const Py_ssize_t* sa, cnp.ndarray b, const Py_ssize_t* sb,
+                          cnp.ndarray c, char* ws, floating one) noexcept nogil:
+    """C_i = A_i @ B_i for the nb matrices of the broadcast batch (A_i at element offset
+    _batch_offset(i, sa) of a's data). by_batch: whole matrices per thread, each thread with its
+    own buffers; else one matrix after the other on all threads."""
+    cdef Py_ssize_t s = sizeof(floating), i
+    cdef Py_ssize_t M = cnp.PyArray_DIM(c, nd), N = cnp.PyArray_DIM(c, nd + 1)
+    cdef Py_ssize_t K = cnp.PyArray_DIM(a, cnp.PyArray_NDIM(a) - 1)
+    cdef Py_ssize_t rsa = cnp.PyArray_STRIDE(a, cnp.PyArray_NDIM(a) - 2) // s
+    cdef Py_ssize_t csa = cnp.PyArray_STRIDE(a, cnp.PyArray_NDIM(a) - 1) // s
+    cdef Py_ssize_t rsb = cnp.PyArray_STRIDE(b, cnp.PyArray_NDIM(b) - 2) // s
+    cdef Py_ssize_t csb = cnp.PyArray_STRIDE(b, cnp.PyArray_NDIM(b) - 1) // s
+    cdef const floating* a0 = <const floating*>cnp.PyArray_DATA(a)
+    cdef const floating* b0 = <const floating*>cnp.PyArray_DATA(b)
+    cdef floating* c0 = <floating*>cnp.PyArray_DATA(c)
+    cdef floating* w = <floating*>ws
+    cdef Py_ssize_t per_thread = plan.bsize + plan.asize
+    if by_batch:
+        for i in prange(nb, num_threads=plan.nt, schedule="static"):
+            _gemm_thread(M, N, K, plan.kc, plan.nc, one, a0 + _batch_offset(i, nd, shape, sa),
+                         rsa, csa, b0 + _batch_offset(i, nd, shape, sb), rsb, csb, 0,
+                         c0 + i * M * N, N, w + threadid() * per_thread,
+                         w + threadid() * per_thread + plan.bsize, 0, 1)
+    else:
+        for i in range(nb):
+            _gemm_run(plan, M, N, K, one, a0 + _batch_offset(i, nd, shape, sa), rsa, csa,
+                      b0 + _batch_offset(i, nd, shape, sb), rsb, csb, 0, c0 + i * M * N, N, w)
+
+
+cdef int _batch_strides(cnp.ndarray x, int nd, Py_ssize_t* strides) except -1:
+    """Element strides of x's batch dims aligned right to nd dims; 0 where x broadcasts."""
+    cdef int lead = nd - (cnp.PyArray_NDIM(x) - 2), d
+    for d in range(nd):
+        strides[d] = 0
+        if d >= lead and cnp.PyArray_DIM(x, d - lead) != 1:
+            strides[d] = cnp.PyArray_STRIDE(x, d - lead) // cnp.PyArray_ITEMSIZE(x)
+    return 0
+
+
+def matmul(cnp.ndarray a, cnp.ndarray b):
+    """a (..., M, K) @ b (..., K, N) with numpy broadcasting of the leading dims: one GEMM per
+    matrix of the C-contiguous result. Validated with clear messages by minigrad._ops.matmul."""
+    cdef int t = _float_type(a, b, "matmul")
+    cdef int na = cnp.PyArray_NDIM(a), nbd = cnp.PyArray_NDIM(b), nd, d
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(a), nb = 1, M, K, N, da, db
+    cdef cnp.npy_intp dims[cnp.NPY_MAXDIMS]
+    cdef Py_ssize_t sa[cnp.NPY_MAXDIMS]
+    cdef Py_ssize_t sb[cnp.NPY_MAXDIMS]
+    cdef Plan plan
+    cdef Scratch scratch
+    cdef bint by_batch
+    cdef int nt = num_threads()
+    cdef cnp.ndarray out
+    if na < 2 or nbd < 2 or a.shape[na - 1] != b.shape[nbd - 2]:
+        raise ValueError(f"matmul: shapes {(<object>a).shape} and {(<object>b).shape} cannot be multiplied")
+    M, K, N = a.shape[na - 2], a.shape[na - 1], b.shape[nbd - 1]
+    nd = max(na, nbd) - 2
+    for d in range(nd):  # numpy broadcasting of the batch dims, aligned right
+        da = a.shape[d - (nd - na + 2)] if d >= nd - na + 2 else 1
+        db = b.shape[d - (nd - nbd + 2)] if d >= nd - nbd + 2 else 1
+        if da != db and da != 1 and db != 1:
+            raise ValueError(f"matmul: batch dims of {(<object>a).shape} and {(<object>b).shape} cannot be broadcast")
+        dims[d] = max(da, db)
+        nb *= dims[d]
+    dims[nd], dims[nd + 1] = M, N
+    out = cnp.PyArray_EMPTY(nd + 2, dims, t, 0)
+    if nb == 0 or M == 0 or N == 0:
+        return out
+    if K == 0:
+        out[...] = 0
+        return out
+    a = _aligned_elements(a)
+    b = _aligned_elements(b)
+    _batch_strides(a, nd, sa)
+    _batch_strides(b, nd, sb)
+    plan = _plan(M, N, K, s, nt)
+    # Small matrices: whole matrices per thread, when they split evenly enough.
+    by_batch = nt > 1 and nb >= nt and (nb % nt == 0 or nb >= 4 * nt) \
+        and 2.0 * M * N * K < BATCH_PARALLEL_MAX_FLOPS
+    if by_batch:
+        plan.nt = nt
+        scratch = _scratch_take(s * nt * (plan.bsize + plan.asize))
+    else:
+        scratch = _scratch_take(s * (plan.bsize + plan.nt * plan.asize))
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            _matmul_batches[float](&plan, by_batch, nb, nd, <Py_ssize_t*>dims, a, sa, b, sb, out,
+                                   scratch.data, 1)
+        else:
+            _matmul_batches[double](&plan, by_batch, nb, nd, <Py_ssize_t*>dims, a, sa, b, sb, out,
+                                    scratch.data, 1)
+    _scratch_give(scratch)
+    return out

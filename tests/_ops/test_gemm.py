@@ -1,0 +1,266 @@
+"""Compiled GEMM / batched matmul vs the numpy reference, on every ISA path this CPU can run.
+
+Errors are bounded relative to K: |C - C_ref| <= 2·K·eps·(|A| @ |B|) elementwise, with C_ref
+computed by the reference kernel in float64. A dropped or doubled product term (a wrong edge tile,
+block boundary or thread split) exceeds that bound for every K used here.
+"""
+import importlib
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import minigrad._ops as ops
+from minigrad._ops import reference
+
+gemm_module = importlib.import_module("minigrad._ops.gemm")  # (ops.gemm is the door function)
+
+SIZES = (1, 2, 5, 17, 63, 64, 65, 100, 257)
+DTYPES = (np.float32, np.float64)
+
+
+@pytest.fixture(autouse=True)
+def compiled_backend():
+    """Compiled kernels; the oracle's BLAS on one thread, so it does not fight ours for the cores."""
+    saved_isa, saved_threads = gemm_module.active_isa(), ops.get_num_threads()
+    with ops.use_backend("compiled"), threadpool_limits(limits=1, user_api="blas"):
+        yield
+    gemm_module.set_isa(saved_isa)
+    ops.set_num_threads(saved_threads)
+
+
+@pytest.fixture(params=gemm_module.available_isas())
+def isa(request):
+    gemm_module.set_isa(request.param)
+    return request.param
+
+
+def rand(rng, shape, dtype):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def assert_gemm_close(c, a, b, alpha=1.0, beta=0.0, c0=None):
+    """c == alpha·a@b + beta·c0 within the K-relative bound (reference in float64)."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    out64 = None if c0 is None else c0.astype(np.float64)
+    want = reference.gemm(a64, b64, alpha, beta, out64)
+    k = max(a.shape[-1], 1)
+    bound = 2 * k * np.finfo(c.dtype).eps * (abs(alpha) * (np.abs(a64) @ np.abs(b64))
+                                             + (0 if c0 is None or beta == 0 else abs(beta * c0)))
+    err = np.abs(c.astype(np.float64) - want)
+    assert np.all(err <= bound + np.finfo(c.dtype).tiny), f"max excess {np.max(err - bound)}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_full_shape_grid_on_active_path(dtype):
+    """Every M, K, N in SIZES (729 products) on the best path, one thread."""
+    ops.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    for M in SIZES:
+        for K in SIZES:
+            a = rand(rng, (M, K), dtype)
+            for N in SIZES:
+                b = rand(rng, (K, N), dtype)
+                c = ops.gemm(a, b)
+                assert c.dtype == dtype and c.shape == (M, N)
+                assert_gemm_close(c, a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_paths_threads_and_transposes(isa, threads, dtype):
+    """Each ISA path x 1/2 threads, with A and/or B as transposed views (no copies)."""
+    rng = np.random.default_rng(1)
+    shapes = [(1, 784, 100), (5, 17, 257), (63, 65, 64), (65, 64, 63), (100, 784, 100),
+              (257, 100, 257), (100, 100, 784), (2, 257, 5), (257, 1, 257), (17, 784, 5)]
+    for M, K, N in shapes:
+        a, b = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype)
+        at, bt = np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T  # column-major views
+        for x, y in ((a, b), (at, b), (a, bt), (at, bt)):
+            assert_gemm_close(ops.gemm(x, y), x, y)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_layer_products(isa, threads, dtype):
+    """The three GEMMs of Linear(784, 100) at batch 100: x@W.T, grad@W, grad.T@x."""
+    rng = np.random.default_rng(2)
+    x, W, grad = rand(rng, (100, 784), dtype), rand(rng, (100, 784), dtype), rand(rng, (100, 100), dtype)
+    for a, b in ((x, W.T), (grad, W), (grad.T, x)):
+        assert_gemm_close(ops.gemm(a, b), a, b)
+
+
+def test_block_boundaries(isa, threads):
+    """Several depth blocks (K > KC), several column blocks (N > NC), and few-row products whose
+    column panels are split between threads."""
+    rng = np.random.default_rng(3)
+    for M, K, N, dtype in ((7, 300, 1000, np.float32), (3, 5, 4200, np.float32),
+                           (2, 1100, 300, np.float64), (130, 600, 70, np.float64)):
+        a, b = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype)
+        assert_gemm_close(ops.gemm(a, b), a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_alpha_beta_out(isa, dtype):
+    rng = np.random.default_rng(4)
+    for M, K, N in ((5, 17, 3), (65, 257, 100)):
+        a, b, c0 = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype), rand(rng, (M, N), dtype)
+        out = c0.copy()
+        res = ops.gemm(a, b, alpha=0.5, beta=-1.5, out=out)
+        assert res is out
+        assert_gemm_close(out, a, b, 0.5, -1.5, c0)
+        out = c0.copy()
+        ops.gemm(a, b, alpha=2.0, beta=1.0, out=out)
+        assert_gemm_close(out, a, b, 2.0, 1.0, c0)
+        # beta = 0: out is not read, so NaN garbage in it does not leak into the result
+        out = np.full((M, N), np.nan, dtype)
+        ops.gemm(a, b, alpha=-1.0, beta=0.0, out=out)
+        assert_gemm_close(out, a, b, -1.0)
+        # without out, beta is ignored
+        assert_gemm_close(ops.gemm(a, b, alpha=3.0, beta=7.0), a, b, 3.0)
+
+
+def test_empty_dims():
+    for dtype in DTYPES:
+        a, b = np.ones((4, 0), dtype), np.ones((0, 3), dtype)
+        assert np.array_equal(ops.gemm(a, b), np.zeros((4, 3)))
+        out = np.full((4, 3), 2.0, dtype)
+        assert np.array_equal(ops.gemm(a, b, beta=0.5, out=out), np.ones((4, 3)))
+        assert ops.gemm(np.ones((0, 5), dtype), np.ones((5, 3), dtype)).shape == (0, 3)
+        assert ops.matmul(np.ones((2, 0, 5), dtype), np.ones((5, 3), dtype)).shape == (2, 0, 3)
+        assert np.array_equal(ops.matmul(np.ones((2, 4, 0), dtype), np.ones((0, 3), dtype)),
+                              np.zeros((2, 4, 3)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_read_only_and_non_contiguous(isa, dtype):
+    rng = np.random.default_rng(5)
+    big_a, big_b = rand(rng, (300, 900), dtype), rand(rng, (800, 400), dtype)
+    cases = [
+        (big_a[::2, 1::3], big_b[:300, ::3]),             # row and column steps
+        (big_a[::-1, :257], big_b[:257, ::-2]),           # negative strides
+        (big_a[:100, :784].T[:, ::-1].T, big_b[:784:, 5:105]),
+        (np.broadcast_to(big_a[0, :65], (17, 65)), big_b[:65, :63]),  # zero stride
+    ]
+    for a, b in cases:
+        a, b = a.view(), b.view()
+        a.flags.writeable = False
+        b.flags.writeable = False
+        assert_gemm_close(ops.gemm(a, b), a, b)
+        assert_gemm_close(ops.matmul(a, b), a, b)
+
+
+def test_unaligned_buffers():
+    """float32 views at byte offset 2 (unaligned pointer; stride aligned or not) are copied."""
+    rng = np.random.default_rng(6)
+    raw = np.zeros(40 * 264, np.uint8)
+    b = rand(rng, (65, 9), np.float32)
+    for row_stride in (260, 262):
+        a = np.ndarray((33, 65), np.float32, buffer=raw, offset=2, strides=(row_stride, 4))
+        a[...] = rand(rng, a.shape, np.float32)
+        assert not a.flags.aligned
+        assert_gemm_close(ops.gemm(a, b), a, b)
+        assert_gemm_close(ops.matmul(a[None], b), a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batched_matmul(isa, threads, dtype):
+    """Equal batches, broadcast batch dims (either side), 2-D against batched, strided batches;
+    small batches run a batch per thread, large ones use both threads inside each product."""
+    rng = np.random.default_rng(7)
+    cases = [
+        ((3, 5, 17), (3, 17, 4)),
+        ((2, 1, 63, 65), (3, 65, 64)),
+        ((4, 100, 1), (1, 2)),
+        ((17, 5), (6, 5, 9)),
+        ((2, 3, 4, 33, 20), (4, 20, 7)),
+        ((8, 64, 64), (8, 64, 64)),
+        ((1, 7, 3), (5, 1, 3, 9)),
+        ((2, 257, 784), (2, 784, 257)),  # above the per-batch threshold: parallel inside
+    ]
+    for sa, sb in cases:
+        a, b = rand(rng, sa, dtype), rand(rng, sb, dtype)
+        c = ops.matmul(a, b)
+        want = reference.matmul(a.astype(np.float64), b.astype(np.float64))
+        assert c.shape == want.shape and c.dtype == dtype
+        k = a.shape[-1]
+        bound = 2 * k * np.finfo(dtype).eps * (np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64)))
+        assert np.all(np.abs(c - want) <= bound)
+    # transposed / sliced batches
+    a = rand(rng, (6, 40, 30), dtype).transpose(0, 2, 1)[::2]        # (3, 30, 40), column-major mats
+    b = rand(rng, (3, 50, 40), dtype)[:, ::-1, :].swapaxes(1, 2)    # (3, 40, 50)
+    c = ops.matmul(a, b)
+    want = reference.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert np.all(np.abs(c - want) <= 2 * 40 * np.finfo(dtype).eps
+                  * (np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64))))
+
+
+def test_validation_errors():
+    a32, b32 = np.ones((3, 4), np.float32), np.ones((4, 5), np.float32)
+    with pytest.raises(TypeError, match="b: expected dtype float32"):
+        ops.gemm(a32, b32.astype(np.float64))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        ops.gemm(a32.astype(np.int64), b32.astype(np.int64))
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        ops.gemm(a32.tolist(), b32)
+    with pytest.raises(ValueError, match="cannot be multiplied"):
+        ops.gemm(a32, b32.T)
+    with pytest.raises(ValueError, match="cannot be multiplied"):
+        ops.gemm(a32[0], b32)
+    with pytest.raises(ValueError, match="out"):
+        ops.gemm(a32, b32, out=np.empty((3, 4), np.float32))
+    with pytest.raises(ValueError, match="out"):
+        ops.gemm(a32, b32, out=np.empty((3, 5), np.float64))
+    with pytest.raises(ValueError, match="out"):
+        ops.gemm(a32, b32, out=np.empty((5, 3), np.float32).T)
+    read_only = np.empty((3, 5), np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="out"):
+        ops.gemm(a32, b32, out=read_only)
+    with pytest.raises(TypeError):
+        ops.matmul(a32[None], b32.astype(np.float64))
+    with pytest.raises(ValueError, match="cannot be multiplied"):
+        ops.matmul(a32[None], b32[None].transpose(0, 2, 1))
+    with pytest.raises(ValueError, match="broadcast"):
+        ops.matmul(np.ones((2, 3, 4), np.float32), np.ones((3, 4, 5), np.float32))
+
+
+def test_isa_selection():
+    isas = gemm_module.available_isas()
+    assert isas[0] == "generic" and gemm_module.active_isa() in isas
+    with pytest.raises(ValueError):
+        gemm_module.set_isa("sse9")
+    missing = [i for i in gemm_module.ISAS if i not in ops.cpu_features()]
+    for name in missing:  # never loaded on a CPU without it (it could die with SIGILL)
+        with pytest.raises(ValueError, match="cannot run"):
+            gemm_module.set_isa(name)
+        assert f"minigrad._ops.gemm_{name}" not in sys.modules
+
+
+def test_isa_environment_variable():
+    code = "import importlib; print(importlib.import_module('minigrad._ops.gemm').active_isa())"
+    env = dict(os.environ, MINIGRAD_GEMM_ISA="generic")
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "generic"
+
+
+def test_concurrent_python_threads():
+    """The packing buffers are shared: a second Python thread must not corrupt the first's."""
+    rng = np.random.default_rng(8)
+    a, b = rand(rng, (200, 300), np.float32), rand(rng, (300, 150), np.float32)
+    want = ops.gemm(a, b)
+    errors = []
+
+    def work():
+        for _ in range(20):
+            if not np.array_equal(ops.gemm(a, b), want):
+                errors.append(1)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
