@@ -212,12 +212,7 @@ def _functional_ops():
                   key=lambda c: (c.__module__, c.__name__))
 
 
-_UNDOCUMENTED = {"GELU"}  # docstring gives the forward only (reported); remove when fixed
-
-
-@pytest.mark.parametrize("op", [
-    pytest.param(c, id=c.__name__, marks=pytest.mark.xfail(strict=True, reason="no local gradient in docstring"))
-    if c.__name__ in _UNDOCUMENTED else pytest.param(c, id=c.__name__) for c in _functional_ops()])
+@pytest.mark.parametrize("op", _functional_ops(), ids=lambda c: c.__name__)
 def test_every_function_documents_its_local_gradient(op):
     """explain prints the docstring: it must give the forward math and the local gradient."""
     doc = " ".join((op.__doc__ or "").split())

@@ -440,7 +440,8 @@ def _erf(x):
 
 
 class GELU(Function):
-    """y = x·Φ(x) (exact) or 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) (approximate='tanh')."""
+    """y = x·Φ(x);  ∂y/∂x = Φ(x) + x·φ(x). With approximate='tanh': y = 0.5x(1 + tanh(u)),
+    u = √(2/π)(x + 0.044715x³), ∂y/∂x = 0.5(1 + tanh u) + 0.5x(1 − tanh²u)·du/dx."""
 
     @staticmethod
     def forward(ctx, x, approximate):
