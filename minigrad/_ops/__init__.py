@@ -18,7 +18,7 @@ import numpy as np
 from . import reference
 
 # Compiled modules; each defines a subset of ``reference.__all__`` under the same names.
-COMPILED_MODULES = ("elementwise", "im2col", "pooling", "gemm", "batchnorm",)
+COMPILED_MODULES = ("elementwise", "im2col", "pooling", "gemm", "batchnorm", "optim",)
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
@@ -428,3 +428,62 @@ def batch_norm_backward(grad_out, x, mean, inv_std, weight):
     return _impl["batch_norm_backward"](grad_out, x, _check_channels("mean", mean, x),
                                         _check_channels("inv_std", inv_std, x),
                                         _check_channels("weight", weight, x, optional=True))
+
+# ---------------------------------------------------------------- optimizer updates (in place)
+
+def _check_inplace(name, x, param):
+    """An array the update writes: param's dtype and shape and writeable (never copied)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray, got {type(x).__name__}")
+    if x.dtype != param.dtype or x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected dtype {param.dtype} (the dtype of param; float32 or float64), got {x.dtype}")
+    if x.shape != param.shape:
+        raise ValueError(f"{name}: expected shape {param.shape} (the shape of param), got {x.shape}")
+    if not x.flags.writeable:
+        raise ValueError(f"{name}: expected a writeable array (it is updated in place)")
+    return x.flags.c_contiguous
+
+
+def _update_impl(name, contiguous):
+    # The compiled update needs flat C-contiguous arrays; strided ones go through the numpy twin.
+    return _impl[name] if all(contiguous) else getattr(reference, name)
+
+
+def sgd_step(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+             nesterov=False, maximize=False, first=False):
+    """One SGD update of ``param`` in place (PyTorch's rule, see reference.sgd_step).
+
+    ``momentum_buffer``: the momentum state b, updated in place (None when momentum is 0);
+    ``first``: this is b's first step (b = g instead of μ·b + (1 − dampening)·g).
+    """
+    contiguous = [_check_inplace("param", param, param)]
+    grad = check_same("grad", grad, "param", param)
+    if momentum != 0:
+        if momentum_buffer is None:
+            raise ValueError("momentum_buffer: required when momentum != 0")
+        contiguous.append(_check_inplace("momentum_buffer", momentum_buffer, param))
+    _update_impl("sgd_step", contiguous)(param, grad, momentum_buffer if momentum != 0 else None, float(lr),
+                                         float(momentum), float(dampening), float(weight_decay),
+                                         bool(nesterov), bool(maximize), bool(first))
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step,
+              amsgrad=False, maximize=False, decoupled=False):
+    """One Adam (or AdamW, ``decoupled=True``) update of ``param`` and its state in place, PyTorch's
+    rule (see reference.adam_step); ``step`` ≥ 1 is this update's number, for the bias corrections.
+    ``max_exp_avg_sq`` is required with amsgrad, else ignored."""
+    contiguous = [_check_inplace(n, a, param) for n, a in
+                  (("param", param), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq))]
+    grad = check_same("grad", grad, "param", param)
+    if amsgrad:
+        if max_exp_avg_sq is None:
+            raise ValueError("max_exp_avg_sq: required when amsgrad=True")
+        contiguous.append(_check_inplace("max_exp_avg_sq", max_exp_avg_sq, param))
+    if step < 1:
+        raise ValueError(f"step: expected an update number >= 1, got {step}")
+    step_size = lr / (1 - beta1 ** step)
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    _update_impl("adam_step", contiguous)(
+        param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad else None, float(lr), float(beta1),
+        float(beta2), float(eps), float(weight_decay), float(step_size), float(bias_correction2_sqrt),
+        bool(amsgrad), bool(maximize), bool(decoupled))

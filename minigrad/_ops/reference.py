@@ -8,7 +8,8 @@ import numpy as np
 __all__ = ["relu_forward", "relu_backward", "gemm", "matmul",
            "im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward",
            "avg_pool2d_forward", "avg_pool2d_backward",
-           "batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward"]
+           "batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward",
+           "sgd_step", "adam_step"]
 
 
 # ---------------------------------------------------------------- elementwise
@@ -222,3 +223,46 @@ def batch_norm_backward(grad_out, x, mean, inv_std, weight):
     k = inv_std64 if weight is None else weight.astype(np.float64) * inv_std64
     grad_x = _per_channel(k / m, x) * (m * g - _per_channel(sum_g, x) - x_hat * _per_channel(sum_g_xhat, x))
     return grad_x.astype(x.dtype), sum_g_xhat.astype(x.dtype), sum_g.astype(x.dtype)
+
+
+# ---------------------------------------------------------------- optimizer updates (in place)
+
+def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+    """PyTorch's SGD, in place: g = ±grad + λ·θ; with momentum μ: b = g on the ``first`` step, else
+    b = μ·b + (1 − dampening)·g, then g = g + μ·b (nesterov) or b; finally θ −= lr·g.
+    ``momentum_buffer`` is b (None when μ = 0)."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    if momentum != 0:
+        if first:
+            momentum_buffer[...] = g
+        else:
+            momentum_buffer *= momentum
+            momentum_buffer += (1 - dampening) * g
+        g = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    param -= lr * g
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+              step_size, bias_correction2_sqrt, amsgrad, maximize, decoupled):
+    """PyTorch's Adam/AdamW, in place: g = ±grad; θ ·= 1 − lr·λ (decoupled) or g += λ·θ (coupled);
+    m = lerp(m, g, 1 − β1); v = β2·v + (1 − β2)·g²; v̂ = max(v̂, v) if amsgrad;
+    θ −= step_size · m / (√v / bias_correction2_sqrt + eps), step_size = lr/(1 − β1ᵗ)."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    w = 1 - beta1
+    if w < 0.5:  # torch.lerp's two forms, for the same rounding
+        exp_avg += w * (g - exp_avg)
+    else:
+        exp_avg[...] = g - (g - exp_avg) * (1 - w)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g
+    v = exp_avg_sq
+    if amsgrad:
+        v = np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    param -= step_size * (exp_avg / (np.sqrt(v) / bias_correction2_sqrt + eps))

@@ -1,8 +1,7 @@
 """Adam (coupled L2 weight decay) and AdamW (decoupled weight decay)."""
-import math
-
 import numpy as np
 
+from .. import _ops
 from .optimizer import Optimizer, check_nonnegative
 
 __all__ = ["Adam", "AdamW"]
@@ -68,7 +67,7 @@ class Adam(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            param, g = p.data, p.grad.data
+            param = p.data
             state = self.state.get(p)
             if not state:
                 state = self.state[p] = {
@@ -77,37 +76,9 @@ class Adam(Optimizer):
                 if amsgrad:
                     state["max_exp_avg_sq"] = np.zeros_like(param)
             state["step"] += 1
-            step = state["step"]
-            if weight_decay != 0 and decoupled:
-                param *= 1 - lr * weight_decay
-            if weight_decay != 0 and not decoupled:
-                decayed = np.multiply(param, weight_decay, out=self._buffer(param, 0))
-                if maximize:
-                    decayed -= g
-                else:
-                    decayed += g
-                g = decayed
-            elif maximize:
-                g = np.negative(g, out=self._buffer(param, 0))
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            tmp = self._buffer(param, 1)
-            # m.lerp(g, 1 − β1) = m + (1 − β1)·(g − m), the form PyTorch evaluates.
-            np.subtract(g, m, out=tmp)
-            tmp *= 1 - beta1
-            m += tmp
-            v *= beta2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - beta2
-            v += tmp
-            if amsgrad:
-                v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            step_size = lr / (1 - beta1 ** step)
-            denom = np.sqrt(v, out=tmp)
-            denom /= math.sqrt(1 - beta2 ** step)
-            denom += eps
-            update = np.divide(m, denom, out=tmp)
-            update *= step_size
-            param -= update
+            # One fused pass per parameter (compiled, see minigrad/_ops/optim.pyx).
+            _ops.adam_step(param, p.grad.data, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+                           lr, beta1, beta2, eps, weight_decay, state["step"], amsgrad, maximize, decoupled)
 
 
 class AdamW(Adam):

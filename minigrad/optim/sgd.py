@@ -1,6 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov, weight decay, maximize."""
 import numpy as np
 
+from .. import _ops
 from .optimizer import Optimizer, check_nonnegative
 
 __all__ = ["SGD"]
@@ -62,38 +63,13 @@ class SGD(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            param, grad = p.data, p.grad.data
-            d = grad
-            if weight_decay != 0 or maximize:
-                d = self._buffer(param, 0)
-                if weight_decay != 0:
-                    np.multiply(param, weight_decay, out=d)
-                    if maximize:
-                        d -= grad
-                    else:
-                        d += grad
-                else:
-                    np.negative(grad, out=d)
+            buf, first = None, False
             if momentum != 0:
                 state = self.state.setdefault(p, {})
                 buf = state.get("momentum_buffer")
                 if buf is None:
-                    buf = state["momentum_buffer"] = np.array(d, copy=True)
-                else:
-                    buf *= momentum
-                    if dampening != 0:
-                        tmp = self._buffer(param, 1)
-                        np.multiply(d, 1 - dampening, out=tmp)
-                        buf += tmp
-                    else:
-                        buf += d
-                if nesterov:
-                    tmp = self._buffer(param, 1)
-                    np.multiply(buf, momentum, out=tmp)
-                    tmp += d
-                    d = tmp
-                else:
-                    d = buf
-            step = self._buffer(param, 2)
-            np.multiply(d, lr, out=step)
-            param -= step
+                    buf, first = np.empty_like(p.data), True
+                    state["momentum_buffer"] = buf
+            # One fused pass per parameter (compiled, see minigrad/_ops/optim.pyx).
+            _ops.sgd_step(p.data, p.grad.data, buf, lr, momentum, dampening, weight_decay, nesterov,
+                          maximize, first)
