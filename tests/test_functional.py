@@ -438,3 +438,28 @@ def test_pow_gradient_at_zero_like_torch(fn):
     y.sum().backward()
     ty.sum().backward()
     np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: x.softmax(0), lambda x: x.log_softmax(-1), lambda x: tuple(x.max(0)),
+    lambda x: tuple(x.min(-1, keepdim=True)), lambda x: (x.argmax(0),), lambda x: (x.argmin(-1),),
+], ids=["softmax", "log_softmax", "max", "min_keepdim", "argmax", "argmin"])
+def test_0d_input_with_dim_like_torch(fn):
+    x, t = minigrad.tensor(1.5, requires_grad=True), torch.tensor(1.5, requires_grad=True)
+    outs, touts = _outputs(fn(x)), _outputs(fn(t))
+    for o, to in zip(outs, touts):
+        assert o.shape == () and o.dtype == to.detach().numpy().dtype
+        np.testing.assert_allclose(o.data, to.detach().numpy())
+    if outs[0].requires_grad:
+        outs[0].backward()
+        touts[0].backward()
+        np.testing.assert_allclose(x.grad.data, t.grad.numpy())
+
+
+def test_dim_must_be_one_int_for_single_dim_ops():
+    x = minigrad.ones(2, 3)
+    for fn in (lambda: x.softmax((0, 1)), lambda: x.max((0, 1)), lambda: x.argmax(1.0)):
+        with pytest.raises(TypeError, match="dim must be an int"):
+            fn()
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        minigrad.tensor(1.0).softmax(1)

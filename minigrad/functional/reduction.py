@@ -129,6 +129,14 @@ def _axes(x, dim):
     return normalize_dims(dim, x.ndim)
 
 
+def _one_axis(x, dim):
+    """The one axis ``dim`` names; None for a 0-d x (torch accepts dim 0 or -1 there)."""
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {dim!r}")
+    axes = _axes(x, dim)
+    return axes[0] if axes else None
+
+
 def sum(x, dim=None, keepdim=False):
     return Sum.apply(x, _axes(x, dim), keepdim)
 
@@ -170,7 +178,9 @@ def _reduce_along(x, dim, keepdim, largest):
         if x.numel() == 0:
             raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0.")
         return AMax.apply(x, _axes(x, None), False, largest)
-    (axis,) = _axes(x, dim)
+    axis = _one_axis(x, dim)
+    if axis is None:  # 0-d: the value itself, index 0
+        return values_indices(AMax.apply(x, (), keepdim, largest), Tensor._wrap(np.zeros((), np.int64)))
     indices = (np.argmax if largest else np.argmin)(x.data, axis=axis)
     values = MaxAlongDim.apply(x, axis, indices, keepdim)
     if keepdim:
@@ -190,14 +200,14 @@ def min(x, dim=None, keepdim=False):
 def argmax(x, dim=None, keepdim=False):
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmax(x.data), dtype=np.int64))
-    (axis,) = _axes(x, dim)
+    axis = _one_axis(x, dim)
     return Tensor._wrap(np.argmax(x.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(x, dim=None, keepdim=False):
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmin(x.data), dtype=np.int64))
-    (axis,) = _axes(x, dim)
+    axis = _one_axis(x, dim)
     return Tensor._wrap(np.argmin(x.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
@@ -259,10 +269,10 @@ class LogSoftmax(Function):
 
 
 def softmax(x, dim):
-    (axis,) = _axes(x, dim)
+    axis = _one_axis(x, dim)
     return Softmax.apply(x, axis)
 
 
 def log_softmax(x, dim):
-    (axis,) = _axes(x, dim)
+    axis = _one_axis(x, dim)
     return LogSoftmax.apply(x, axis)
