@@ -126,7 +126,7 @@ def check_float(name, x):
         raise TypeError(f"{name}: expected a numpy.ndarray, got {type(x).__name__}")
     if x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name}: expected dtype float32 or float64, got {x.dtype}")
-    return np.ascontiguousarray(x)
+    return np.asarray(x, order="C")  # not ascontiguousarray: that turns a 0-d array into 1-d
 
 
 def check_same(name, x, ref_name, ref):
