@@ -117,6 +117,7 @@ CASES = [
     Case("minimum", lambda lib, a, b: lib.minimum(a, b), (N(3, 1), N(3, 4))),
     # ---- activations
     Case("relu", lambda lib, a: lib.relu(a), (K(3, 5),)),
+    Case("relu_0d", lambda lib, a: lib.relu(a), (K(),)),
     Case("sigmoid", lambda lib, a: lib.sigmoid(a), (N(3, 5),)),
     Case("tanh", lambda lib, a: lib.tanh(a), (N(3, 5),)),
     Case("leaky_relu", lambda lib, a: lib.leaky_relu(a, 0.1), (K(3, 5),)),
