@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -279,3 +280,10 @@ def test_simple_bar_draws_and_closes():
     with SimpleBar(total=2_000_000, unit="B", unit_scale=True, mininterval=0, file=scaled) as b:
         b.update(2_000_000)
     assert "2.0M/2.0M" in scaled.getvalue()
+
+
+def test_progress_falls_back_without_tqdm(monkeypatch):
+    progress_module = sys.modules["minigrad.data.progress"]  # the module; minigrad.data.progress is the function
+    monkeypatch.setattr(progress_module, "_tqdm", None)
+    bar = progress_module.progress(range(3), desc="x", disable=True)
+    assert isinstance(bar, SimpleBar) and list(bar) == [0, 1, 2]
