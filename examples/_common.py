@@ -97,8 +97,9 @@ def train_epoch(model, loader, optimizer, scheduler=None, loss_fn=F.cross_entrop
             loss_sum += value * n
             losses.append(value)
             elapsed = time.perf_counter() - start
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}",
-                            img_s=f"{seen / elapsed:.0f}", refresh=False)
+            # a dict keeps this order (tqdm sorts keyword arguments)
+            bar.set_postfix({"loss": f"{loss_sum / seen:.4f}", "acc": f"{correct / seen:.4f}",
+                             "img/s": f"{seen / elapsed:.0f}"}, refresh=False)
             bar.update(1)
     seconds = time.perf_counter() - start
     return {"loss": loss_sum / max(seen, 1), "acc": correct / max(seen, 1), "images_per_s": seen / seconds,
