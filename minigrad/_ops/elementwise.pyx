@@ -28,7 +28,7 @@ def _relu_backward(const floating[::1] grad_out, const floating[::1] x, floating
     cdef Py_ssize_t i, n = x.shape[0]
     with nogil:
         for i in prange(n, schedule="static", num_threads=_threads_for(n)):
-            grad_x[i] = grad_out[i] if x[i] > 0 else 0
+            grad_x[i] = 0 if x[i] <= 0 else grad_out[i]  # NaN passes the gradient, like torch
 
 
 def relu_forward(x):
@@ -39,7 +39,7 @@ def relu_forward(x):
 
 
 def relu_backward(grad_out, x):
-    """grad_x = grad_out where x > 0, else 0 (PyTorch's convention at x == 0)."""
+    """grad_x = 0 where x ≤ 0, else grad_out (PyTorch's convention: 0 at x == 0, passed at NaN)."""
     grad_x = np.empty_like(x)
     _relu_backward(grad_out.reshape(-1), x.reshape(-1), grad_x.reshape(-1))
     return grad_x

@@ -20,8 +20,8 @@ def relu_forward(x):
 
 
 def relu_backward(grad_out, x):
-    """grad_x = grad_out · 1[x > 0]."""
-    return np.where(x > 0, grad_out, np.zeros((), x.dtype))
+    """grad_x = 0 where x ≤ 0, else grad_out (so a NaN input passes its gradient, like PyTorch)."""
+    return np.where(x <= 0, np.zeros((), x.dtype), grad_out)
 
 
 # ---------------------------------------------------------------- GEMM
