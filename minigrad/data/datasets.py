@@ -325,10 +325,11 @@ class FashionMNIST(_IDXDataset):
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                "Ankle boot"]
     # sha256/size of the official .gz files, and sha256 of their IDX content. The content sums were
-    # computed from Debian's dataset-fashion-mnist 0.0~git20200523.55506a9-1, which ships the same
-    # IDX bytes recompressed (its .gz files differ from the official ones: train-images b0564c3e...,
-    # train-labels 0ae29f65..., t10k-images cc1d090a..., t10k-labels 8d3605d1..., and their MD5s
-    # differ from the ones the Fashion-MNIST README publishes), so Debian files pass by content.
+    # computed from Debian's dataset-fashion-mnist 0.0~git20200523.55506a9-1, whose .gz files are
+    # recompressed (sha256 train-images b0564c3e..., train-labels 0ae29f65..., t10k-images cc1d090a...,
+    # t10k-labels 8d3605d1...; their MD5s are not the ones the Fashion-MNIST README publishes), so
+    # Debian files pass by content. The official archives pass by their own sha256 (their content
+    # could not be compared offline).
     resources = {
         "train": (
             Resource("train-images-idx3-ubyte.gz",
