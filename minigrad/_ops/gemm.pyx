@@ -57,4 +57,7 @@ def matmul(a, b):
     return _active.matmul(a, b)
 
 
-set_isa(os.environ.get("MINIGRAD_GEMM_ISA") or max(available_isas(), key=ISAS.index))
+try:
+    set_isa(os.environ.get("MINIGRAD_GEMM_ISA") or max(available_isas(), key=ISAS.index))
+except ValueError as e:  # an ISA this CPU lacks: the kernels are unusable, like a missing build
+    raise ImportError(f"MINIGRAD_GEMM_ISA: {e}") from None

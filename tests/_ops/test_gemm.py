@@ -240,10 +240,16 @@ def test_isa_selection():
 
 
 def test_isa_environment_variable():
-    code = "import importlib; print(importlib.import_module('minigrad._ops.gemm').active_isa())"
-    env = dict(os.environ, MINIGRAD_GEMM_ISA="generic")
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert res.stdout.strip() == "generic"
+    code = ("import importlib\n"
+            "try:\n"
+            "    print(importlib.import_module('minigrad._ops.gemm').active_isa())\n"
+            "except ImportError as e:\n"
+            "    print('ImportError', e)\n")
+    for isa, expected in (("generic", "generic"), ("sse9", "ImportError MINIGRAD_GEMM_ISA")):
+        env = dict(os.environ, MINIGRAD_GEMM_ISA=isa)
+        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                             check=True)
+        assert res.stdout.strip().startswith(expected), res.stdout + res.stderr
 
 
 def test_concurrent_python_threads():
