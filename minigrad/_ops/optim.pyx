@@ -14,7 +14,7 @@ from libc.math cimport sqrt, sqrtf
 from minigrad._ops.cpu cimport num_threads
 
 cdef enum:
-    PARALLEL_MIN = 1 << 16  # below this, thread start-up costs more than the pass
+    PARALLEL_MIN = 1 << 17  # below this, waking a second thread costs more than it saves on the pass
     BLOCK = 4096            # elements per task: the inner loop is a plain C loop the compiler vectorizes
 
 

@@ -9,7 +9,7 @@ from minigrad._ops import reference
 
 pytestmark = pytest.mark.skipif("adam_step" not in ops._compiled, reason="compiled optim not built")
 
-SHAPES = [(), (1,), (7,), (3, 5), (2, 3, 5), (70_001,)]  # odd, and one above PARALLEL_MIN
+SHAPES = [(), (1,), (7,), (3, 5), (2, 3, 5), (70_001,), (140_003,)]  # odd, and above PARALLEL_MIN (2^17)
 
 SGD_OPTIONS = [
     dict(momentum=0.0), dict(momentum=0.9), dict(momentum=0.9, dampening=0.3), dict(momentum=0.8, nesterov=True),
