@@ -18,55 +18,55 @@ import numpy as np
 from . import reference
 
 # Compiled modules; each defines a subset of ``reference.__all__`` under the same names.
-COMPILED_MODULES = ("elementwise", "im2col", "pooling", "gemm", "batchnorm", "optim",)
+COMPILED_MODULES = ("elementwise", "im2col", "pooling", "gemm", "batchnorm", "optim")
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
 def _load_compiled():
-    kernels, errors = {}, []
+    """The compiled modules that import, their kernels by name, and why the others did not."""
+    modules, kernels, errors = {}, {}, []
     for mod in COMPILED_MODULES:
         try:
-            m = importlib.import_module(f"{__name__}.{mod}")
+            modules[mod] = m = importlib.import_module(f"{__name__}.{mod}")
         except ImportError as e:
             errors.append(f"{mod}: {e}")
             continue
         kernels.update({k: getattr(m, k) for k in reference.__all__ if hasattr(m, k)})
-    return kernels, errors
+    return modules, kernels, errors
 
 
 try:
     from . import cpu as _cpu
 except ImportError:  # not built: single-threaded reference kernels only
     _cpu = None
-_compiled, _compile_errors = _load_compiled() if _cpu is not None else ({}, ["cpu: not built"])
+_modules, _compiled, _compile_errors = (
+    _load_compiled() if _cpu is not None else ({}, {}, ["cpu: not built"])
+)
 
 
-def _select(name):
+def _select(name, explicit=True):
+    """Kernel table for backend ``name``. Compiled kernels that are missing fall back to their numpy
+    twins with a warning, or raise ImportError if ``compiled`` was asked for explicitly."""
     if name not in ("compiled", "numpy"):
         raise ValueError(f"MINIGRAD_KERNELS must be 'compiled' or 'numpy', got {name!r}")
-    if name == "compiled" and _compile_errors:
-        raise ImportError(
-            "minigrad's compiled kernels are not built ("
-            + "; ".join(_compile_errors)
-            + "). Run `pip install -e .` (or `make build`), or set MINIGRAD_KERNELS=numpy."
-        )
     impl = {k: getattr(reference, k) for k in reference.__all__}
     if name == "compiled":
+        if _compile_errors:
+            message = (
+                "minigrad's compiled kernels are not all built (" + "; ".join(_compile_errors)
+                + "). Run `pip install -e .` (or `make build`), or set MINIGRAD_KERNELS=numpy."
+            )
+            if explicit:
+                raise ImportError(message)
+            warnings.warn(message + " Using the numpy reference kernels for those.",
+                          RuntimeWarning, stacklevel=3)
         impl.update(_compiled)
     return impl
 
 
 _requested = os.environ.get("MINIGRAD_KERNELS", "")
-if _requested == "" and _compile_errors:
-    warnings.warn(
-        "minigrad: compiled kernels unavailable, using the numpy reference kernels ("
-        + "; ".join(_compile_errors) + ")",
-        RuntimeWarning,
-        stacklevel=2,
-    )
-    _requested = "numpy"
 backend = _requested or "compiled"
-_impl = _select(backend)
+_impl = _select(backend, explicit=bool(_requested))
 
 
 def get_backend():
@@ -113,6 +113,16 @@ def openmp_enabled():
 
 def cpu_features():
     return _cpu.cpu_features() if _cpu is not None else ["generic"]
+
+
+def kernel_paths():
+    """The ISA path each runtime-dispatched kernel family runs (for ``minigrad.show_config``)."""
+    paths = {}
+    if "gemm" in _modules:
+        paths["gemm_path"] = _modules["gemm"].active_isa()
+    if "batchnorm" in _modules:
+        paths["batchnorm_path"] = _modules["batchnorm"].active_build
+    return paths
 
 
 set_num_threads(int(os.environ.get("MINIGRAD_NUM_THREADS", 0)) or _default_threads())
@@ -428,6 +438,7 @@ def batch_norm_backward(grad_out, x, mean, inv_std, weight):
     return _impl["batch_norm_backward"](grad_out, x, _check_channels("mean", mean, x),
                                         _check_channels("inv_std", inv_std, x),
                                         _check_channels("weight", weight, x, optional=True))
+
 
 # ---------------------------------------------------------------- optimizer updates (in place)
 
