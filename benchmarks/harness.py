@@ -144,9 +144,9 @@ def compare(candidates, reps=None, warmup=None, threads=2, gap=None, target=None
         numbers = {}
         for name, cand in cands.items():
             try:
-                for _ in range(warmup):
-                    _block(cand, 1)
-                once = _block(cand, 1)  # calibration: calls per block so a block lasts ~target
+                # warm-up, then calibration: calls per block so a block lasts ~target. The fastest
+                # of these calls is used, so one call slowed by a neighbour does not shrink the block.
+                once = min(_block(cand, 1) for _ in range(warmup + 1))
                 numbers[name] = max(1, min(100_000, math.ceil(target / max(once, 1e-9))))
             except Exception as e:  # a broken candidate is reported, the others still timed
                 out["candidates"][name] = {"error": f"{type(e).__name__}: {e}"}
