@@ -64,7 +64,7 @@ def show_config():
     if build:
         print(f"{'compiler':<{width}} {build.get('compiler')}  flags: {' '.join(build.get('base_flags', []))}")
         for suffix, flags in build.get("isa_flags", {}).items():
-            print(f"{'  *' + suffix:<{width}} {' '.join(flags)}")
+            print(f"{'  *' + suffix:<{width}} {' '.join(flags) or '(baseline flags only)'}")
         print(f"{'debug build':<{width}} {build.get('debug')}")
     else:
         print("build info: not available (kernels not built)")
