@@ -181,8 +181,6 @@ def _conv_pair():
 
 
 def _bn_pair():
-    if not hasattr(nn, "BatchNorm1d"):
-        pytest.skip("nn.BatchNorm1d not available yet")
     ours = nn.Sequential(nn.Linear(5, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 2))
     theirs = torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(),
                                  torch.nn.Linear(6, 2))
