@@ -20,9 +20,14 @@ $(PY):
 
 venv: $(PY)
 
-# Editable install builds the Cython extensions in place (minigrad/_ops/*.so).
-build: venv
-	$(PIP) install -q --no-build-isolation -e '.[test,examples]'
+# Editable install builds the Cython extensions in place (minigrad/_ops/*.so). Python edits are
+# live; the stamp reruns the build only when a kernel source or the build configuration changes.
+STAMP := $(VENV)/.minigrad-built
+$(STAMP): $(PY) setup.py pyproject.toml $(wildcard minigrad/_ops/*.pyx minigrad/_ops/*.pxi minigrad/_ops/*.pxd)
+	$(PIP) install -q --no-build-isolation -e '.[test,examples,bench]'
+	touch $@
+
+build: $(STAMP)
 
 # The whole suite under the compiled kernels, then again under the numpy reference kernels.
 test: build
@@ -31,9 +36,10 @@ test: build
 
 # Bounds-checked build (MINIGRAD_CYTHON_DEBUG=1) running the whole suite, then a normal rebuild.
 test-debug: venv
-	MINIGRAD_CYTHON_DEBUG=1 $(PIP) install -q --no-build-isolation -e '.[test,examples]'
+	MINIGRAD_CYTHON_DEBUG=1 $(PIP) install -q --no-build-isolation -e '.[test,examples,bench]'
+	rm -f $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests
-	$(PIP) install -q --no-build-isolation -e '.[test,examples]'
+	$(MAKE) build
 
 # Passive OpenMP waiting: when other processes share the cores, threads spinning at the kernels'
 # barriers made training ~10x slower (measured on the 2-core machine); sleeping costs little when idle.
@@ -41,9 +47,8 @@ demo: build
 	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} $(PY) examples/demo.py
 
 bench: build
-	$(PIP) install -q -e '.[bench]' --no-build-isolation
 	$(PY) -m benchmarks $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
 
 clean:
-	rm -rf build dist *.egg-info minigrad/_ops/*.c minigrad/_ops/*.so minigrad/_ops/_build_info.py
+	rm -rf build dist *.egg-info minigrad/_ops/*.c minigrad/_ops/*.so minigrad/_ops/_build_info.py $(STAMP)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
