@@ -44,8 +44,6 @@ def tol(dtype):
 @pytest.fixture(params=["compiled", "numpy"])
 def backend(request):
     """Run the test once on the compiled kernels and once on their numpy twins."""
-    if request.param == "compiled" and _ops._compile_errors:
-        pytest.skip("compiled kernels not built: " + "; ".join(_ops._compile_errors))
     with _ops.use_backend(request.param):
         yield request.param
 
@@ -56,3 +54,15 @@ def threads(request):
     _ops.set_num_threads(request.param)
     yield request.param
     _ops.set_num_threads(before)
+
+
+@pytest.fixture
+def both():
+    """``both(fn, *args)`` → (result on the compiled kernels, result on their numpy twins)."""
+    def run(fn, *args, **kwargs):
+        with _ops.use_backend("compiled"):
+            got = fn(*args, **kwargs)
+        with _ops.use_backend("numpy"):
+            want = fn(*args, **kwargs)
+        return got, want
+    return run

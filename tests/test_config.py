@@ -66,8 +66,7 @@ def test_use_backend_switches_and_restores():
     assert _ops.get_backend() == before
     assert y.tolist() == [0.0, 2.0]
     with pytest.raises(ValueError, match="must be 'compiled' or 'numpy'"):
-        with _ops.use_backend("fortran"):
-            pass
+        _ops.use_backend("fortran").__enter__()
     assert _ops.get_backend() == before
 
 

@@ -8,7 +8,7 @@ import pytest
 import minigrad
 from minigrad import nn, optim
 
-pytest.importorskip("safetensors")
+import safetensors  # noqa: F401,E402  (a test dependency: pyproject extra "test")
 torch = pytest.importorskip("torch")
 from safetensors.torch import load_file as torch_load_file  # noqa: E402
 from safetensors.torch import save_file as torch_save_file  # noqa: E402

@@ -20,25 +20,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    before = ops.get_num_threads()
-    ops.set_num_threads(request.param)
-    yield request.param
-    ops.set_num_threads(before)
-
-
-def both(fn, *args, **kwargs):
-    with ops.use_backend("compiled"):
-        got = fn(*args, **kwargs)
-    with ops.use_backend("numpy"):
-        want = fn(*args, **kwargs)
-    return got, want
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES)
-def test_im2col_col2im_match_reference(case, dtype, threads):
+def test_im2col_col2im_match_reference(case, dtype, threads, both):
     N, C, H, W, k, s, p, d = case
     rng = np.random.default_rng(0)
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
@@ -81,7 +65,7 @@ def test_im2col_layout_is_the_documented_one():
                             assert cols[(c * KH + i) * KW + j, (n * OH + oh) * OW + ow] == want
 
 
-def test_noncontiguous_and_readonly_inputs():
+def test_noncontiguous_and_readonly_inputs(both):
     rng = np.random.default_rng(2)
     base = rng.standard_normal((3, 4, 10, 12)).astype(np.float32)
     x = base[:, ::2, :, ::2]  # non-contiguous view

@@ -29,29 +29,13 @@ AVG_CASES = [
 ]
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    before = ops.get_num_threads()
-    ops.set_num_threads(request.param)
-    yield request.param
-    ops.set_num_threads(before)
-
-
-def both(fn, *args, **kwargs):
-    with ops.use_backend("compiled"):
-        got = fn(*args, **kwargs)
-    with ops.use_backend("numpy"):
-        want = fn(*args, **kwargs)
-    return got, want
-
-
 def tol(dtype):
     return dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", MAX_CASES)
-def test_max_pool_matches_reference(case, dtype, threads):
+def test_max_pool_matches_reference(case, dtype, threads, both):
     N, C, H, W, k, s, p, d, ceil = case
     rng = np.random.default_rng(0)
     # a coarse grid of values, so that windows contain ties
@@ -67,7 +51,7 @@ def test_max_pool_matches_reference(case, dtype, threads):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", AVG_CASES)
-def test_avg_pool_matches_reference(case, dtype, threads):
+def test_avg_pool_matches_reference(case, dtype, threads, both):
     N, C, H, W, k, s, p, ceil, include, div = case
     rng = np.random.default_rng(1)
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
@@ -94,7 +78,7 @@ def test_max_pool_ties_nan_and_minus_inf_follow_pytorch(backend):
     assert idx1[0, 0, 0, 0] == 0 and y1[0, 0, 0, 0] == -np.inf
 
 
-def test_noncontiguous_and_readonly_inputs():
+def test_noncontiguous_and_readonly_inputs(both):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 6, 9, 10)).astype(np.float32)[:, ::2, :, ::-1]
     (y, idx), (y_ref, idx_ref) = both(ops.max_pool2d_forward, x, 3, 2, 1)
