@@ -4,6 +4,8 @@ epoch and one evaluation with progress bars, and a clear stop when the loss stop
 Examples import it as ``from _common import ...`` (Python puts the script's directory on sys.path).
 """
 import argparse
+import contextlib
+import json
 import math
 import sys
 import time
@@ -13,6 +15,7 @@ import numpy as np
 
 import minigrad
 import minigrad.nn.functional as F
+from minigrad import nn
 from minigrad.data import DataLoader, DatasetNotFoundError, progress
 from minigrad.data.datasets import MNIST, FashionMNIST
 
@@ -148,3 +151,56 @@ def smooth(values, window):
     end = np.arange(1, len(values) + 1)
     start = np.maximum(end - window, 0)
     return (csum[end] - csum[start]) / (end - start)
+
+
+def mlp(hidden, activation=nn.ReLU, norm=None, in_features=784, classes=10):
+    """``Flatten → [Linear → norm → activation] per width in hidden → Linear(classes)``; ``norm`` is
+    a layer class taking the width (e.g. ``nn.BatchNorm1d``) or None."""
+    layers, width = [nn.Flatten()], in_features
+    for h in hidden:
+        layers.append(nn.Linear(width, h))
+        if norm is not None:
+            layers.append(norm(h))
+        layers.append(activation())
+        width = h
+    layers.append(nn.Linear(width, classes))
+    return nn.Sequential(*layers)
+
+
+def endless(loader):
+    """Batches of ``loader`` forever, a new epoch (new shuffle) each pass: for step-counted training."""
+    while True:
+        yield from loader
+
+
+@contextlib.contextmanager
+def kept_buffers(model):
+    """Run a block (e.g. a train-mode forward pass for a probe) and restore every buffer of ``model``
+    (BatchNorm running statistics and batch counts) to its value before the block."""
+    saved = [(b, b.data.copy()) for b in model.buffers() if b is not None]
+    try:
+        yield model
+    finally:
+        for b, value in saved:
+            b.data[...] = value
+
+
+def save_figure(fig, path, dpi=80):
+    """Save and close a matplotlib figure (the committed plots in examples/results use dpi 80)."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
+def write_json(path, obj):
+    """Write ``obj`` as indented JSON (numpy scalars and arrays converted) and return the path."""
+    def convert(v):
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+        if isinstance(v, np.generic):
+            return v.item()
+        raise TypeError(f"not JSON serializable: {type(v).__name__}")
+
+    Path(path).write_text(json.dumps(obj, indent=1, default=convert))
+    return path
