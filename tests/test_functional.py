@@ -464,3 +464,33 @@ def test_dim_must_be_one_int_for_single_dim_ops():
             fn()
     with pytest.raises(IndexError, match="Dimension out of range"):
         minigrad.tensor(1.0).softmax(1)
+
+
+@pytest.mark.parametrize("dims", [(0, 0), (0, -1), (-1, -1)])
+def test_transpose_of_0d_like_torch(dims):
+    x, t = minigrad.tensor(1.5, requires_grad=True), torch.tensor(1.5, requires_grad=True)
+    y, ty = x.transpose(*dims), t.transpose(*dims)
+    assert y.shape == () and float(y.data) == ty.item()
+    y.backward()
+    assert float(x.grad.data) == 1.0
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.transpose(0, 1)
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("int64", "float32"), ("float64", "int32"),
+                                    ("int32", "int64")])
+def test_cat_promotes_dtypes_like_torch(dtypes):
+    arrays = [np.arange(3).astype(dt) for dt in dtypes]
+    out = minigrad.cat([minigrad.tensor(a) for a in arrays])
+    expected = torch.cat([torch.from_numpy(a) for a in arrays])
+    assert out.dtype == expected.numpy().dtype
+    np.testing.assert_array_equal(out.data, expected.numpy())
+
+
+def test_cat_of_mixed_floats_returns_each_gradient_in_its_dtype():
+    a = minigrad.tensor(np.ones(2, np.float32), requires_grad=True)
+    b = minigrad.tensor(np.ones(3, np.float64), requires_grad=True)
+    (minigrad.cat([a, b]) * minigrad.tensor(np.arange(5.0))).sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    np.testing.assert_array_equal(a.grad.data, [0, 1])
+    np.testing.assert_array_equal(b.grad.data, [2, 3, 4])

@@ -80,6 +80,9 @@ def permute(x, dims):
 
 
 def transpose(x, dim0, dim1):
+    if x.ndim == 0:  # like PyTorch: dims 0 and -1 are accepted and a 0-d tensor is its own transpose
+        normalize_dims((dim0, dim1) if dim0 != dim1 else dim0, 0)
+        return Permute.apply(x, ())
     (a,), (b,) = normalize_dims(dim0, x.ndim), normalize_dims(dim1, x.ndim)
     dims = list(range(x.ndim))
     dims[a], dims[b] = dims[b], dims[a]
@@ -138,30 +141,35 @@ def broadcast_to(x, shape):
 
 
 class Cat(Function):
-    """y = [x₁, x₂, …] joined along ``dim``;  each input gets its slice of the gradient."""
+    """y = [x₁, x₂, …] joined along ``dim``;  each input gets its slice of the gradient.
+
+    Mixed dtypes promote like PyTorch (float32 with float64 gives float64); each slice of the gradient
+    goes back in its input's dtype."""
 
     @staticmethod
     def forward(ctx, axis, *xs):
-        ctx.axis = axis
+        ctx.axis, ctx.dtypes = axis, [x.dtype for x in xs]
         ctx.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
         return np.concatenate(xs, axis=axis)
 
     @staticmethod
     def backward(ctx, g):
-        return (None, *np.split(g, ctx.bounds, axis=ctx.axis))
+        parts = np.split(g, ctx.bounds, axis=ctx.axis)
+        return (None, *(p.astype(dt, copy=False) for p, dt in zip(parts, ctx.dtypes)))
 
 
-def _check_same_rank(name, tensors):
+def _check_nonempty(name, tensors):
     if len(tensors) == 0:
         raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
-    dtypes = {t.dtype for t in tensors}
-    if len(dtypes) > 1:
-        raise TypeError(f"{name}(): expected all tensors to have the same dtype, got {sorted(map(str, dtypes))}")
 
 
 def cat(tensors, dim=0):
     tensors = list(tensors)
-    _check_same_rank("cat", tensors)
+    _check_nonempty("cat", tensors)
+    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    if floats:  # PyTorch: integer tensors join the floats' dtype, not numpy's float64
+        target = np.result_type(*floats)
+        tensors = [t if t.dtype.kind == "f" else t.to(target) for t in tensors]
     (axis,) = normalize_dims(dim, tensors[0].ndim)
     ref = tensors[0].shape
     for i, t in enumerate(tensors):
@@ -175,7 +183,7 @@ def cat(tensors, dim=0):
 
 def stack(tensors, dim=0):
     tensors = list(tensors)
-    _check_same_rank("stack", tensors)
+    _check_nonempty("stack", tensors)
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise RuntimeError(
