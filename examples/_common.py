@@ -153,18 +153,88 @@ def smooth(values, window):
     return (csum[end] - csum[start]) / (end - start)
 
 
-def mlp(hidden, activation=nn.ReLU, norm=None, in_features=784, classes=10):
-    """``Flatten → [Linear → norm → activation] per width in hidden → Linear(classes)``; ``norm`` is
-    a layer class taking the width (e.g. ``nn.BatchNorm1d``) or None."""
+def mlp(hidden, activation=nn.ReLU, norm=None, in_features=784, classes=10, dropout=0.0, init=None):
+    """``Flatten → [Linear → norm → activation → dropout] per width in hidden → Linear(classes)``;
+    ``norm`` is a layer class taking the width (e.g. ``nn.BatchNorm1d``) or None; ``dropout`` > 0 adds
+    ``nn.Dropout(dropout)`` after each hidden activation (the book's MultiLayerNetExtend); ``init``
+    re-initializes every Linear with :func:`init_linear_` (None keeps PyTorch's default)."""
     layers, width = [nn.Flatten()], in_features
     for h in hidden:
         layers.append(nn.Linear(width, h))
         if norm is not None:
             layers.append(norm(h))
         layers.append(activation())
+        if dropout:
+            layers.append(nn.Dropout(dropout))
         width = h
     layers.append(nn.Linear(width, classes))
+    if init is not None:
+        for layer in layers:
+            if isinstance(layer, nn.Linear):
+                init_linear_(layer, init)
     return nn.Sequential(*layers)
+
+
+def init_linear_(linear, init):
+    """The book's weight inits (§6.2) on a Linear: a number draws W from N(0, init²); ``"xavier"`` is
+    ``nn.init.xavier_normal_`` (std √(2/(fan_in+fan_out)); the book's "Xavier" is √(1/fan_in), the same
+    for square layers); ``"he"`` is ``kaiming_normal_`` for ReLU (std √(2/fan_in), as the book). The bias
+    starts at 0, as in the book."""
+    if init == "xavier":
+        nn.init.xavier_normal_(linear.weight)
+    elif init == "he":
+        nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+    else:
+        nn.init.normal_(linear.weight, std=float(init))
+    if linear.bias is not None:
+        nn.init.zeros_(linear.bias)
+    return linear
+
+
+def train_steps(model, loader, optimizer, steps, desc="train", quiet=False):
+    """``steps`` optimizer steps with :func:`train_epoch` over as many passes of ``loader`` as needed
+    (reshuffled each pass): the book's iteration-counted runs. Returns the per-batch losses."""
+    losses = []
+    while len(losses) < steps:
+        losses += train_epoch(model, loader, optimizer, desc=desc, quiet=quiet,
+                              max_batches=steps - len(losses))["losses"]
+    return losses
+
+
+def fit(model, optimizer, train_loader, epochs, eval_loaders, desc="fit", quiet=False, stop_on_nonfinite=False):
+    """Train ``epochs`` epochs with :func:`train_epoch` and :func:`evaluate` on every ``{name: loader}`` of
+    ``eval_loaders`` before training and after each epoch (the book's curves start at epoch 0).
+
+    Returns ``{"losses": per-batch losses, "<name>_acc": [...], "<name>_loss": [...]}`` (epochs + 1
+    entries each). With ``stop_on_nonfinite`` a NaN/inf loss ends the run instead of raising, and
+    ``"diverged_epoch"`` says in which epoch (the curves then stop there).
+    """
+    history = {"losses": []}
+
+    def record():
+        for name, loader in eval_loaders.items():
+            result = evaluate(model, loader, quiet=True)
+            history.setdefault(f"{name}_acc", []).append(result["acc"])
+            history.setdefault(f"{name}_loss", []).append(result["loss"])
+
+    record()
+    for epoch in progress(range(1, epochs + 1), desc=desc, unit="epoch", disable=quiet, leave=False):
+        try:
+            history["losses"] += train_epoch(model, train_loader, optimizer, quiet=True)["losses"]
+        except NonFiniteLoss:
+            if not stop_on_nonfinite:
+                raise
+            history["diverged_epoch"] = epoch
+            break
+        record()
+    return history
+
+
+def format_table(headers, rows):
+    """A Markdown table (what the examples print and what RESULTS.md shows); floats get 4 decimals."""
+    cells = [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row] for row in rows]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
 
 
 def endless(loader):
