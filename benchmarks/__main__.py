@@ -28,6 +28,9 @@ SECTIONS = {
                  "Tiny tensors, so the time is the framework's per-op dispatch and autograd "
                  "bookkeeping, not arithmetic. `numpy` is the bare numpy expression (a floor)."),
     "scaling": ("plot", "Scaling", "Time or throughput against problem size, 1 and 2 threads."),
+    "tune": ("tune", "Hyperparameter search on local worker processes",
+             "Wall time of 20 trials of the book's §6.5 random search (`minigrad.tune.random_search`, "
+             "pool start included) on 1 and on 2 one-thread worker processes; acceptance: speed-up ≥ 1.7×."),
 }
 
 # Candidate names of modules that time on their own, mapped to the report's: in conv.py and
