@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick] [--only gemm,conv,bn,optim,train,overhead,scaling] [--out DIR]`
+"""`python -m benchmarks [--quick] [--only gemm,ladder,conv,bn,optim,train,overhead,scaling] [--out DIR]`
 
 Runs the sanity probes, then each section's ``run(quick)`` (one module per section), then the
 probes again, and writes ``DIR/BENCHMARKS.md`` and ``DIR/benchmarks/results/<UTC time>.json``
@@ -20,6 +20,11 @@ SECTIONS = {
               "`step`), batch 100, float32, on one fixed batch. The same architecture is built from "
               "`minigrad.nn` and `torch.nn`. The inference row is `model.eval()` under `no_grad`."),
     "gemm": ("gemm", "GEMM (C = A @ B)", "float32 matrix multiplication."),
+    "ladder": ("ladder", "GEMM speed-up ladder",
+               "C = A @ B (float32) from a naive triple loop to minigrad's kernel, one idea per step "
+               "(benchmarks/ladder/, explained in docs/kernels.md); every step checked against a "
+               "float64 product first. `× previous step`, `× step 1` and `speed / numpy` are medians "
+               "of paired time ratios (quartiles in parentheses); numpy rows are the yardstick."),
     "conv": ("conv", "Conv2d and max-pool, forward + backward",
              "float32, forward + backward (dx, dW, db)."),
     "bn": ("batchnorm", "BatchNorm forward + backward (training mode)", "float32."),
