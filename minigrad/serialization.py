@@ -79,10 +79,10 @@ def _decode(node, arrays, path):
     if not isinstance(node, dict) or len(node) != 1:
         raise ValueError(f"{path}: corrupted minigrad metadata")
     (kind, value), = node.items()
-    if kind == "tensor":
-        return Tensor._wrap(arrays[value])
-    if kind == "array":
-        return arrays[value]
+    if kind in ("tensor", "array"):
+        if not isinstance(value, str) or value not in arrays:
+            raise ValueError(f"{path}: corrupted minigrad metadata (no array named {value!r})")
+        return Tensor._wrap(arrays[value]) if kind == "tensor" else arrays[value]
     if kind == "value":
         return value
     if kind == "dict":
@@ -151,6 +151,8 @@ def load(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such checkpoint file: '{path}'")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Expected a checkpoint file, got the directory '{path}'")
     try:
         with st.safe_open(path, framework="np") as f:
             metadata = f.metadata() or {}

@@ -187,6 +187,9 @@ def gemm(a, b, alpha=1.0, beta=0.0, out=None):
         raise ValueError(f"gemm: shapes {a.shape} and {b.shape} cannot be multiplied "
                          "(expected (M, K) and (K, N))")
     out = _check_out(out, (a.shape[0], b.shape[1]), a.dtype)
+    # The kernel writes out while it still reads A and B: an overlap would read partial results.
+    if out is not None and (np.may_share_memory(out, a) or np.may_share_memory(out, b)):
+        raise ValueError("out: must not overlap a or b (the product is written while they are read)")
     return _impl["gemm"](a, b, float(alpha), float(beta), out)
 
 
@@ -353,7 +356,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_
 
 def max_pool2d_backward(grad_out, indices, input_shape):
     """grad_x (input_shape): grad_out scattered to the positions in ``indices`` (accumulated)."""
-    input_shape = _ints("input_shape", input_shape, 4, 1)
+    input_shape = _ints("input_shape", input_shape, 4, 0)  # N or C = 0: an empty batch, as in forward
     grad_out = check_float("grad_out", grad_out)
     if grad_out.ndim != 4 or grad_out.shape[:2] != input_shape[:2]:
         raise ValueError(f"grad_out: expected shape (N, C, OH, OW) with N, C = {input_shape[:2]}, got {grad_out.shape}")
@@ -376,7 +379,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, 
 def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
                         count_include_pad=True, divisor_override=None):
     """grad_x (input_shape) of ``avg_pool2d_forward`` with the same arguments."""
-    input_shape = _ints("input_shape", input_shape, 4, 1)
+    input_shape = _ints("input_shape", input_shape, 4, 0)
     if divisor_override is not None:
         _ints("divisor_override", divisor_override, 1, 1)
     k, s, p, _, o = _pool_geometry("avg_pool2d", input_shape, kernel_size, stride, padding, 1, ceil_mode)
@@ -492,6 +495,9 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
         contiguous.append(_check_inplace("max_exp_avg_sq", max_exp_avg_sq, param))
     if step < 1:
         raise ValueError(f"step: expected an update number >= 1, got {step}")
+    for name, beta in (("beta1", beta1), ("beta2", beta2)):
+        if not 0.0 <= beta < 1.0:  # the bias corrections divide by 1 − βᵗ
+            raise ValueError(f"{name}: expected a value in [0, 1), got {beta}")
     step_size = lr / (1 - beta1 ** step)
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
     _update_impl("adam_step", contiguous)(

@@ -116,7 +116,7 @@ def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_size):
     a NaN wins (the last NaN of the window), like PyTorch."""
     N, C = x.shape[:2]
     win, valid, pos = _gather_windows(x, kernel_size, stride, padding, dilation, output_size)
-    shape = win.shape[:4] + (-1,)
+    shape = win.shape[:4] + (kernel_size[0] * kernel_size[1],)  # not -1: ambiguous for an empty batch
     win = np.where(valid, win, -np.inf).reshape(shape)
     valid, pos = valid.reshape(shape[2:]), np.broadcast_to(pos.reshape(shape[2:]), win.shape)
     y = win.max(axis=-1)  # NaN propagates
@@ -135,7 +135,8 @@ def max_pool2d_backward(grad_out, indices, input_shape):
         raise ValueError(f"indices: every value must lie in [0, H·W) = [0, {H * W})")
     grad_x = np.zeros((N * C, H * W), dtype=grad_out.dtype)
     rows = np.arange(N * C)[:, None]
-    np.add.at(grad_x, (rows, indices.reshape(N * C, -1)), grad_out.reshape(N * C, -1))
+    per_row = indices.shape[2] * indices.shape[3]  # not -1: ambiguous for an empty batch
+    np.add.at(grad_x, (rows, indices.reshape(N * C, per_row)), grad_out.reshape(N * C, per_row))
     return grad_x.reshape(input_shape)
 
 

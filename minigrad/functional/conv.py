@@ -117,7 +117,8 @@ class ConvNd(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         g3 = np.ascontiguousarray(grad_out).reshape(p.N, p.Cout, p.OHW)
         gx = np.empty(x.shape, dtype=x.dtype) if need_x else None
-        gw = np.empty((p.Cout, p.ckk_g), dtype=x.dtype) if need_w else None
+        # zeros for an empty batch: no block runs, and ∂W of zero samples is 0 (as in PyTorch)
+        gw = (np.empty if p.N else np.zeros)((p.Cout, p.ckk_g), dtype=x.dtype) if need_w else None
         gb = np.zeros(p.Cout, dtype=x.dtype) if need_b else None
         if not (need_x or need_w):
             if need_b:
@@ -153,6 +154,8 @@ class ConvNd(Function):
 def _tuple(name, value, n):
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return (int(value),) * n
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
     value = tuple(value)
     if len(value) != n or not all(isinstance(v, (int, np.integer)) for v in value):
         raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")

@@ -30,6 +30,8 @@ class MaskMul(Function):
 
 
 def _check_p(p):
+    if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool):
+        raise TypeError(f"dropout: p must be a float, got {type(p).__name__}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     return float(p)
@@ -50,6 +52,8 @@ def dropout(input, p=0.5, training=True):
         return input
     if not isinstance(input, Tensor):
         raise TypeError(f"dropout: input must be a Tensor, got {type(input).__name__}")
+    if input.data.dtype.kind != "f":
+        raise TypeError(f"dropout: input must be a floating point tensor, got dtype {input.data.dtype}")
     return MaskMul.apply(input, _mask(input.data.shape, p, input.data.dtype))
 
 

@@ -3,6 +3,8 @@
 Both run on the GEMM door ``_ops.gemm`` / ``_ops.matmul``, which picks the compiled kernel.
 Backward passes transposed *views* to GEMM (``g @ Bᵀ``, ``Aᵀ @ g``), so no transpose is copied.
 """
+import math
+
 import numpy as np
 
 from .. import _ops
@@ -76,7 +78,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        x2 = x.reshape(-1, x.shape[-1])
+        x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # not -1: ambiguous when in_features = 0
         ctx.save_for_backward(x2, weight)
         ctx.x_shape = x.shape
         if bias is None:
@@ -90,7 +92,7 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, g):
         x2, weight = ctx.saved_tensors
-        g2 = g.reshape(-1, weight.shape[0])
+        g2 = g.reshape(x2.shape[0], weight.shape[0])
         gx = _ops.gemm(g2, weight).reshape(ctx.x_shape) if ctx.needs_input_grad[0] else None
         gw = _ops.gemm(g2.T, x2) if ctx.needs_input_grad[1] else None
         gb = g2.sum(axis=0) if ctx.needs_input_grad[2] else None
@@ -99,13 +101,21 @@ class Linear(Function):
 
 def linear(input, weight, bias=None):
     """y = input·weightᵀ + bias, for input (*, in_features) and weight (out_features, in_features)."""
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear: expected weight to be 2-D (out_features, in_features), got shape "
+                           f"{list(weight.shape)}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({_fmt(input.shape)} and "
+            f"mat1 and mat2 shapes cannot be multiplied ({_fmt(input.shape) if input.ndim else '0-d input'} and "
             f"{weight.shape[1]}x{weight.shape[0]})"
         )
     if input.dtype != weight.dtype:
         raise RuntimeError(
             f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}"
         )
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"linear: expected a floating point input, got {input.dtype}")
+    if bias is not None and (tuple(bias.shape) != (weight.shape[0],) or bias.dtype != weight.dtype):
+        raise RuntimeError(f"linear: expected bias of shape [{weight.shape[0]}] and dtype {weight.dtype}, "
+                           f"got {list(bias.shape)} {bias.dtype}")
     return Linear.apply(input, weight, bias)
