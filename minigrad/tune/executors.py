@@ -69,15 +69,18 @@ def limit_threads(n):
 
 def _plain(value):
     """A JSON-friendly metric value."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
     if isinstance(value, (str, type(None))):
         return value
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in np.asarray(value).tolist()] if isinstance(value, np.ndarray) \
-            else [_plain(v) for v in value]
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return repr(value)
 
 
@@ -97,7 +100,7 @@ def run_trial(train_fn, spec, metric, threads=1):
             raise TypeError(f"train_fn must return a dict of metrics, got {type(out).__name__}")
         record["metrics"] = {str(k): _plain(v) for k, v in out.items()}
         value = record["metrics"].get(metric)
-        if not isinstance(value, float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             record["status"] = "failed"
             record["error"] = (f"metric {metric!r} missing from {sorted(record['metrics'])}" if metric not in
                                record["metrics"] else f"metric {metric!r} is {value!r}, not a finite number")
