@@ -63,7 +63,8 @@ def layer_activations(activation, init, n=1000, width=100, layers=5):
 def plot_histograms(name, activations, path):
     inits = list(activations)
     layers = len(activations[inits[0]])
-    fig, axes = plt.subplots(len(inits), layers, figsize=(2.4 * layers, 2.1 * len(inits)), sharex=True)
+    fig, axes = plt.subplots(len(inits), layers, figsize=(2.4 * layers, 2.1 * len(inits)), sharex=True,
+                             sharey="row")
     for row, init in zip(axes, inits):
         for i, (ax, values) in enumerate(zip(row, activations[init])):
             counts, edges = np.histogram(values, 30, range=(0, 1))
@@ -71,8 +72,7 @@ def plot_histograms(name, activations, path):
             ax.set_title(f"{i + 1}-layer", fontsize=9)
             if name == "relu":
                 ax.set_ylim(0, 7000)
-            if i:
-                ax.set_yticks([])
+            ax.tick_params(labelleft=i == 0)
         row[0].set_ylabel(init_label(init))
     fig.suptitle(f"{name} activations per layer, 5 layers of 100 units, x ~ N(0, 1)")
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.08, top=0.88, wspace=0.08, hspace=0.35)
