@@ -202,10 +202,12 @@ def matmul(a, b):
     if a.ndim == 2 and b.ndim == 2:
         return _impl["gemm"](a, b, 1.0, 0.0, None)
     try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(f"matmul: batch dims {a.shape[:-2]} and {b.shape[:-2]} cannot be broadcast "
                          f"(shapes {a.shape} and {b.shape})") from None
+    if 0 in batch:  # an empty batch (the compiled kernel broadcast a 0 against a 1 to 1)
+        return np.empty(batch + (a.shape[-2], b.shape[-1]), a.dtype)
     return _impl["matmul"](a, b)
 
 
