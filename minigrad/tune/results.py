@@ -191,8 +191,8 @@ class SearchResult:
             if getattr(self.space.get(name), "log", False):
                 setter("log")
         ax.set(xlabel=x, ylabel=y, title=title or f"{self.metric} of {len(self.final())} trials")
-        ax.legend(loc="best", fontsize="small")
-        ax.grid(alpha=0.3, which="both")
+        ax.legend(loc="best", fontsize="small", markerscale=0.6)
+        ax.grid(alpha=0.3)
         fig = fig or ax.figure
         if path is not None:
             fig.tight_layout()
