@@ -13,6 +13,8 @@ or, for leaves, into ``.grad`` (accumulated, like PyTorch). Saved arrays are rel
 a context has run, unless ``retain_graph=True``.
 """
 import functools
+import os
+import sys
 import threading
 
 import numpy as np
@@ -80,6 +82,106 @@ class set_grad_enabled(_GradMode):
         return self
 
 
+# ---------------------------------------------------------------- anomaly detection
+# Global like PyTorch's anomaly mode. Off (the normal case) it costs one global lookup per op.
+_anomaly_enabled = False
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def is_anomaly_enabled():
+    return _anomaly_enabled
+
+
+class detect_anomaly:
+    """Context manager (and decorator): find the op that first produced NaN or inf.
+
+    While active, every Function records where it was created (the first stack frame outside the
+    minigrad package: your file and line), and
+
+    - after each forward: an output with NaN/inf computed from finite inputs raises RuntimeError;
+    - after each backward: a NaN/inf gradient raises RuntimeError, e.g. ``Function 'LogBackward'
+      returned nan values in its 0th output``,
+
+    both naming the op and where it was created. Slow (a check per op): for debugging only.
+
+    >>> with minigrad.autograd.detect_anomaly():
+    ...     loss = model(x).log().sum(); loss.backward()
+    """
+
+    def __enter__(self):
+        global _anomaly_enabled
+        self.prev = _anomaly_enabled
+        _anomaly_enabled = True
+        return self
+
+    def __exit__(self, *exc):
+        global _anomaly_enabled
+        _anomaly_enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class set_detect_anomaly(detect_anomaly):
+    """Turn anomaly detection on or off: at once as a call (``set_detect_anomaly(True)``), or for a
+    ``with`` block, restoring the previous setting on exit."""
+
+    def __init__(self, mode):
+        global _anomaly_enabled
+        self.prev, self.mode = _anomaly_enabled, bool(mode)
+        _anomaly_enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_detect_anomaly(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def _user_frame():
+    """'file:line' of the innermost caller outside the minigrad package."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    return "<unknown>" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _non_finite(a):
+    """'nan', 'inf' or None for an array (non-float arrays and None pass)."""
+    if not isinstance(a, np.ndarray) or a.dtype.kind not in "fc" or a.size == 0:
+        return None
+    if np.isfinite(a).all():
+        return None
+    return "nan" if np.isnan(a).any() else "inf"
+
+
+def _check_forward(cls, arrays, out, where):
+    bad = _non_finite(out)
+    if bad and not any(_non_finite(a) for a in arrays):
+        raise RuntimeError(f"Function '{cls.__name__}' returned {bad} values in its output from finite "
+                           f"inputs (anomaly detection). The op was created at {where}")
+
+
+def _check_backward(ctx, grads):
+    for i, g in enumerate(grads):
+        bad = _non_finite(g if g is None else np.asarray(g))
+        if bad:
+            raise RuntimeError(f"Function '{ctx.fn.__name__}Backward' returned {bad} values in its {i}th "
+                               f"output (anomaly detection). The op was created at "
+                               f"{getattr(ctx, 'created_at', '<unknown>')}")
+
+
 class Context:
     """Per-call record of a Function: its inputs (the graph edges) and the arrays saved for backward."""
 
@@ -129,10 +231,14 @@ class Function:
         track = track and is_grad_enabled()
         inputs = tuple(a if isinstance(a, Tensor) else None for a in args) if track else ()
         ctx = Context(cls, inputs, tuple(needs))
+        if _anomaly_enabled:
+            ctx.created_at = _user_frame()
         if _profile_hook is None:
             out = cls.forward(ctx, *arrays, **kwargs)
         else:
             out = _profile_hook.forward(cls, ctx, arrays, kwargs)
+        if _anomaly_enabled:
+            _check_forward(cls, arrays, out, ctx.created_at)
         return Tensor._wrap(out, ctx if track else None)
 
 
@@ -215,6 +321,8 @@ def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
             grads = _profile_hook.backward(ctx, grad_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
+        if _anomaly_enabled:
+            _check_backward(ctx, grads)
         if len(grads) != len(ctx.inputs):
             raise RuntimeError(
                 f"function {ctx.fn.__name__}.backward returned {len(grads)} gradients, "
