@@ -237,6 +237,15 @@ def format_table(headers, rows):
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
 
 
+def train_step(model, optimizer, x, y, loss_fn=F.cross_entropy):
+    """One optimizer step on the batch ``(x, y)``; returns the loss value (no NaN check)."""
+    loss = loss_fn(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def endless(loader):
     """Batches of ``loader`` forever, a new epoch (new shuffle) each pass: for step-counted training."""
     while True:

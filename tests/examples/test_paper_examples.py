@@ -1,0 +1,130 @@
+"""The paper/book-reproduction examples' --quick runs: outputs exist, the loss went down (read back from
+the JSON they write), and one structural property of each experiment's numbers."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad import nn
+from minigrad.tensor import Tensor
+
+# one loader of example scripts for the whole directory: test_demo.py's (pytest runs in importlib mode,
+# so test modules are not importable by name)
+_spec = importlib.util.spec_from_file_location("_test_demo", Path(__file__).with_name("test_demo.py"))
+_test_demo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_test_demo)
+load_example = _test_demo.load_example
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def quick(name, tmp_path_factory):
+    out = tmp_path_factory.mktemp(name)
+    summary = load_example(name).main(["--quick", "--quiet", "--out", str(out)])
+    assert (out / f"{name}.png").read_bytes()[:8] == PNG
+    saved = json.loads((out / f"{name}.json").read_text())
+    assert "bundled Fashion-MNIST subset" in saved["data"]
+    return summary, saved
+
+
+def went_down(losses, k=5):
+    losses = np.asarray(losses)
+    assert np.all(np.isfinite(losses))
+    return losses[-k:].mean() < losses[:k].mean()
+
+
+def test_simple_convnet(tmp_path_factory):
+    summary, saved = quick("simple_convnet", tmp_path_factory)
+    assert went_down(saved["batch_losses"])
+    assert saved["test_acc"] == summary["test_acc"] > 0.3  # chance is 0.1
+    model = load_example("simple_convnet").make_model()
+    conv, linear = model[0], model[4]  # the book's layer shapes: 30 filters 5×5, 30·12·12 → 100
+    assert conv.weight.shape == (30, 1, 5, 5) and linear.weight.shape == (100, 4320)
+
+
+def test_bn_paper_mnist(tmp_path_factory):
+    _, saved = quick("bn_paper_mnist", tmp_path_factory)
+    for name, rec in saved["nets"].items():
+        assert went_down(rec["losses"], k=20) or name == "plain", name
+        pct = np.asarray(rec["percentiles"])
+        assert pct.shape == (len(rec["steps"]), 3)
+        assert np.all(pct[:, 0] <= pct[:, 1]) and np.all(pct[:, 1] <= pct[:, 2])  # 15th ≤ 50th ≤ 85th
+    # BN trains much faster from the same init: above the plain net at the last evaluation
+    assert saved["nets"]["bn"]["test_acc"][-1] > saved["nets"]["plain"]["test_acc"][-1]
+
+
+def test_noisy_bn(tmp_path_factory):
+    _, saved = quick("noisy_bn", tmp_path_factory)
+    for name, rec in saved["nets"].items():
+        assert went_down(rec["batch_losses"]), name
+    # the noise layer sits after every BN and changes the training run, not the architecture
+    module = load_example("noisy_bn")
+    noisy = module.make_net("noisy_bn", 3)
+    assert sum(isinstance(m, module.DistributionShift) for m in noisy.modules()) == 3
+    assert saved["nets"]["bn"]["batch_losses"] != saved["nets"]["noisy_bn"]["batch_losses"]
+
+
+def test_distribution_shift_noise_statistics():
+    shift = load_example("noisy_bn").DistributionShift()
+    a = Tensor(np.zeros((4000, 3), dtype=np.float32))
+    m = shift(a).data  # a = 0 leaves only the additive part m ~ U(μ ± 0.1) with one μ per unit
+    assert np.all(m.max(axis=0) - m.min(axis=0) <= 0.2 + 1e-6)
+    assert np.all(np.abs(m.mean(axis=0)) <= 0.5 + 0.01)
+    ones = shift(Tensor(np.ones((4000, 3), dtype=np.float32))).data  # s + m, s ~ N(σ ∈ [1, 1.25], 0.1)
+    assert ones.std(axis=0) == pytest.approx(np.full(3, np.sqrt(0.1**2 + 0.2**2 / 12)), rel=0.1)
+    assert np.all((ones.mean(axis=0) >= 1 - 0.5 - 0.02) & (ones.mean(axis=0) <= 1.25 + 0.5 + 0.02))
+    shift.eval()
+    assert shift(a) is a
+
+
+def test_bn_smoothness(tmp_path_factory):
+    _, saved = quick("bn_smoothness", tmp_path_factory)
+    for name, rec in saved["nets"].items():
+        assert went_down(rec["losses"]), name
+        for probe in rec["probes"]:
+            assert len(probe["losses"]) == len(probe["grad_changes"]) == len(saved["etas"])
+            assert probe["beta"] >= 0 and min(probe["grad_changes"]) >= 0
+    # probes leave the run untouched: the recorded loss at a probe step is the loss the step then trains on
+    rec = saved["nets"]["bn"]
+    for probe in rec["probes"]:
+        assert probe["loss"] == pytest.approx(rec["losses"][probe["step"]], rel=1e-5)
+
+
+def test_probe_leaves_parameters_and_running_stats_unchanged():
+    module = load_example("bn_smoothness")
+    minigrad.manual_seed(0)
+    model = load_example("_common").mlp([8, 8], in_features=5, classes=3, norm=nn.BatchNorm1d)
+    x, y = minigrad.randn(16, 5), Tensor(np.arange(16) % 3)
+    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    result = module.probe(model, x, y, [0.01, 0.1])
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.data, before[k], err_msg=k)
+    assert all(p.grad is None for p in model.parameters())
+    # the loss moved along −g: a small step lowers it, and the gradient changes with the step
+    assert result["losses"][0] < result["loss"] and 0 < result["grad_changes"][0] < result["grad_changes"][1]
+
+
+def test_bn_train_eval(tmp_path_factory):
+    _, saved = quick("bn_train_eval", tmp_path_factory)
+    results = saved["results"]
+    assert len(results) == 2 * 3 * 4
+    assert all(r["loss_end"] < r["loss_start"] for r in results)
+    stale = {(r["convention"], r["batch_size"], r["momentum"]): r["stale"] for r in results}
+    for conv in ("pytorch", "book"):
+        for b in (8, 32, 128):
+            # a smaller momentum forgets the initial buffers more slowly: the running mean is staler
+            assert stale[conv, b, 0.001] > stale[conv, b, 0.1]
+    # recalibration does not depend on the old buffers: same training → same recalibrated accuracy
+    for b in (8, 32, 128):
+        accs = {r["recalibrated_acc"] for r in results if r["batch_size"] == b and r["convention"] == "pytorch"}
+        assert len(accs) == 1
+
+
+def test_book_momentum_matches_pytorch_convention():
+    module = load_example("bn_train_eval")
+    assert module.book_momentum(0.1) == 0.9 and module.book_momentum(None) is None
+    book = module.make_net("book", 0.01)
+    assert [m.momentum for m in book.modules() if isinstance(m, nn.BookBatchNorm1d)] == [0.99, 0.99]
