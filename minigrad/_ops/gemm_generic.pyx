@@ -1,13 +1,23 @@
 """GEMM for any x86-64 (baseline SSE2 flags): the fallback when the CPU has no AVX2 + FMA.
 
-Kernel in gemm_kernel.pxi. Tile 4 x 8 float32 / 4 x 4 float64: 8 xmm accumulators, 2 xmm of B,
-1 broadcast of A and a product temporary (no FMA) within the 16 xmm registers. Blocking as for
-AVX2: a kc x NR panel of B~ (8 KB) in L1, the MC x KC block of A~ (128 KB) in L2, B~ in L3.
+Kernel in gemm_kernel.pxi. Tile 4 x 12 float32 / 2 x 12 float64: 12 xmm accumulators, 3 xmm
+(float32) of B and 1 broadcast of A within the 16 xmm registers (no FMA: multiply, then add).
+Narrow tail tile (a last column panel of <= 4 columns): 8 x 4 float32 / 4 x 4 float64, 8 xmm
+accumulators. Blocking as for AVX2: a kc x NR panel of B~ (12 KB) in L1, the MC x KC block of A~
+(128 KB) in L2, B~ in L3.
 Layout, loop order and threading: see gemm_kernel.pxi. Dtypes: float32, float64 (fused).
 """
 
+cdef extern from *:
+    """
+    #define MG_GEMM_MR 4
+    #define MG_GEMM_NRT 4
+    """
+    enum:
+        MR "MG_GEMM_MR"
+        NRT "MG_GEMM_NRT"
+
 cdef enum:
-    MR = 4
     NR = 12
     KC = 256
     MC = 128

@@ -9,6 +9,12 @@
 #        has the same bytes (it must stay in L1)
 #   MC   rows of one packed A block per thread (its L2-resident part)
 #   NC   columns of one packed B block (shared by the threads, L3-resident)
+# MR and NRT are also C macros (MG_GEMM_MR, MG_GEMM_NRT: the includer declares them in a verbatim
+# C block, as extern enum values for Cython) because the narrow tile is C code that needs them.
+#   NRT  columns of the narrow tail tile (a whole number of vector registers, NR / 2 or less): a
+#        last column panel of at most NRT columns is packed NRT wide and computed 2 * mrt rows at
+#        a time, so N = 100 is padded to 104 instead of 112 (the padding was ~10 % of a 100-sized
+#        product's time)
 # and ISA, the name of the path ('generic', 'avx2', 'avx512').
 #
 # Algorithm (the classic Goto/BLIS loop nest), C = alpha * A @ B + beta * C:
@@ -58,10 +64,140 @@ cdef extern from *:
     #else
     #define mg_gemm_prefetch(p) ((void)(p))
     #endif
+
+    /* Square block transposes for packing a transposed B (columns contiguous): dst[p*ldd + j] =
+       src[j*lds + p] for an 8 x 8 float / 4 x 4 double block, in vector registers (rows loaded,
+       interleaved by lane shuffles, columns stored) instead of one scalar store per element.
+       Only with AVX (256-bit shuffles in one instruction each); elsewhere MG_GEMM_VEC_T is 0 and
+       the caller's scalar loop runs. Not expressible in Cython, hence C. */
+    #if defined(__AVX__) && defined(__has_builtin)
+    #if __has_builtin(__builtin_shufflevector)
+    #define MG_GEMM_VEC_T 1
+    #endif
+    #endif
+    #ifdef MG_GEMM_VEC_T
+    typedef float mg_v8sf __attribute__((vector_size(32)));
+    typedef double mg_v4df __attribute__((vector_size(32)));
+    static inline void mg_gemm_t8x8f(const float *src, Py_ssize_t lds, float *dst, Py_ssize_t ldd) {
+        mg_v8sf r[8], t[8], u[8];
+        int i;
+        for (i = 0; i < 8; i++) __builtin_memcpy(&r[i], src + i * lds, sizeof(mg_v8sf));
+        for (i = 0; i < 8; i += 2) {  /* pairs of rows interleaved within 128-bit lanes */
+            t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+            t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+        }
+        for (i = 0; i < 8; i += 4) {  /* quads: u[i + k] holds depths k and k + 4 of 4 rows */
+            u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+            u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+        for (i = 0; i < 4; i++) {  /* 128-bit halves of rows 0-3 and 4-7 joined */
+            mg_v8sf lo = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+            mg_v8sf hi = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+            __builtin_memcpy(dst + i * ldd, &lo, sizeof(mg_v8sf));
+            __builtin_memcpy(dst + (i + 4) * ldd, &hi, sizeof(mg_v8sf));
+        }
+    }
+    static inline void mg_gemm_t4x4d(const double *src, Py_ssize_t lds, double *dst, Py_ssize_t ldd) {
+        mg_v4df r[4], t[4];
+        int i;
+        for (i = 0; i < 4; i++) __builtin_memcpy(&r[i], src + i * lds, sizeof(mg_v4df));
+        for (i = 0; i < 4; i += 2) {
+            t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 4, 2, 6);
+            t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 1, 5, 3, 7);
+        }
+        for (i = 0; i < 2; i++) {
+            mg_v4df lo = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 4, 5);
+            mg_v4df hi = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 6, 7);
+            __builtin_memcpy(dst + i * ldd, &lo, sizeof(mg_v4df));
+            __builtin_memcpy(dst + (i + 2) * ldd, &hi, sizeof(mg_v4df));
+        }
+    }
+    #else
+    #define MG_GEMM_VEC_T 0
+    static inline void mg_gemm_t8x8f(const float *src, Py_ssize_t lds, float *dst, Py_ssize_t ldd) {}
+    static inline void mg_gemm_t4x4d(const double *src, Py_ssize_t lds, double *dst, Py_ssize_t ldd) {}
+    #endif
+
+    /* The narrow tail micro-kernel: C[:mr, :nr] = alpha * A @ B~ + beta * C[:mr, :nr] for a tile
+       of 2 * ROWS rows x MG_GEMM_NRT columns (ROWS = mrt). Rows 0..ROWS-1 of A come from ap, rows
+       ROWS..2*ROWS-1 from ap2 (both with element (i, p) at [i * rs + p * cs]; ap2 = ap when one
+       row panel is left, then mr <= ROWS); bp: kc x NRT panel of B~, k-major. Two row panels keep
+       as many independent accumulators as the full tile, so the FMA latency stays hidden. Written
+       with vector types because GCC fully unrolls a loop of NRT (<= 8) columns before vectorizing
+       it and then spills the tile (scalar code with 128-bit FMAs, 1000 stack accesses). */
+    /* Vectors of one register width (NRT floats): a float64 row is two of them (wider vector
+       types are lowered through the stack on AVX2). */
+    typedef float mg_gemm_vnf __attribute__((vector_size(MG_GEMM_NRT * sizeof(float))));
+    typedef double mg_gemm_vnd __attribute__((vector_size(MG_GEMM_NRT * sizeof(float))));
+    /* the same, for unaligned loads from B~ (by value: a memcpy into a local array spills) */
+    typedef float mg_gemm_vnf_u __attribute__((vector_size(MG_GEMM_NRT * sizeof(float)), aligned(4)));
+    typedef double mg_gemm_vnd_u __attribute__((vector_size(MG_GEMM_NRT * sizeof(float)), aligned(8)));
+    #define MG_GEMM_NARROW(NAME, T, V, VU, ROWS, NV)                                               \
+    static inline void NAME(Py_ssize_t kc, const T *ap, const T *ap2, Py_ssize_t rs,             \
+                            Py_ssize_t cs, const T *bp, T *c, Py_ssize_t ldc, Py_ssize_t mr,     \
+                            Py_ssize_t nr, T alpha, T beta) {                                    \
+        V acc[2 * (ROWS)][NV], b[NV], out[2 * (ROWS)][NV];                                       \
+        Py_ssize_t i, j, p, v;                                                                   \
+        for (v = 0; v < (NV); v++)                                                               \
+            b[v] = ((const VU *)bp)[v];                                                          \
+        for (i = 0; i < (ROWS); i++)                                                             \
+            for (v = 0; v < (NV); v++) {                                                         \
+                acc[i][v] = ap[i * rs] * b[v];                                                   \
+                acc[(ROWS) + i][v] = ap2[i * rs] * b[v];                                         \
+            }                                                                                    \
+        for (p = 1; p < kc; p++) {                                                               \
+            ap += cs;                                                                            \
+            ap2 += cs;                                                                           \
+            bp += MG_GEMM_NRT;                                                                   \
+            for (v = 0; v < (NV); v++)                                                           \
+                b[v] = ((const VU *)bp)[v];                                                      \
+            for (i = 0; i < (ROWS); i++)                                                         \
+                for (v = 0; v < (NV); v++) {                                                     \
+                    acc[i][v] += ap[i * rs] * b[v];                                              \
+                    acc[(ROWS) + i][v] += ap2[i * rs] * b[v];                                    \
+                }                                                                                \
+        }                                                                                        \
+        /* copied out whole (constant indices): indexing acc by the runtime mr would put it  \
+           in memory for the whole k loop */                                                     \
+        for (i = 0; i < 2 * (ROWS); i++)                                                         \
+            for (v = 0; v < (NV); v++)                                                           \
+                out[i][v] = acc[i][v];                                                           \
+        for (i = 0; i < mr; i++) {                                                               \
+            const T *o = (const T *)out[i];                                                      \
+            if (beta == 0)  /* C is not read: it may be uninitialized or hold NaN */             \
+                for (j = 0; j < nr; j++) c[i * ldc + j] = alpha * o[j];                          \
+            else                                                                                 \
+                for (j = 0; j < nr; j++) c[i * ldc + j] = alpha * o[j] + beta * c[i * ldc + j];  \
+        }                                                                                        \
+    }
+    MG_GEMM_NARROW(mg_gemm_narrow_f, float, mg_gemm_vnf, mg_gemm_vnf_u, MG_GEMM_MR, 1)
+    MG_GEMM_NARROW(mg_gemm_narrow_d, double, mg_gemm_vnd, mg_gemm_vnd_u, MG_GEMM_MR / 2, 2)
     """
     void mg_gemm_barrier() noexcept nogil
     int mg_gemm_team_size() noexcept nogil
     void mg_gemm_prefetch(const void *p) noexcept nogil
+    bint MG_GEMM_VEC_T
+    void mg_gemm_t8x8f(const float* src, Py_ssize_t lds, float* dst, Py_ssize_t ldd) noexcept nogil
+    void mg_gemm_t4x4d(const double* src, Py_ssize_t lds, double* dst, Py_ssize_t ldd) noexcept nogil
+    void mg_gemm_narrow_f(Py_ssize_t kc, const float* ap, const float* ap2, Py_ssize_t rs,
+                          Py_ssize_t cs, const float* bp, float* c, Py_ssize_t ldc, Py_ssize_t mr,
+                          Py_ssize_t nr, float alpha, float beta) noexcept nogil
+    void mg_gemm_narrow_d(Py_ssize_t kc, const double* ap, const double* ap2, Py_ssize_t rs,
+                          Py_ssize_t cs, const double* bp, double* c, Py_ssize_t ldc, Py_ssize_t mr,
+                          Py_ssize_t nr, double alpha, double beta) noexcept nogil
+
+
+cdef inline void _micro_kernel_narrow(Py_ssize_t kc, const floating* ap, const floating* ap2,
+                                      Py_ssize_t rs, Py_ssize_t cs, const floating* bp,
+                                      floating* c, Py_ssize_t ldc, Py_ssize_t mr, Py_ssize_t nr,
+                                      floating alpha, floating beta) noexcept nogil:
+    """The narrow tail tile (2 * mrt rows x NRT columns); see mg_gemm_narrow_f above."""
+    if floating is float:
+        mg_gemm_narrow_f(kc, ap, ap2, rs, cs, bp, c, ldc, mr, nr, alpha, beta)
+    else:
+        mg_gemm_narrow_d(kc, ap, ap2, rs, cs, bp, c, ldc, mr, nr, alpha, beta)
 
 cdef enum:
     KU = 4                # k-loop unroll of the micro-kernel
@@ -150,6 +286,7 @@ cdef inline void _micro_kernel(Py_ssize_t kc, const floating* ap, Py_ssize_t rs,
                 c[i * ldc + j] = alpha * acc[i * NR + j] + beta * c[i * ldc + j]
 
 
+
 cdef void _pack_a(Py_ssize_t mcur, Py_ssize_t kc, const floating* a, Py_ssize_t rsa,
                   Py_ssize_t csa, floating* dst) noexcept nogil:
     """A[:mcur, :kc] (strides rsa, csa) -> panels of mrt rows, k-major, the last zero-padded.
@@ -177,37 +314,60 @@ cdef void _pack_a(Py_ssize_t mcur, Py_ssize_t kc, const floating* a, Py_ssize_t 
         dst += kc * mrt
 
 
+cdef void _pack_b_transposed(Py_ssize_t nr, Py_ssize_t kc, const floating* src, Py_ssize_t csb,
+                             floating* dst, Py_ssize_t w) noexcept nogil:
+    """One panel of a B whose columns are contiguous (a transposed view, e.g. W.T): dst[p * w + j]
+    = src[p + j * csb] for j < nr. Square blocks (8 x 8 float, 4 x 4 double) go through vector
+    transposes where MG_GEMM_VEC_T; the rest is read column by column (contiguous streams, the
+    scattered writes stay inside the panel, in L1)."""
+    cdef Py_ssize_t t = 8 if floating is float else 4
+    cdef Py_ssize_t jv = 0, kv = 0, j, p, jb, pb
+    if MG_GEMM_VEC_T:
+        jv = nr // t * t
+        kv = kc // t * t
+        for jb in range(0, jv, 8 if floating is float else 4):
+            for pb in range(0, kv, 8 if floating is float else 4):
+                if floating is float:
+                    mg_gemm_t8x8f(src + jb * csb + pb, csb, dst + pb * w + jb, w)
+                else:
+                    mg_gemm_t4x4d(src + jb * csb + pb, csb, dst + pb * w + jb, w)
+            for j in range(jb, jb + t):
+                for p in range(kv, kc):
+                    dst[p * w + j] = src[p + j * csb]
+    for j in range(jv, nr):
+        for p in range(kc):
+            dst[p * w + j] = src[p + j * csb]
+
+
 cdef void _pack_b(Py_ssize_t ncur, Py_ssize_t kc, const floating* b, Py_ssize_t rsb,
                   Py_ssize_t csb, floating* dst) noexcept nogil:
     """B[:kc, :ncur] (strides rsb, csb) -> panels of NR columns, k-major, the last zero-padded.
 
-    Row-major B copies NR contiguous elements per k. A transposed view (rsb == 1, e.g. W.T) is
-    read column by column instead, so each read stream is contiguous; the scattered writes stay
-    inside one kc x NR panel in L1.
+    Panel q starts at dst + q * NR * kc. A last panel of at most NRT columns is packed NRT wide
+    (for _micro_kernel_narrow). Row-major B copies NR contiguous elements per k; a transposed view
+    (rsb == 1, e.g. W.T) goes through _pack_b_transposed; other strides element by element.
     """
-    cdef Py_ssize_t q, jr, nr, j, p
+    cdef Py_ssize_t q, jr, nr, j, p, w
     cdef const floating* src
     for q in range(_ceil_div(ncur, NR)):
         jr = q * NR
         nr = min(<Py_ssize_t>NR, ncur - jr)
+        w = NRT if nr <= NRT else NR
         src = b + jr * csb
         if csb == 1 and nr == NR:
             for p in range(kc):
                 for j in range(NR):
                     dst[p * NR + j] = src[p * rsb + j]
         elif rsb == 1:
-            for j in range(nr):
-                for p in range(kc):
-                    dst[p * NR + j] = src[p + j * csb]
-            for p in range(kc):
-                for j in range(nr, NR):
-                    dst[p * NR + j] = 0
+            _pack_b_transposed(nr, kc, src, csb, dst, w)
         else:
             for p in range(kc):
                 for j in range(nr):
-                    dst[p * NR + j] = src[p * rsb + j * csb]
-                for j in range(nr, NR):
-                    dst[p * NR + j] = 0
+                    dst[p * w + j] = src[p * rsb + j * csb]
+        if nr < w:
+            for p in range(kc):
+                for j in range(nr, w):
+                    dst[p * w + j] = 0
         dst += kc * NR
 
 
@@ -230,6 +390,7 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
     # are read in place (only a partial last panel is packed, with zero rows).
     cdef bint in_place = csa == 1 and N <= DIRECT_A_MAX_N
     cdef const floating* bj
+    cdef const floating* ap
     cdef floating* cj
     cdef floating beta_k
     if split_rows:
@@ -264,6 +425,22 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
                     nr = min(<Py_ssize_t>NR, ncur - jr * NR)
                     bj = bpack + jr * NR * kcur
                     cj = c + ic * ldc + jc + jr * NR
+                    if nr <= NRT:  # narrow last panel: two row panels per call
+                        for irb in range(0, direct // mrt, 2):
+                            ir = irb * mrt
+                            ap = a + (ic + ir) * rsa + pc
+                            rows = mrt * min(2, direct // mrt - irb)
+                            _micro_kernel_narrow(kcur, ap, ap + mrt * rsa if rows > mrt else ap,
+                                                 rsa, 1, bj, cj + ir * ldc, ldc, rows, nr, alpha,
+                                                 beta_k)
+                        for irb in range(0, _ceil_div(mcur - direct, mrt), 2):
+                            ir = direct + irb * mrt
+                            ap = apack + (ir - direct) * kcur
+                            rows = min(2 * mrt, mcur - ir)
+                            _micro_kernel_narrow(kcur, ap, ap + mrt * kcur if rows > mrt else ap,
+                                                 1, mrt, bj, cj + ir * ldc, ldc, rows, nr, alpha,
+                                                 beta_k)
+                        continue
                     for irb in range(direct // mrt):
                         ir = irb * mrt
                         _micro_kernel(kcur, a + (ic + ir) * rsa + pc, rsa, 1, bj, cj + ir * ldc,

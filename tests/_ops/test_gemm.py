@@ -92,6 +92,26 @@ def test_linear_layer_products(isa, threads, dtype):
         assert_gemm_close(ops.gemm(a, b), a, b)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_narrow_tail_and_transposed_packing(isa, threads, dtype):
+    """Last column panels of every width around the narrow tail tile (NRT = 4, 8 or 16 columns of
+    NR = 12, 16 or 32), with an odd and an even number of row panels (the tail pairs them), A
+    read in place (N <= 128) or packed, and B as a transposed view whose packing mixes vector
+    transpose blocks (8 x 8 / 4 x 4) with remainder rows and columns; beta != 0 reads C."""
+    rng = np.random.default_rng(9)
+    for N in (3, 4, 8, 9, 12, 15, 16, 20, 24, 25, 36, 40, 48, 100, 104, 140):
+        for M, K in ((1, 9), (5, 8), (7, 33), (13, 17), (24, 64), (31, 130)):
+            a, b = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype)
+            bt = np.ascontiguousarray(b.T).T  # columns contiguous, like W.T
+            at = np.ascontiguousarray(a.T).T  # never read in place: packed A~
+            for x, y in ((a, b), (a, bt), (at, bt)):
+                assert_gemm_close(ops.gemm(x, y), x, y)
+            c0 = rand(rng, (M, N), dtype)
+            out = c0.copy()
+            ops.gemm(a, bt, alpha=-0.5, beta=2.0, out=out)
+            assert_gemm_close(out, a, bt, -0.5, 2.0, c0)
+
+
 def test_block_boundaries(isa, threads):
     """Several depth blocks (K > KC), several column blocks (N > NC), and few-row products whose
     column panels are split between threads."""
