@@ -109,6 +109,17 @@ def test_executor_dask_starts_and_closes_its_cluster(serial, monkeypatch):
     assert len(made) == 1 and made[0].status.name == "closed"
 
 
+def test_a_users_process_pool_gives_the_serial_results(serial):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        result = tune.random_search(cheap_train, SPACE, 8, seed=11, executor=pool, quiet=True)
+        assert pool.submit(abs, -1).result() == 1  # the caller's pool is not shut down
+    assert result.executor == "ProcessPoolExecutor"
+    assert _comparable(result) == _comparable(serial)
+
+
 def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path):
     result = tune.random_search(flaky_train, SPACE, 24, seed=3, executor="serial", results=tmp_path / "r.jsonl",
                                 quiet=True)
