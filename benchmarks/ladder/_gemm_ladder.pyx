@@ -20,10 +20,11 @@ loop structure, so one dtype keeps it short), read through raw pointers: element
 """
 
 cdef enum:
-    # Step 3's blocks: a BK x BN block of B (64 KB) is reused by every row of A, so it stays in
-    # L2; the BN floats of a C row (1 KB) being updated stay in L1 across the BK steps.
-    BK = 64
-    BN = 256
+    # Step 3's blocks: a BK x BN block of B (at most 64 KB) is reused by every row of A, so it stays
+    # in L2 (in L1 when N = 100); the BN floats of a C row being updated stay in L1 across the BK
+    # steps. 64 x 256 and 128 x 128 measured no better than this on the AMD machine.
+    BK = 32
+    BN = 512
     # Step 4 (see _packed_gemm.pxi): 4 x 8 tile = 8 xmm accumulators + 2 xmm of B + 1 broadcast
     # of A + 1 product temporary (no FMA in SSE2), within the 16 xmm registers.
     MR = 4
