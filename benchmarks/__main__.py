@@ -38,12 +38,6 @@ SECTIONS = {
              "pool start included) on 1 and on 2 one-thread worker processes; acceptance: speed-up ≥ 1.7×."),
 }
 
-# Candidate names of modules that time on their own, mapped to the report's: in conv.py and
-# batchnorm.py "numpy" is minigrad on its numpy reference kernels, in gemm.py it is numpy itself;
-# batchnorm.py's "bound_us" is the DRAM traffic bound, a figure and not a candidate (None).
-RENAME = {"conv": {"numpy": "numpy-ref"}, "bn": {"numpy": "numpy-ref", "bound": None}}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and cases (≤ 2 min)")
@@ -56,6 +50,7 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
 
+    process = harness.prepare_process()  # before torch and minigrad load their OpenMP runtime
     harness.configure(quick=args.quick)
     started, t0 = harness.utc_now(), time.perf_counter()
     results_dir = os.path.join(args.out, "benchmarks", "results")
@@ -86,14 +81,14 @@ def main(argv=None):
             if os.path.exists(image):
                 sections[name]["image"] = image
         else:
-            sections[name] = harness.run_section(name, module.run, args.quick, RENAME.get(name))
+            sections[name] = harness.run_section(name, module.run, args.quick)
 
     probes["end"] = harness.probes(quick=True)
     info["loadavg_end"] = os.getloadavg()
     data = {
         "meta": {"started": started.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "argv": sys.argv,
                  "duration_s": time.perf_counter() - t0, "defaults": dict(harness.DEFAULTS),
-                 "machine": info},
+                 "process": process, "machine": info},
         "probes": probes,
         "sections": sections,
     }

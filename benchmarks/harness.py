@@ -8,29 +8,31 @@ Method (the machines are shared and noisy, so only ratios measured in the same r
 - Each candidate is warmed up first, then a block calls it ``number`` times, ``number`` calibrated so a
   block lasts about ``target`` seconds (tiny ops are timed over hundreds of calls, a training step
   over one or a few). The figure is seconds per call.
-- Before every block the process sleeps ``gap`` seconds (≥ 0.25 s): OpenBLAS and OpenMP workers
-  busy-wait ~0.1 s after a call, and whichever candidate runs next would otherwise share the cores
-  with them.
+- Before every block the process sleeps ``gap`` seconds (0.25 s; 0.15 s in QUICK): OpenBLAS's
+  workers busy-wait ~0.1 s after a call, and whichever candidate runs next would otherwise share the
+  cores with them.
 - Thread counts are explicit and the same for every candidate of a comparison: minigrad's kernels
   (``minigrad.set_num_threads``), numpy's BLAS (threadpoolctl) and torch (``torch.set_num_threads``).
 - Statistics: median, quartiles, min and max of the per-call time over the repetitions, and the ratio
   of each candidate to the baseline (torch) *paired by repetition* (both timed within the same
   rotation), summarized by its median and quartiles.
+- Process settings (:data:`PROCESS_ENV`, :func:`steady_allocator`, applied by ``python -m benchmarks``
+  before numpy, torch or minigrad load): idle OpenMP workers sleep instead of spinning, and freed
+  buffers stay in the heap instead of going back to the OS and being page-faulted in again.
 
 A row (what a benchmark module's ``run(quick)`` returns a list of) is a dict made by :func:`row` or
-:func:`skipped`; ``report.py``-style rendering is in :func:`write_report`.
+:func:`skipped` (a dict in any other format is shown as given, in a generic table); the report is
+written by :func:`write_report`.
 """
 import contextlib
 import ctypes
 import datetime
 import functools
 import gc
-import inspect
 import json
 import math
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -41,14 +43,52 @@ import time
 import numpy as np
 
 # Defaults of compare(); ``configure(quick=True)`` shrinks them for `make bench QUICK=1`.
-DEFAULTS = {"reps": 7, "warmup": 2, "gap": 0.25, "target": 0.05}
-QUICK_DEFAULTS = {"reps": 3, "warmup": 1, "gap": 0.25, "target": 0.02}
+FULL_DEFAULTS = {"reps": 7, "warmup": 2, "gap": 0.25, "target": 0.05}
+DEFAULTS = dict(FULL_DEFAULTS)
+# QUICK (a smoke run, ≤ 2 minutes in all): a shorter gap, still longer than OpenBLAS's ~0.1 s spin.
+QUICK_DEFAULTS = {"reps": 3, "warmup": 1, "gap": 0.15, "target": 0.02}
 BASELINE = "torch"
+
+# Environment for the benchmark process, set before any OpenMP runtime loads (libgomp reads it once).
+# With the default policy an idle libgomp worker busy-waits ~300 000 spins (milliseconds) after
+# every parallel region; on a host whose 2 cores are shared, a spinning worker takes the core its
+# partner thread needs, so a 2-thread barrier waits for a scheduler time slice (torch's MLP step
+# measured 35 ms on 2 threads against 2.4 ms on 1). Passive workers sleep at once: every
+# framework's OpenMP pool (torch's and minigrad's alike: they share the one libgomp of the
+# process) is set the same way. OpenBLAS's own pthread pool is not changed (numpy-ref is timed as
+# shipped); the gap between blocks outlasts its ~0.1 s spin.
+PROCESS_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+# glibc malloc: mmap threshold and trim threshold (mallopt parameters M_MMAP_THRESHOLD = -3,
+# M_TRIM_THRESHOLD = -1), 1 GiB each, so a freed output buffer is reused by the next call.
+_MALLOC_LIMIT = 1 << 30
+
+
+def prepare_process():
+    """Apply :data:`PROCESS_ENV` (unless the caller set those variables) — effective only when called
+    before numpy, torch and minigrad are imported — and :func:`steady_allocator`. Returns the
+    settings in effect, recorded with the run."""
+    for k, v in PROCESS_ENV.items():
+        os.environ.setdefault(k, v)
+    return {**{k: os.environ[k] for k in PROCESS_ENV}, "steady_allocator": steady_allocator()}
+
+
+def steady_allocator():
+    """Keep freed memory in glibc's heap (True if set). By default glibc serves a multi-MB array
+    with mmap, or trims the heap top when it is freed, so the next call's output buffer of the same
+    size is page-faulted in again: a BatchNorm fwd+bwd on 64×64×14×14 took ~1 500 faults (one per
+    4 KB of y and grad_x) and ran 5–10× slower than its arithmetic, in every framework alike. A
+    training loop that keeps allocating the same sizes stays in that steady state after its first
+    step; this setting gives the benchmark that state from the first timed block."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, _MALLOC_LIMIT)) and bool(libc.mallopt(-1, _MALLOC_LIMIT))
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 def configure(quick=False):
     """Set compare()'s default repetitions/warm-up/block length for a full or a QUICK run."""
-    DEFAULTS.update(QUICK_DEFAULTS if quick else {"reps": 7, "warmup": 2, "gap": 0.25, "target": 0.05})
+    DEFAULTS.update(QUICK_DEFAULTS if quick else FULL_DEFAULTS)
 
 
 # ---------------------------------------------------------------- thread control
@@ -173,6 +213,46 @@ def paired_ratio(result, a, b):
     return _summary([x / y for x, y in zip(ta, tb)]) if ta and tb else None
 
 
+# ---------------------------------------------------------------- framework steps
+
+def fwd_bwd(mod, fn, arrays, grad):
+    """forward + backward of ``fn(*tensors)`` in framework ``mod`` (minigrad or torch) on fixed inputs
+    (each requiring grad) and a fixed upstream gradient; ``fn`` may be a module, whose parameter
+    gradients are reset too, so every call does the same work."""
+    tensors = [mod.from_numpy(a).requires_grad_() for a in arrays]
+    params = list(fn.parameters()) if hasattr(fn, "parameters") else []
+    g = mod.from_numpy(grad)
+
+    def step():
+        for t in tensors + params:
+            t.grad = None
+        fn(*tensors).backward(g)
+    return step
+
+
+def step_candidates(fn_minigrad, make_torch_fn, arrays, grad, numpy_ref=True):
+    """``minigrad`` (compiled kernels), ``numpy-ref`` (the same step on minigrad's numpy reference
+    kernels, unless numpy_ref=False) and ``torch`` (``make_torch_fn(torch)``, if torch is installed)
+    candidates of :func:`fwd_bwd`."""
+    import minigrad
+    from minigrad import _ops
+
+    step = fwd_bwd(minigrad, fn_minigrad, arrays, grad)
+    cands = {"minigrad": Candidate(step, lambda: _ops.use_backend("compiled"))}
+    if numpy_ref:
+        cands["numpy-ref"] = Candidate(step, lambda: _ops.use_backend("numpy"))
+    torch = _torch()
+    if torch is not None:
+        cands["torch"] = fwd_bwd(torch, make_torch_fn(torch), arrays, grad)
+    return cands
+
+
+def speedup_extra(res):
+    """The ``numpy-ref / minigrad`` column: how much faster the compiled kernels are (paired)."""
+    s = paired_ratio(res, "numpy-ref", "minigrad")
+    return {"numpy-ref / minigrad": f"{s['median']:.2f}×" if s else ""}
+
+
 # ---------------------------------------------------------------- rows
 
 def row(section, case, result, **extra):
@@ -190,60 +270,12 @@ def not_available(exc):
     return f"not available: {type(exc).__name__}: {exc}"
 
 
-_FIGURE_KEY = re.compile(r"^(?P<name>.+)_(?P<unit>s|ms|us|µs|gflops)$")
-_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
-# Keys of a module's own rows that are not shown as columns: the report names the CPU once, and the
-# modules' ratio conventions differ (time(ours)/time(ref) in one, the inverse in another), so ratios
-# are recomputed here from the medians. The row as the module returned it stays in the JSON ("raw").
-_HIDDEN = ("case", "name", "section", "threads", "bench", "cpu")
-_OWN_RATIO = ("ratio_", "speedup_")
-
-
-def adapt(section, r, threads="", rename=None):
-    """A row in this module's format from a module that timed on its own loop.
-
-    Keys ``<name>_ms`` (``_s``, ``_us``) become candidate ``name``'s median time; ``<name>_gflops``
-    too when the row gives ``M``, ``K``, ``N`` (2·M·K·N flops) or ``flops``. Ratios to torch are ratios
-    of those medians; ``numpy-ref / minigrad`` and ``minigrad / numpy`` are added when those
-    candidates exist. Other scalar keys are kept as extra columns. ``rename`` maps a module's
-    candidate names to the report's (e.g. its "numpy" meaning minigrad's numpy reference kernels),
-    or to None for a figure that is not a candidate (kept as an extra column);
-    ``threads`` fills a row that does not say. A row with no such key is kept as is (generic table).
-    """
-    if "candidates" in r or "skipped" in r:
-        return r
-    rename = rename or {}
-    flops = r.get("flops")
-    if all(isinstance(r.get(k), (int, np.integer)) for k in "MKN"):
-        flops = 2.0 * r["M"] * r["K"] * r["N"]
-    cands, extra = {}, {}
-    for k, v in r.items():
-        m = _FIGURE_KEY.match(k)
-        number = isinstance(v, (int, float)) and not isinstance(v, bool)
-        if m and number and rename.get(m["name"], "") is not None and (m["unit"] != "gflops" or (flops and v > 0)):
-            seconds = flops / (v * 1e9) if m["unit"] == "gflops" else float(v) * _SCALE[m["unit"]]
-            cands[rename.get(m["name"], m["name"])] = {"median": seconds}
-        elif k not in _HIDDEN and not k.startswith(_OWN_RATIO) and not isinstance(v, (list, dict)):
-            extra[k] = v
-    if not cands:
-        return r
-    ratios = {}
-    if BASELINE in cands:
-        ratios = {n: {"median": c["median"] / cands[BASELINE]["median"]}
-                  for n, c in cands.items() if n != BASELINE}
-    if "minigrad" in cands:
-        ours = cands["minigrad"]["median"]
-        if "numpy-ref" in cands:
-            extra["numpy-ref / minigrad"] = f"{cands['numpy-ref']['median'] / ours:.2f}×"
-        if "numpy" in cands:
-            extra["minigrad / numpy"] = f"{ours / cands['numpy']['median']:.2f}×"
-    return {"section": section, "case": r.get("case", r.get("name", "?")), "threads": r.get("threads", threads),
-            "baseline": BASELINE, "candidates": cands, "ratios": ratios, "extra": extra, "flops": flops,
-            "note": "timed by the section module's own loop; ratios here are ratios of its medians",
-            "raw": r}
-
-
 # ---------------------------------------------------------------- machine info and probes
+
+def cpu_name():
+    """The CPU model as /proc/cpuinfo names it."""
+    return _cpuinfo()[0]
+
 
 def _cpuinfo():
     model, flags = platform.processor() or "unknown", set()
@@ -404,14 +436,30 @@ def probes(quick=False):
             a @ b
             best = min(_timed(lambda: a @ b) for _ in range(3 if quick else 7))
         res[f"numpy_sgemm1024_gflops_{n}t"] = 2 * 1024 ** 3 / best / 1e9
-    src = np.ones(64 * 2 ** 20, dtype=np.float32)  # 256 MB
+    res["copy_256MB_gbs"] = _copy_gbs(3 if quick else 5)
+    res["loadavg"] = os.getloadavg()
+    _LAST_PROBES.update(res)
+    return res
+
+
+_LAST_PROBES = {}
+
+
+def _copy_gbs(reps):
+    """GB/s of np.copyto on 256 MB (STREAM convention: bytes read + bytes written), best of reps."""
+    src = np.ones(64 * 2 ** 20, dtype=np.float32)
     dst = np.empty_like(src)
     np.copyto(dst, src)
-    best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(3 if quick else 5))
-    # STREAM convention: bytes read + bytes written.
-    res["copy_256MB_gbs"] = 2 * src.nbytes / best / 1e9
-    res["loadavg"] = os.getloadavg()
-    return res
+    best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(reps))
+    return 2 * src.nbytes / best / 1e9
+
+
+def copy_bandwidth():
+    """DRAM copy bandwidth in GB/s (read + write) for traffic bounds: the run's start probe, or a
+    fresh measurement when a module runs on its own."""
+    if "copy_256MB_gbs" not in _LAST_PROBES:
+        _LAST_PROBES["copy_256MB_gbs"] = _copy_gbs(5)
+    return _LAST_PROBES["copy_256MB_gbs"]
 
 
 def _timed(fn):
@@ -422,7 +470,7 @@ def _timed(fn):
 
 # ---------------------------------------------------------------- report
 
-def _fmt_time(seconds):
+def fmt_time(seconds):
     """Format with a unit chosen by magnitude."""
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if seconds >= scale or unit == "µs":
@@ -431,13 +479,37 @@ def _fmt_time(seconds):
     return f"{seconds} s"
 
 
+def module_main(run, prog, doc, argv=None):
+    """``python -m benchmarks.<module> [--quick]``: one section on its own, printed (no report)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    prepare_process()
+    configure(quick=args.quick)
+    print_rows(run(args.quick))
+
+
+def print_rows(rows):
+    """Rows on stdout, one line per candidate (for ``python -m benchmarks.<module>``)."""
+    for r in rows:
+        if "candidates" not in r:
+            print(f"{r.get('case')}: {r.get('skipped', r)}")
+            continue
+        print(f"{r['case']} ({r['threads']} thread{'s' if r['threads'] != 1 else ''})")
+        for name, c in r["candidates"].items():
+            ratio = r["ratios"].get(name)
+            print(f"    {name:12s} {_fmt_stat(c):>16s}" + (f"   {_fmt_ratio(ratio)} × {r['baseline']}" if ratio else ""))
+
+
 def _fmt_stat(s):
     if "error" in s:
         return "error"
     if "q1" not in s:
-        return _fmt_time(s["median"])
+        return fmt_time(s["median"])
     spread = (s["q3"] - s["q1"]) / s["median"] * 50 if s["median"] else 0.0
-    return f"{_fmt_time(s['median'])} ±{spread:.0f}%"
+    return f"{fmt_time(s['median'])} ±{spread:.0f}%"
 
 
 def _fmt_ratio(r):
@@ -589,15 +661,25 @@ def write_report(path_md, path_json, data, titles):
         f"`{cfg.get('kernels')}`, OpenMP {cfg.get('openmp')}, CPU paths {cfg.get('cpu_features')}, "
         f"build flags `{' '.join(cfg.get('build', {}).get('base_flags', []))}`, Python {info['python']}.",
         "",
-        "**Method.** Candidates are timed interleaved in one process, their order rotated every "
-        "repetition, after warm-up; each figure is the median time per call over the repetitions "
-        f"({DEFAULTS['reps']} here), ± half the interquartile range as % of the median. Threads are set "
-        "explicitly for minigrad, numpy's BLAS and torch alike (the `threads` column); the process "
-        f"sleeps {DEFAULTS['gap']} s before each timed block so spinning BLAS/OpenMP workers go idle. "
-        "`X / torch` is the median over repetitions of time(X) / time(torch) measured in the same "
-        "rotation (quartiles in parentheses): **below 1 means faster than torch**. Absolute times "
-        "drift between runs on these shared machines; only ratios within one run are comparable. "
-        "`numpy-ref` is minigrad running its numpy reference kernels (`use_backend('numpy')`).",
+        "**Method.** Every row is timed by `harness.compare`: candidates interleaved in one process, "
+        "their order rotated every repetition, after warm-up; a timed block calls a candidate enough "
+        "times to last ~" + f"{DEFAULTS['target'] * 1e3:.0f} ms, and each figure is the median time per call over the "
+        f"repetitions ({DEFAULTS['reps']} here), ± half the interquartile range as % of the median; every "
+        "repetition is in the JSON. `X / torch` is the median over repetitions of time(X) / time(torch) "
+        "measured in the same rotation (quartiles in parentheses): **below 1 means faster than torch**. "
+        "Threads are set explicitly, and restored after each row, for minigrad, numpy's BLAS "
+        "(threadpoolctl) and torch alike (the `threads` column). Process settings, the same for every "
+        "candidate: `OMP_WAIT_POLICY=PASSIVE` (idle OpenMP workers sleep instead of spinning for "
+        "milliseconds; torch and minigrad share the process's one libgomp, and on a host whose 2 cores "
+        "are shared a spinning worker made 2-thread steps wait for scheduler time slices — torch's MLP "
+        "step once took 35 ms on 2 threads against 2.4 ms on 1); glibc's mmap and trim thresholds raised "
+        "to 1 GiB, so a freed output buffer is reused by the next call instead of being returned to the "
+        "OS and page-faulted in again (that cost ~1 fault per 4 KB of output per call and made BatchNorm "
+        "5–10× slower than its arithmetic in both frameworks). The process sleeps "
+        f"{DEFAULTS['gap']} s before each timed block so OpenBLAS's workers (which spin ~0.1 s after a "
+        "call) are idle. Absolute times drift between runs on these shared machines; only ratios within "
+        "one run are comparable. `numpy-ref` is minigrad running its numpy reference kernels "
+        "(`use_backend('numpy')`).",
         "",
         "## Headline: minigrad / torch (same run)",
         "",
@@ -612,7 +694,8 @@ def write_report(path_md, path_json, data, titles):
         out += ["", "Compiled kernels against minigrad's own numpy reference kernels (numpy-ref / minigrad, "
                 "same run; above 1 means the compiled kernels are faster):", "",
                 "| figure | numpy-ref / minigrad |", "|---|---|"]
-        out += [f"| {r['section']}: {r['case']} | **{r['compiled_speedup']['median']:.2f}×** "
+        out += [f"| {r['section']}: {r['case']} ({r['threads']} thread{'s' if r['threads'] != 1 else ''}) | "
+                f"**{r['compiled_speedup']['median']:.2f}×** "
                 f"({r['compiled_speedup']['q1']:.2f}–{r['compiled_speedup']['q3']:.2f}) |" for r in speedups]
     for name, sec in data["sections"].items():
         title, desc = titles.get(name, (name, ""))
@@ -649,14 +732,11 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def run_section(name, fn, quick, rename=None):
-    """Call a module's ``run(quick)`` and adapt its rows (:func:`adapt`); an exception becomes the
-    section's error, not a crash."""
+def run_section(name, fn, quick):
+    """Call a module's ``run(quick)``; an exception becomes the section's error, not a crash."""
     t, load = time.perf_counter(), os.getloadavg()[0]
     try:
-        param = inspect.signature(fn).parameters.get("threads")
-        threads = param.default if param is not None and param.default is not param.empty else ""
-        rows = [add_derived(adapt(name, r, threads, rename)) for r in fn(quick)]
+        rows = [add_derived(r) for r in fn(quick)]
         sec = {"rows": rows}
     except Exception as e:  # noqa: BLE001  a broken module must not lose the other sections
         import traceback

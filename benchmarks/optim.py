@@ -8,11 +8,10 @@ The parameter list has the model's shapes — per hidden layer W (H, in), b (H,)
 forward/backward). H = 100 is the seed's network (0.12 M parameters, 22 tensors); H = 300 is the
 ≈ 0.6 M-parameter variant. Candidates: minigrad (the fused update of ``_ops/optim.pyx``), torch's
 default (single-tensor loop on CPU), and torch with ``foreach=True`` for reference. Each case runs
-with 1 and with 2 threads: on a host whose cores are shared with other jobs a 2-thread parallel region
+with 1 and with 2 threads (QUICK: 2 threads only): on a host whose cores are shared with other jobs a 2-thread parallel region
 can wait a whole scheduler time slice for its second thread, so the 1-thread rows are the stable
 ones there. Acceptance: minigrad ≤ 1.2 × torch for SGD-momentum and Adam.
 """
-import argparse
 import itertools
 
 import numpy as np
@@ -69,7 +68,7 @@ def run(quick=False):
     rows = []
     hiddens = [100] if quick else [100, 300]
     names = ["SGD-momentum", "Adam"] if quick else list(OPTIMIZERS)
-    for hidden, name, threads in itertools.product(hiddens, names, (1, 2)):
+    for hidden, name, threads in itertools.product(hiddens, names, (2,) if quick else (1, 2)):
         shapes = mlp_shapes(hidden)
         n_params = int(sum(np.prod(s) for s in shapes))
         opt_name, kwargs = OPTIMIZERS[name]
@@ -93,21 +92,7 @@ def run(quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.optim", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    harness.configure(quick=args.quick)
-    for r in run(args.quick):
-        if "skipped" in r:
-            print(f"{r['case']}: {r['skipped']}")
-            continue
-        cands = r["candidates"]
-        parts = [f"{name} {c['median'] * 1e6:8.1f} µs" for name, c in cands.items() if "median" in c]
-        ratio = r["ratios"].get("minigrad")
-        parts.append(f"minigrad/torch {ratio['median']:.2f}× (q1 {ratio['q1']:.2f}, q3 {ratio['q3']:.2f})"
-                     if ratio else "")
-        print(f"{r['case']}\n    " + "   ".join(parts))
-
+    harness.module_main(run, "python -m benchmarks.optim", __doc__, argv)
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
 """Scaling section: how minigrad, numpy and torch scale with problem size and with 1 vs 2 threads.
 
-- GEMM float32 C = A @ B, square n×n: GFLOP/s of minigrad's kernel door (``minigrad._ops.matmul``),
+- GEMM float32 C = A @ B, square n×n: GFLOP/s of minigrad's kernel door (``minigrad._ops.gemm``, as in the GEMM section),
   numpy (``a @ b``) and torch;
 - BatchNorm2d(32) forward + backward on (N, 32, 16, 16), training mode: time vs batch N;
 - Conv2d(1, 30, 5) forward + backward (the SimpleConvNet layer) on (N, 1, 28, 28): time vs batch N.
@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from . import harness
+from . import gemm, harness
 
 SECTION = "scaling"
 IMAGE = "scaling.png"
@@ -23,50 +23,29 @@ THREADS = (1, 2)
 
 
 def _gemm_candidates(n):
-    import minigrad
-
     rng = np.random.default_rng(n)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    cands = {"minigrad": lambda: minigrad._ops.matmul(a, b), "numpy": lambda: a @ b}
-    torch = harness._torch()
-    if torch is not None:
-        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        cands["torch"] = lambda: ta @ tb
-    return cands
+    return gemm.candidates(rng.standard_normal((n, n), dtype=np.float32),
+                           rng.standard_normal((n, n), dtype=np.float32))
 
 
-def _fwd_bwd(mod, layer, x_np):
-    """forward + backward of ``layer`` on a fixed input and upstream gradient (framework ``mod``)."""
-    x = mod.from_numpy(x_np).requires_grad_()
-    with mod.no_grad():
-        g = mod.from_numpy(np.ones(tuple(layer(x).shape), np.float32))
-
-    def step():
-        x.grad = None
-        layer.zero_grad()
-        layer(x).backward(g)
-    return step
-
-
-def _layer_candidates(make_layer, shape):
+def _layer_candidates(make_layer, shape, out_shape):
+    """forward + backward of a fresh layer from ``make_layer(nn)``, minigrad (compiled) and torch."""
     import minigrad
 
-    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
-    cands = {"minigrad": _fwd_bwd(minigrad, make_layer(minigrad.nn), x)}
-    torch = harness._torch()
-    if torch is not None:
-        cands["torch"] = _fwd_bwd(torch, make_layer(torch.nn), x)
-    return cands
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    g = rng.standard_normal(out_shape, dtype=np.float32)
+    return harness.step_candidates(make_layer(minigrad.nn), lambda torch: make_layer(torch.nn), (x,), g,
+                                   numpy_ref=False)
 
 
 SERIES = {
     # name: (case format, sizes key, candidates(size), flops(size) or None)
     "gemm": ("GEMM {}³ float32", "gemm", _gemm_candidates, lambda n: 2.0 * n ** 3),
     "bn": ("BatchNorm2d(32) fwd+bwd, N={} × 32×16×16", "batch",
-           lambda n: _layer_candidates(lambda nn: nn.BatchNorm2d(32), (n, 32, 16, 16)), None),
+           lambda n: _layer_candidates(lambda nn: nn.BatchNorm2d(32), (n, 32, 16, 16), (n, 32, 16, 16)), None),
     "conv": ("Conv2d(1, 30, 5) fwd+bwd, N={} × 1×28×28", "batch",
-             lambda n: _layer_candidates(lambda nn: nn.Conv2d(1, 30, 5), (n, 1, 28, 28)), None),
+             lambda n: _layer_candidates(lambda nn: nn.Conv2d(1, 30, 5), (n, 1, 28, 28), (n, 30, 24, 24)), None),
 }
 
 

@@ -3,6 +3,7 @@ machines are shared, and a test that fails when a neighbour compiles would be a 
 import json
 import math
 import os
+import re
 import sys
 
 import pytest
@@ -12,7 +13,7 @@ if REPO not in sys.path:  # the `benchmarks` package lives at the repo root, nex
     sys.path.insert(0, REPO)
 
 from benchmarks import __main__ as bench_main  # noqa: E402
-from benchmarks import harness  # noqa: E402
+from benchmarks import batchnorm, harness  # noqa: E402
 
 STAT_KEYS = {"median", "q1", "q3", "min", "max"}
 
@@ -73,37 +74,45 @@ def test_candidate_context_is_entered_once_per_block():
     assert res["candidates"]["x"]["number"] > 1
 
 
-def test_threads_are_restored():
+def test_threads_are_restored_for_every_library():
+    import torch
+    from threadpoolctl import threadpool_info
+
+    def blas():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = harness.thread_settings()
+    target = 2 if before["minigrad"] == 1 else 1
+    with harness.use_threads(target):
+        assert harness.thread_settings() == {"minigrad": target, "numpy_blas": target, "torch": target}
+    assert harness.thread_settings() == before
+    assert torch.get_num_threads() == before["torch"] and blas()[0] == before["numpy_blas"]
+
+
+def test_process_settings_keep_the_callers_environment(monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    settings = harness.prepare_process()
+    assert settings["OMP_WAIT_POLICY"] == "ACTIVE"  # an explicit choice is not overridden
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    assert harness.prepare_process()["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert settings["steady_allocator"] is True  # glibc here: mallopt accepted both limits
+
+
+def test_step_candidates_time_the_same_work_in_each_framework():
+    import numpy as np
+
     import minigrad
 
-    before = minigrad.get_num_threads()
-    with harness.use_threads(1):
-        assert harness.thread_settings()["minigrad"] == 1
-    assert minigrad.get_num_threads() == before
-
-
-def test_adapt_reads_rows_of_modules_with_their_own_timing():
-    row = {"case": "conv (a)", "minigrad_ms": 3.0, "torch_ms": 2.0, "numpy_ms": 12.0, "ratio_torch": 1.5,
-           "speedup_numpy": 4.0, "cpu": "X"}
-    r = harness.adapt("conv", row, threads=2, rename={"numpy": "numpy-ref"})
-    assert r["threads"] == 2
-    assert r["candidates"]["minigrad"]["median"] == pytest.approx(3e-3)
-    assert r["ratios"]["minigrad"]["median"] == pytest.approx(1.5)
-    assert r["ratios"]["numpy-ref"]["median"] == pytest.approx(6.0)
-    # the module's own ratio keys are not shown (conventions differ between modules), ours are
-    assert r["extra"] == {"numpy-ref / minigrad": "4.00×"}
-    assert r["raw"] is row
-
-    gemm = {"case": "1024^3", "M": 1024, "K": 1024, "N": 1024, "threads": 1,
-            "minigrad_gflops": 50.0, "numpy_gflops": 100.0, "torch_gflops": 25.0}
-    r = harness.adapt("gemm", gemm)
-    assert r["candidates"]["minigrad"]["median"] == pytest.approx(2 * 1024 ** 3 / 50e9)
-    assert r["ratios"]["minigrad"]["median"] == pytest.approx(0.5)
-    assert r["extra"]["minigrad / numpy"] == "2.00×"
-    assert harness.add_derived(r)["derived"]["gflops"] == pytest.approx(50.0)
-
-    unknown = {"case": "x", "gflops": 12.5}
-    assert harness.adapt("gemm", unknown) is unknown  # shown as given, in a generic table
+    x = np.random.default_rng(0).standard_normal((8, 3, 4, 4), dtype=np.float32)
+    g = np.ones_like(x)
+    bn = minigrad.nn.BatchNorm2d(3)
+    cands = harness.step_candidates(bn, lambda torch: torch.nn.BatchNorm2d(3), (x,), g)
+    assert set(cands) == {"minigrad", "numpy-ref", "torch"}
+    for name in ("minigrad", "numpy-ref"):
+        with cands[name].context():
+            cands[name].fn()
+            cands[name].fn()  # gradients are reset, not accumulated, between calls
+        np.testing.assert_allclose(bn.bias.grad.numpy(), g.sum((0, 2, 3)), rtol=1e-5)
 
 
 def test_quick_run_writes_well_formed_report(tmp_path, monkeypatch):
@@ -111,8 +120,9 @@ def test_quick_run_writes_well_formed_report(tmp_path, monkeypatch):
     monkeypatch.setitem(harness.QUICK_DEFAULTS, "gap", 0.01)
     monkeypatch.setitem(harness.QUICK_DEFAULTS, "target", 0.002)
     monkeypatch.setitem(harness.QUICK_DEFAULTS, "reps", 2)
+    monkeypatch.setattr(batchnorm, "CASES", [(16, 8), (4, 3, 5, 5)])  # small: plumbing only
     try:
-        assert bench_main.main(["--quick", "--only", "overhead", "--out", str(tmp_path)]) == 0
+        assert bench_main.main(["--quick", "--only", "overhead,bn", "--out", str(tmp_path)]) == 0
     finally:
         harness.configure(quick=False)
 
@@ -126,16 +136,26 @@ def test_quick_run_writes_well_formed_report(tmp_path, monkeypatch):
         p = data["probes"][when]
         assert p["copy_256MB_gbs"] > 0 and p["numpy_sgemm1024_gflops_1t"] > 0
         assert p.get("fma_gflops_1t", 1) > 0
-    assert list(data["sections"]) == ["overhead"]
-    rows = data["sections"]["overhead"]["rows"]
-    assert len(rows) == 3
-    for r in rows:
-        assert r["threads"] == 1 and len(r["candidates"]["minigrad"]["times"]) == 2
-        assert math.isfinite(r["candidates"]["minigrad"]["median"])
+    assert data["meta"]["process"]["steady_allocator"] is True
+    assert list(data["sections"]) == ["bn", "overhead"]  # the report's order, not --only's
+    for name, n_rows, threads in (("overhead", 3, 1), ("bn", 2, 2)):
+        rows = data["sections"][name]["rows"]
+        assert "error" not in data["sections"][name] and len(rows) == n_rows
+        for r in rows:
+            assert r["threads"] == threads and r["settings"]["minigrad"] == threads
+            for c in r["candidates"].values():  # every repetition is kept, in rotated order
+                assert len(c["times"]) == 2 and math.isfinite(c["median"]) and c["median"] > 0
+            assert len(r["order"]) == 2 and r["order"][0] != r["order"][1]
+            assert set(r["ratios"]) == set(r["candidates"]) - {"torch"}
+    for r in data["sections"]["bn"]["rows"]:
+        assert set(r["candidates"]) == {"minigrad", "numpy-ref", "torch"}
+        assert r["bytes"] == 5 * 4 * math.prod(int(v) for v in re.findall(r"\d+", r["case"]))
+        assert r["derived"]["gbs"] > 0 and r["bound_s"] > 0
 
     md = (tmp_path / "BENCHMARKS.md").read_text()
     assert f"**CPU:** {machine['cpu']}" in md
-    assert "## Per-op Python overhead" in md
+    assert "## Per-op Python overhead" in md and "## BatchNorm forward + backward" in md
+    assert "OMP_WAIT_POLICY=PASSIVE" in md  # the method paragraph names the process settings
     assert "| case | threads | minigrad |" in md
     assert results[0].name in md  # the report links its raw data
 
