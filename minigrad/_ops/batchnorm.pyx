@@ -15,7 +15,9 @@ immediately writes y (or grad_x) while the channel's data is still in cache: x i
 DRAM in the forward, and (x, grad_out) once in the backward.
 
 Numerics (seed notation): μ_B = mean, σ²_B = biased variance (1/m), x̂ = (x − μ_B)/sqrt(σ²_B + eps),
-y = γ·x̂ + β. Statistics are accumulated in float64 for both dtypes. The variance is two-pass per
+y = γ·x̂ + β. Along a contiguous run (L > 1) sums are accumulated in the input dtype over segments
+of SEG values split across LANES lane sums (16 terms each), and everything above that — segments,
+runs, blocks, channels, and the columns path entirely — in float64. The variance is two-pass per
 cache-sized block of rows (block mean, then Σ(x − block mean)², the second pass reading from L1/L2)
 and blocks are merged with Chan's pairwise formula, so large-mean data (1e4 + randn) loses nothing to
 E[x²] − E[x]² cancellation. Sums use several independent accumulators so that the compiler can
@@ -25,9 +27,9 @@ Parallel axis: items, with ``prange`` (dynamic schedule), ``num_threads()`` thre
 has at least PARALLEL_MIN elements, else 1. Dtypes: float32 and float64 through ``floating``.
 
 ISA: the loops live in ``batchnorm_kernels.pxi``, compiled here for baseline x86-64 (SSE2) and in
-``batchnorm_avx2.pyx`` with AVX2+FMA. The float64 accumulation of float32 data needs many
-float→double conversions, which AVX2 does 4 at a time instead of 2, so this module re-exports the
-AVX2 build when the CPU has it (``cpu_features()``), else keeps its own.
+``batchnorm_avx2.pyx`` with AVX2+FMA (8 floats per instruction instead of 4, and 4 float→double
+conversions instead of 2 in the columns path), so this module re-exports the AVX2 build when the
+CPU has it (``cpu_features()``), else keeps its own.
 """
 include "batchnorm_kernels.pxi"
 
