@@ -30,9 +30,9 @@ $(STAMP): $(PY) setup.py pyproject.toml $(wildcard minigrad/_ops/*.pyx minigrad/
 build: $(STAMP)
 
 # The whole suite under the compiled kernels, then again under the numpy reference kernels. The
-# second pass deselects (-m: not run, not reported as skipped) the tests marked compiled_only:
-# tests/_ops/test_differential.py compares the compiled kernels with their numpy twins by itself,
-# so running it again under MINIGRAD_KERNELS=numpy would only repeat the same comparisons.
+# second pass deselects (-m: not run, not reported as skipped) the tests marked compiled_only: they
+# pick the compiled kernels themselves (tests/_ops/test_differential.py compares them with their
+# numpy twins; the 2,000-step memory test measures them), so a second run would only repeat them.
 test: build
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	MINIGRAD_KERNELS=numpy $(PY) -m pytest -q -p no:cacheprovider -m "not compiled_only" tests
