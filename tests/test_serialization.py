@@ -218,3 +218,44 @@ def test_torch_loads_minigrad_checkpoint(tmp_path, rng, kind):
     with torch.no_grad():
         got = theirs(torch.tensor(x)).numpy()
     np.testing.assert_allclose(got, ours(minigrad.tensor(x)).data, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("moment", ["mid-write", "before-rename"])
+def test_process_killed_mid_save_leaves_previous_checkpoint_intact(tmp_path, rng, moment):
+    """A process that dies (SIGKILL: no exception handler, no cleanup) while saving leaves the
+    previous checkpoint byte for byte, loadable; only a stray temporary file may remain."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    path, data = _saved(tmp_path, rng)
+    kill = "os.kill(os.getpid(), signal.SIGKILL)"
+    patch = {
+        # the writer has put part of the new file on disk when the process dies
+        "mid-write": f"""
+            def save_file(arrays, filename, metadata=None):
+                with open(filename, "wb") as f:
+                    f.write(b"half a header")
+                    f.flush()
+                {kill}
+            safetensors.numpy.save_file = save_file
+            """,
+        # the new file is complete and synced, the rename has not happened
+        "before-rename": f"""
+            def replace(src, dst):
+                {kill}
+            os.replace = replace
+            """,
+    }[moment]
+    script = "import os, signal, sys\nimport numpy as np\nimport safetensors.numpy\nimport minigrad\n" \
+        + textwrap.dedent(patch) \
+        + 'minigrad.save({"model": {"w": np.full(1000, 7.0)}, "step": 99}, sys.argv[1])\nprint("not killed")\n'
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert path.read_bytes() == data
+    assert minigrad.load(path)["step"] == 3
+    leftovers = [p for p in os.listdir(tmp_path) if p != "model.safetensors"]
+    assert all(p.startswith(".model.safetensors.") and p.endswith(".tmp") for p in leftovers)
+    minigrad.save({"step": 4}, path)  # the next save works over the stray file's neighbour
+    assert minigrad.load(path)["step"] == 4
