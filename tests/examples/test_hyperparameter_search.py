@@ -1,27 +1,13 @@
 """examples/hyperparameter_search.py --quick --halving: outputs exist, the best trial learned, the table
 is sorted, the halving search ran fewer epochs, and a rerun with --resume trains nothing again."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def load_example(name):
-    if str(EXAMPLES) not in sys.path:
-        sys.path.insert(0, str(EXAMPLES))
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
+def quick_run(tmp_path_factory, load_example):
     out = tmp_path_factory.mktemp("hpsearch")
     example = load_example("hyperparameter_search")
     return example, out, example.main(["--quick", "--quiet", "--halving", "--out", str(out)])
