@@ -1,6 +1,7 @@
 """The GEMM speed-up ladder: naive → loop order → blocked → packed → vectorized → threaded, measured.
 
-    python -m benchmarks.ladder [--quick]          (or `make bench ONLY=ladder`, section `ladder`)
+    OMP_WAIT_POLICY=passive python -m benchmarks.ladder [--quick]    (prints the table)
+    make bench ONLY=ladder                     (the `ladder` section of the report)
 
 Steps 1–5 are small teaching implementations of C = A @ B (float32) in ``benchmarks/ladder/``
 (a source directory, not a package): they live in the benchmark so that minigrad's runtime kernels
@@ -23,6 +24,7 @@ import importlib.util
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -143,6 +145,9 @@ def build(names, build_dir=BUILD_DIR):
             except OSError:  # another process finished the same build first: use its copy
                 if not libs[name].exists():
                     raise
+            for stale in build_dir.glob(f"{name}-*"):  # builds of older sources or tools
+                if stale != libs[name].parent:
+                    shutil.rmtree(stale, ignore_errors=True)
     modules = {}
     for name, lib in libs.items():
         if lib not in _loaded:
