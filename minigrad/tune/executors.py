@@ -88,9 +88,11 @@ def run_trial(train_fn, spec, metric, threads=1):
     """Run one trial and return its record: ``spec`` (trial, config, seed, budget, rung) plus
     ``status`` ("ok" or "failed"), ``metrics``, ``error``, ``seconds`` and ``worker``."""
     import minigrad
+    from minigrad import random as minigrad_random
 
     record = dict(spec, status="ok", metrics={}, error=None, worker=f"{socket.gethostname()}:{os.getpid()}")
     start = time.perf_counter()
+    callers_generator = minigrad_random._generator  # the serial executor runs in the caller's process
     try:
         with limit_threads(threads):
             minigrad.manual_seed(spec["seed"])
@@ -108,6 +110,8 @@ def run_trial(train_fn, spec, metric, threads=1):
         record["status"] = "failed"
         last = traceback.extract_tb(exc.__traceback__)[-1]
         record["error"] = f"{type(exc).__name__}: {exc} ({os.path.basename(last.filename)}:{last.lineno})"
+    finally:
+        minigrad_random._generator = callers_generator
     record["seconds"] = time.perf_counter() - start
     return record
 

@@ -71,6 +71,16 @@ def test_serial_runs_every_trial_with_its_config_and_seed(serial):
         assert r["metrics"]["threads"] == 1
 
 
+def test_serial_search_leaves_the_callers_generator_and_threads_alone():
+    minigrad.manual_seed(5)
+    expected = minigrad.randn(3).data
+    minigrad.manual_seed(5)
+    threads = minigrad.get_num_threads()
+    tune.random_search(cheap_train, SPACE, 2, executor="serial", quiet=True)
+    np.testing.assert_array_equal(minigrad.randn(3).data, expected)
+    assert minigrad.get_num_threads() == threads
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_local_processes_give_the_serial_results(serial, workers):
     result = tune.random_search(cheap_train, SPACE, 8, seed=11, n_workers=workers, quiet=True)
