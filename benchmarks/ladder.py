@@ -210,7 +210,8 @@ def case_rows(label, M, K, N, rng, build_dir=BUILD_DIR):
     cands, meta = {}, {}
     for name, fn, threads, note in steps(build_dir) + [(n, _numpy, t, "yardstick") for n, t in NUMPY]:
         c = np.empty((M, N), np.float32)
-        check(fn, a, b, c)
+        with harness.use_threads(threads):  # checked as it will be timed
+            check(fn, a, b, c)
 
         def call(fn=fn, c=c):
             fn(a, b, c)
@@ -230,7 +231,7 @@ def case_rows(label, M, K, N, rng, build_dir=BUILD_DIR):
             "× previous step": "" if yard or prev is None else _fmt_x(harness.paired_ratio(res, prev, name)),
             "× step 1": "" if name == STEPS[0][0] else _fmt_x(harness.paired_ratio(res, STEPS[0][0], name)),
             "speed / numpy, same threads": "" if yard else _fmt_x(harness.paired_ratio(res, numpy_name, name)),
-            "timing": {k: v for k, v in stats.items()},
+            "timing": dict(stats),
         })
         prev = None if yard else name
     return rows
