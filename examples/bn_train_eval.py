@@ -114,6 +114,8 @@ def plot(results, path, title):
              ("eval_acc", "eval mode (running stats)", "tab:blue"),
              ("recalibrated_acc", "eval after recalibrate_bn", "tab:green"))
     width = 0.27
+    values = [r[key] for r in results for key, _, _ in kinds]
+    ylim = (max(0.0, np.floor((min(values) - 0.05) * 20) / 20), min(1.0, max(values) + 0.03))
     for row, convention in enumerate(CONVENTIONS):
         for col, batch_size in enumerate(BATCH_SIZES):
             ax = axes[row, col]
@@ -124,7 +126,7 @@ def plot(results, path, title):
             ax.set_xticks(x, [momentum_label(r["layer_momentum"]) for r in sel])
             ax.set(title=f"{'PyTorch' if convention == 'pytorch' else 'book'} BN, batch {batch_size}",
                    xlabel=f"{'momentum' if convention == 'pytorch' else 'book momentum (weight of the old value)'}",
-                   ylim=(0, 1))
+                   ylim=ylim)
             ax.grid(axis="y", alpha=0.3)
             if col == 0:
                 ax.set_ylabel("test accuracy")

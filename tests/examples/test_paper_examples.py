@@ -58,8 +58,10 @@ def test_bn_paper_mnist(tmp_path_factory):
 
 def test_noisy_bn(tmp_path_factory):
     _, saved = quick("noisy_bn", tmp_path_factory)
-    for name, rec in saved["nets"].items():
-        assert went_down(rec["batch_losses"]), name
+    for name in ("bn", "noisy_bn"):  # at the default lr 0.5 the plain net may stall or diverge (a result)
+        assert went_down(saved["nets"][name]["batch_losses"]), name
+    final = saved["final"]
+    assert min(final["bn"]["test_acc"], final["noisy_bn"]["test_acc"]) > final["plain"]["test_acc"]
     # the noise layer sits after every BN and changes the training run, not the architecture
     module = load_example("noisy_bn")
     noisy = module.make_net("noisy_bn", 3)
