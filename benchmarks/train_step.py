@@ -229,10 +229,50 @@ def run(quick=False):
         if "minigrad" not in cands:
             rows.append(harness.skipped(SECTION, case, errors["minigrad"]))
             continue
-        note = "; ".join(f"{name}: {err}" for name, err in errors.items()) or None
+        notes = [f"{name}: {err}" for name, err in errors.items()]
         res = harness.compare(cands, threads=threads)
         speedup = harness.paired_ratio(res, "numpy-ref", "minigrad")
         extra = {"numpy-ref / minigrad": f"{speedup['median']:.2f}×" if speedup else ""}
-        rows.append(harness.row(SECTION, case, res, batch=BATCH, note=note, extra=extra,
-                                compiled_speedup=speedup))
+        shares = {}
+        if key == "cnn" and make_fn is _train_fn:  # issue #8's numpy-ref target is on (b): where time goes
+            with harness.use_threads(threads):
+                shares = {name: kernel_shares(cands[name]) for name in ("numpy-ref", "minigrad") if name in cands}
+            notes += [f"{name} time by kernel (cProfile, {PROFILE_STEPS} steps): " + ", ".join(
+                f"{k} {v:.0%}" for k, v in list(sh.items())[:6]) + f", other (Python, autograd) "
+                f"{1 - sum(sh.values()):.0%}" for name, sh in shares.items()]
+        rows.append(harness.row(SECTION, case, res, batch=BATCH, note="; ".join(notes) or None, extra=extra,
+                                compiled_speedup=speedup, kernel_shares=shares))
     return rows
+
+
+PROFILE_STEPS = 3
+
+
+def kernel_shares(cand):
+    """Share of a candidate's step time inside each kernel door of ``minigrad._ops`` (the functions of
+    its ``__init__.py``, which run the compiled kernel or its numpy twin), from cProfile over
+    PROFILE_STEPS steps, largest first; the remainder is Python: layers, autograd, optimizer loop.
+    Profiling slows the Python part more than the kernels, so the kernel shares are lower bounds."""
+    import cProfile
+    import pstats
+
+    from minigrad import _ops
+
+    doors = os.path.abspath(_ops.__file__)
+    prof = cProfile.Profile()
+    with cand.context():
+        cand.fn()
+        prof.enable()
+        for _ in range(PROFILE_STEPS):
+            cand.fn()
+        prof.disable()
+    stats = pstats.Stats(prof).stats
+    total = sum(v[2] for v in stats.values())  # Σ own time = the profiled wall time
+    shares = {}
+    for (path, _, name), (_, _, _, _, callers) in stats.items():
+        if os.path.abspath(path) == doors and not name.startswith(("_", "<")):  # public doors only
+            # time of calls from outside the doors (a door calling a door is counted once)
+            t = sum(c[3] for caller, c in callers.items() if os.path.abspath(caller[0]) != doors)
+            if t > 0:
+                shares[name] = shares.get(name, 0.0) + t / total
+    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
