@@ -143,14 +143,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is not None or running_var is not None:
             m = input.data.size // C
             momentum = float(momentum)
+            # In place, in the buffers' dtype (Python floats do not promote numpy arrays): two small
+            # ufunc calls per buffer, as torch's update does in float32.
             if running_mean is not None:
-                rm = running_mean.data
-                rm *= 1 - momentum
-                rm += (momentum * mean.astype(np.float64)).astype(rm.dtype)
+                running_mean.data *= 1 - momentum
+                running_mean.data += momentum * mean
             if running_var is not None:
-                rv = running_var.data
-                rv *= 1 - momentum
-                rv += (momentum * var.astype(np.float64) * (m / (m - 1))).astype(rv.dtype)
+                running_var.data *= 1 - momentum
+                running_var.data += (momentum * m / (m - 1)) * var
         return y
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var must be given when training=False")
