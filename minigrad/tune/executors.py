@@ -18,6 +18,7 @@ with ``dask[distributed]``): a function defined in a notebook, in the ``__main__
 loaded by path cannot be imported by name in another process, so its code is sent by value.
 """
 import contextlib
+import hashlib
 import importlib.machinery
 import math
 import numbers
@@ -33,6 +34,12 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINIGRAD_NUM_THREADS")
+
+
+def _start_methods():
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
 
 
 def default_workers():
@@ -149,24 +156,32 @@ def dumps_fn(fn):
             cloudpickle.unregister_pickle_by_value(module)
 
 
-_worker_fn = {}  # payload → train_fn, per worker process
+_worker_fn = {}  # digest of the payload → train_fn, in each worker process
 
 
-def _loads_fn(payload):
-    if payload not in _worker_fn:
+def _load_fn(payload, digest):
+    if digest not in _worker_fn:
         _worker_fn.clear()
-        _worker_fn[payload] = pickle.loads(payload)
-    return _worker_fn[payload]
+        _worker_fn[digest] = pickle.loads(payload)
+    return _worker_fn[digest]
 
 
-def _pool_init(threads):
+def _pool_init(threads, payload, digest):
     # Libraries loaded later in the worker (torch, a BLAS opened by train_fn) read these.
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
+    _load_fn(payload, digest)
+
+
+def _preloaded_trial(digest, spec, metric, threads):
+    """A trial in a local pool worker, whose initializer already unpickled ``train_fn``."""
+    return run_trial(_worker_fn[digest], spec, metric, threads)
 
 
 def _payload_trial(payload, spec, metric, threads):
-    return run_trial(_loads_fn(payload), spec, metric, threads)
+    """A trial on a Dask worker (the payload comes from the worker's copy of the scattered bytes) or an
+    executor of the caller's (the payload travels with every task); unpickled once per process."""
+    return run_trial(_load_fn(payload, hashlib.sha1(payload).digest()), spec, metric, threads)
 
 
 # ---------------------------------------------------------------- backends
@@ -235,26 +250,29 @@ class LocalBackend(FuturesBackend):
     """A ``ProcessPoolExecutor`` of ``workers`` spawned processes, each with ``threads`` threads."""
 
     def __init__(self, train_fn, metric, threads, workers):
-        self._workers = workers
-        super().__init__(train_fn, metric, threads, self._pool(workers, threads), workers,
-                         f"local processes ({workers})")
+        super().__init__(train_fn, metric, threads, None, workers, f"local processes ({workers})")
+        self.digest = hashlib.sha1(self.payload).digest()
+        self.executor = self._pool()
 
-    @staticmethod
-    def _pool(workers, threads):
+    def submit(self, spec):
+        return self.executor.submit(_preloaded_trial, self.digest, spec, self.metric, self.threads)
+
+    def _pool(self):
         import multiprocessing
 
-        if "forkserver" in multiprocessing.get_all_start_methods():
+        if "forkserver" in _start_methods():
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["minigrad"])  # workers start without re-importing numpy
         else:
             context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(workers, mp_context=context,
-                                   initializer=_pool_init, initargs=(threads or default_workers(),))
+        # train_fn goes to each worker once, with the initializer; tasks carry only its digest
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_pool_init,
+                                   initargs=(self.threads or default_workers(), self.payload, self.digest))
 
     def recover(self, exc):
         if isinstance(exc, BrokenProcessPool):  # a worker died: the pool is unusable, start another
             self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = self._pool(self._workers, self.threads)
+            self.executor = self._pool()
 
     def close(self):
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -295,12 +313,17 @@ def make_backend(executor, n_workers, train_fn, metric, threads):
         return Backend(train_fn, metric, threads)
     if executor == "dask":
         try:
-            from distributed import Client, LocalCluster
+            import dask
+            import distributed
         except ImportError as exc:
             raise ImportError("executor='dask' needs dask.distributed: pip install 'minigrad[tune]'") from exc
-        cluster = LocalCluster(n_workers=n_workers or default_workers(), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
+        # worker processes from a fork server too (dask's default is spawn): safe with OpenMP, and
+        # starting a worker takes ~half as long as spawning a fresh interpreter
+        method = "forkserver" if "forkserver" in _start_methods() else "spawn"
+        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+            cluster = distributed.LocalCluster(n_workers=n_workers or default_workers(), threads_per_worker=1,
+                                               processes=True, dashboard_address=None)
+        client = distributed.Client(cluster)
         return DaskBackend(train_fn, metric, threads, client, owned=(client, cluster))
     if type(executor).__module__.startswith("distributed") and hasattr(executor, "scatter"):
         return DaskBackend(train_fn, metric, threads, executor)
