@@ -108,6 +108,8 @@ def main(argv=None):
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--unit", type=int, default=0, help="which last-hidden-layer unit to follow")
     args = parser.parse_args(argv)
+    if args.epochs:
+        parser.error("this example counts training steps: use --steps, not --epochs")
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     train_set, test_set, data_desc = load_data(args.dataset, small=args.quick)

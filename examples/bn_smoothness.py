@@ -123,6 +123,8 @@ def main(argv=None):
     parser.add_argument("--depth", type=int, default=6, help="hidden layers of 100 units (default 6)")
     parser.add_argument("--probe-every", type=int, default=50)
     args = parser.parse_args(argv)
+    if args.epochs:
+        parser.error("this example counts training steps: use --steps, not --epochs")
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     train_set, _, data_desc = load_data(args.dataset, small=args.quick)
