@@ -8,9 +8,9 @@ MNIST; the book reports ≈ 0.99 test accuracy (98.9 %) and a train/test accurac
 
 Settings here: the same network, loss, optimizer (Adam lr 1e-3, PyTorch's formula) and batch size.
 Deviations: full Fashion-MNIST by default (harder than MNIST: expect ≈ 0.90 instead of 0.99); 3
-epochs by default, not 20 (≈ 2.5 minutes of CPU on one thread; the shared 2-core machine needed
-longer wall time; ``--epochs 20`` for the book's run); minigrad's default init (PyTorch's kaiming-uniform, a=√5) instead of the
-book's N(0, 0.01²) weights; train accuracy is measured after each epoch on the first 10,000
+epochs by default, not 20 (≈ 80 s of CPU on one thread; on the shared 2-core machine the wall
+time was 14 minutes; ``--epochs 20`` for the book's run); minigrad's default init (PyTorch's
+kaiming-uniform, a=√5) instead of the book's N(0, 0.01²) weights; train accuracy is measured after each epoch on the first 10,000
 training images (the book's Trainer uses 1,000).
 Writes ``simple_convnet.png`` (loss per batch; train/test accuracy per epoch) and
 ``simple_convnet.json`` into ``--out``. ``--quick``: a few batches on the bundled subset (tests).
