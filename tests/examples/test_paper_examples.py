@@ -48,10 +48,10 @@ def test_simple_convnet(tmp_path_factory):
 def test_bn_paper_mnist(tmp_path_factory):
     _, saved = quick("bn_paper_mnist", tmp_path_factory)
     for name, rec in saved["nets"].items():
-        assert went_down(rec["losses"], k=20) or name == "plain", name
+        assert went_down(rec["losses"], k=20), name
         pct = np.asarray(rec["percentiles"])
         assert pct.shape == (len(rec["steps"]), 3)
-        assert np.all(pct[:, 0] <= pct[:, 1]) and np.all(pct[:, 1] <= pct[:, 2])  # 15th ≤ 50th ≤ 85th
+        assert np.all(pct[:, 0] < pct[:, 1]) and np.all(pct[:, 1] < pct[:, 2])  # 15th < 50th < 85th: a spread
     # BN trains much faster from the same init: above the plain net at the last evaluation
     assert saved["nets"]["bn"]["test_acc"][-1] > saved["nets"]["plain"]["test_acc"][-1]
 
