@@ -27,7 +27,10 @@ SECTIONS = {
                "of paired time ratios (quartiles in parentheses); numpy rows are the yardstick."),
     "conv": ("conv", "Conv2d and max-pool, forward + backward",
              "float32, forward + backward (dx, dW, db)."),
-    "bn": ("batchnorm", "BatchNorm forward + backward (training mode)", "float32."),
+    "bn": ("batchnorm", "BatchNorm forward + backward (training mode)",
+           "float32, module forward (batch statistics, running update) + backward to x, γ, β. `DRAM bound` "
+           "= 5 × N·C·H·W·4 bytes (forward reads x, writes y; backward reads grad_out and x, writes grad_x) "
+           "/ the run's 256 MB copy bandwidth (read + write); `GB/s (minigrad)` counts those same bytes."),
     "optim": ("optim", "Optimizer step", "One `optimizer.step()` over a model's parameters."),
     "overhead": ("overhead", "Per-op Python overhead",
                  "Tiny tensors, so the time is the framework's per-op dispatch and autograd "

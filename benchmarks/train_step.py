@@ -9,7 +9,8 @@ and once with ``torch.nn``, so both frameworks run the same architecture with th
     Linear(100, 10), Adam(lr=1e-3);
 (c) the demo CNN of ``examples/demo.py`` (its model builder, translated layer by layer to torch),
     AdamW(lr=1e-3, weight_decay=0.01) on all parameters;
-plus the MLP (a) in inference: ``model.eval()`` under ``no_grad``; and in a full run (a) and (b) at 1 thread.
+and in a full run also the MLP (a) in inference (``model.eval()`` under ``no_grad``) and (a) and (b)
+at 1 thread.
 
 A model whose layers are not available yet is reported as "not available: <error>", not measured.
 """
@@ -217,12 +218,12 @@ def _infer_fn(lib, key):
 
 
 def run(quick=False):
-    """Every model at 2 threads; in a full run also (a) and (b) at 1 thread (a shared machine disturbs
-    2-thread figures most)."""
+    """Every model at 2 threads; in a full run also the inference row and (a) and (b) at 1 thread
+    (a shared machine disturbs 2-thread figures most)."""
     rows = []
     jobs = [(key, MODELS[key][0], _train_fn, 2) for key in MODELS]
-    jobs.append(("mlp", "(a) MLP inference: eval() + no_grad", _infer_fn, 2))
     if not quick:
+        jobs.append(("mlp", "(a) MLP inference: eval() + no_grad", _infer_fn, 2))
         jobs += [(key, MODELS[key][0], _train_fn, 1) for key in ("mlp", "cnn")]
     for key, case, make_fn, threads in jobs:
         cands, errors = _candidates(key, make_fn)
