@@ -120,9 +120,21 @@ def _write_build_info(extensions):
         f.write(f"BUILD_INFO = {info!r}\n")
 
 
+def _mode_changed():
+    """True if the last full build was the other mode (checked vs normal). Switching mode changes no
+    source timestamp, so without this cythonize would keep the other mode's .c files (and setuptools
+    the .so built from them): a 'debug' build without bounds checks, or a normal one with them."""
+    try:
+        with open(os.path.join("minigrad", "_ops", "_build_info.py")) as f:
+            return f"'debug': {DEBUG}," not in f.read()
+    except OSError:
+        return False
+
+
 ONLY = os.environ.get("MINIGRAD_BUILD_ONLY")
 sources = sorted(glob.glob(os.path.join("minigrad", "_ops", (ONLY or "*") + ".pyx")))
 extensions = [e for e in map(_extension, sources) if e is not None]
+FORCE = _mode_changed()  # regenerated .c files are newer than the .so: setuptools recompiles them too
 if not ONLY:
     _write_build_info(extensions)
 
@@ -130,6 +142,7 @@ setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=DIRECTIVES,
+        force=FORCE,
         nthreads=os.cpu_count() or 1,
         quiet=True,
     ),
