@@ -8,9 +8,9 @@ The parameter list has the model's shapes — per hidden layer W (H, in), b (H,)
 forward/backward). H = 100 is the seed's network (0.12 M parameters, 22 tensors); H = 300 is the
 ≈ 0.6 M-parameter variant. Candidates: minigrad (the fused update of ``_ops/optim.pyx``), torch's
 default (single-tensor loop on CPU), and torch with ``foreach=True`` for reference. Each case runs
-with 2 threads, and the H = 100 cases also with 1 thread (not in QUICK): on a host whose cores are shared with other jobs a 2-thread parallel region
-can wait a whole scheduler time slice for its second thread, so the 1-thread rows are the stable
-ones there. Acceptance: minigrad ≤ 1.2 × torch for SGD-momentum and Adam.
+with 2 threads, and the H = 100 cases also with 1 thread (not in QUICK): on a host whose cores are
+shared with other jobs a 2-thread parallel region can wait a whole scheduler time slice for its
+second thread, so the 1-thread rows are the stable ones there. Acceptance: minigrad ≤ 1.2 × torch for SGD-momentum and Adam.
 """
 import itertools
 
