@@ -193,22 +193,35 @@ def gemm(a, b, alpha=1.0, beta=0.0, out=None):
     return _impl["gemm"](a, b, float(alpha), float(beta), out)
 
 
-def matmul(a, b):
-    """Batched A @ B: (..., M, K) @ (..., K, N) with the leading dims broadcast, like numpy."""
+def matmul(a, b, out=None):
+    """Batched A @ B: (..., M, K) @ (..., K, N) with the leading dims broadcast, like numpy.
+
+    out: optional writeable array of the result's shape and dtype whose last axis is contiguous;
+    its other strides are free (e.g. a transposed view of a buffer), and it must not overlap a or b.
+    """
     _check_operands("matmul", a, b)
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
                          "(expected (..., M, K) and (..., K, N))")
-    if a.ndim == 2 and b.ndim == 2:
+    if a.ndim == 2 and b.ndim == 2 and out is None:
         return _impl["gemm"](a, b, 1.0, 0.0, None)
     try:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(f"matmul: batch dims {a.shape[:-2]} and {b.shape[:-2]} cannot be broadcast "
                          f"(shapes {a.shape} and {b.shape})") from None
+    shape = batch + (a.shape[-2], b.shape[-1])
+    if out is not None:
+        if (not isinstance(out, np.ndarray) or out.dtype != a.dtype or out.shape != shape
+                or not out.flags.writeable or (shape[-1] > 1 and out.strides[-1] != out.itemsize)):
+            raise ValueError(f"out: expected a writeable {a.dtype} array of shape {shape} with a "
+                             f"contiguous last axis, got {getattr(out, 'dtype', type(out).__name__)} "
+                             f"{getattr(out, 'shape', '')}")
+        if np.may_share_memory(out, a) or np.may_share_memory(out, b):
+            raise ValueError("out: must not overlap a or b (the product is written while they are read)")
     if 0 in batch:  # an empty batch (the compiled kernel broadcast a 0 against a 1 to 1)
-        return np.empty(batch + (a.shape[-2], b.shape[-1]), a.dtype)
-    return _impl["matmul"](a, b)
+        return np.empty(shape, a.dtype) if out is None else out
+    return _impl["matmul"](a, b, out)
 
 
 # ---------------------------------------------------------------- im2col / col2im, pooling

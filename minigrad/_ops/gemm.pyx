@@ -52,9 +52,9 @@ def gemm(a, b, double alpha=1.0, double beta=0.0, out=None):
     return _active.gemm(a, b, alpha, beta, out)
 
 
-def matmul(a, b):
-    """Batched a @ b with broadcast leading dims; see gemm_kernel.pxi."""
-    return _active.matmul(a, b)
+def matmul(a, b, out=None):
+    """Batched a @ b with broadcast leading dims, optionally into out; see gemm_kernel.pxi."""
+    return _active.matmul(a, b, out)
 
 
 try:

@@ -625,12 +625,14 @@ cdef inline Py_ssize_t _batch_offset(Py_ssize_t i, int nd, const Py_ssize_t* sha
 
 cdef void _matmul_batches(Plan* plan, bint by_batch, Py_ssize_t nb, int nd, const Py_ssize_t* shape,
                           cnp.ndarray a, const Py_ssize_t* sa, cnp.ndarray b, const Py_ssize_t* sb,
-                          cnp.ndarray c, char* ws, floating one) noexcept nogil:
+                          cnp.ndarray c, const Py_ssize_t* sc, char* ws, floating one) noexcept nogil:
     """C_i = A_i @ B_i for the nb matrices of the broadcast batch (A_i at element offset
-    _batch_offset(i, sa) of a's data). by_batch: whole matrices per thread, each thread with its
-    own buffers; else one matrix after the other on all threads."""
+    _batch_offset(i, sa) of a's data, C_i at _batch_offset(i, sc) of c's, rows of C_i
+    c.strides[nd] apart). by_batch: whole matrices per thread, each thread with its own buffers;
+    else one matrix after the other on all threads."""
     cdef Py_ssize_t s = sizeof(floating), i
     cdef Py_ssize_t M = cnp.PyArray_DIM(c, nd), N = cnp.PyArray_DIM(c, nd + 1)
+    cdef Py_ssize_t ldc = cnp.PyArray_STRIDE(c, nd) // s
     cdef Py_ssize_t K = cnp.PyArray_DIM(a, cnp.PyArray_NDIM(a) - 1)
     cdef Py_ssize_t rsa = cnp.PyArray_STRIDE(a, cnp.PyArray_NDIM(a) - 2) // s
     cdef Py_ssize_t csa = cnp.PyArray_STRIDE(a, cnp.PyArray_NDIM(a) - 1) // s
@@ -645,12 +647,13 @@ cdef void _matmul_batches(Plan* plan, bint by_batch, Py_ssize_t nb, int nd, cons
         for i in prange(nb, num_threads=plan.nt, schedule="static"):
             _gemm_thread(M, N, K, plan.kc, plan.nc, one, a0 + _batch_offset(i, nd, shape, sa),
                          rsa, csa, b0 + _batch_offset(i, nd, shape, sb), rsb, csb, 0,
-                         c0 + i * M * N, N, w + threadid() * per_thread,
+                         c0 + _batch_offset(i, nd, shape, sc), ldc, w + threadid() * per_thread,
                          w + threadid() * per_thread + plan.bsize, 0, 1)
     else:
         for i in range(nb):
             _gemm_run(plan, M, N, K, one, a0 + _batch_offset(i, nd, shape, sa), rsa, csa,
-                      b0 + _batch_offset(i, nd, shape, sb), rsb, csb, 0, c0 + i * M * N, N, w)
+                      b0 + _batch_offset(i, nd, shape, sb), rsb, csb, 0,
+                      c0 + _batch_offset(i, nd, shape, sc), ldc, w)
 
 
 cdef int _batch_strides(cnp.ndarray x, int nd, Py_ssize_t* strides) except -1:
@@ -663,20 +666,23 @@ cdef int _batch_strides(cnp.ndarray x, int nd, Py_ssize_t* strides) except -1:
     return 0
 
 
-def matmul(cnp.ndarray a, cnp.ndarray b):
+def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out=None):
     """a (..., M, K) @ b (..., K, N) with numpy broadcasting of the leading dims: one GEMM per
-    matrix of the C-contiguous result. Validated with clear messages by minigrad._ops.matmul."""
+    matrix, into a new C-contiguous array or into ``out``: a writeable array of the broadcast
+    shape and the dtype whose last axis is contiguous (any batch and row strides, e.g. a
+    transposed view of a (M, batch, N) buffer; it must not overlap a or b). Validated with clear
+    messages by minigrad._ops.matmul."""
     cdef int t = _float_type(a, b, "matmul")
     cdef int na = cnp.PyArray_NDIM(a), nbd = cnp.PyArray_NDIM(b), nd, d
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(a), nb = 1, M, K, N, da, db
     cdef cnp.npy_intp dims[cnp.NPY_MAXDIMS]
     cdef Py_ssize_t sa[cnp.NPY_MAXDIMS]
     cdef Py_ssize_t sb[cnp.NPY_MAXDIMS]
+    cdef Py_ssize_t sc[cnp.NPY_MAXDIMS]
     cdef Plan plan
     cdef Scratch scratch
-    cdef bint by_batch
+    cdef bint by_batch, bad
     cdef int nt = num_threads()
-    cdef cnp.ndarray out
     if na < 2 or nbd < 2 or a.shape[na - 1] != b.shape[nbd - 2]:
         raise ValueError(f"matmul: shapes {(<object>a).shape} and {(<object>b).shape} cannot be multiplied")
     M, K, N = a.shape[na - 2], a.shape[na - 1], b.shape[nbd - 1]
@@ -689,7 +695,16 @@ def matmul(cnp.ndarray a, cnp.ndarray b):
         dims[d] = max(da, db)
         nb *= dims[d]
     dims[nd], dims[nd + 1] = M, N
-    out = cnp.PyArray_EMPTY(nd + 2, dims, t, 0)
+    if out is None:
+        out = cnp.PyArray_EMPTY(nd + 2, dims, t, 0)
+    else:
+        bad = cnp.PyArray_TYPE(out) != t or cnp.PyArray_NDIM(out) != nd + 2 \
+            or not cnp.PyArray_ISWRITEABLE(out) or not cnp.PyArray_ISALIGNED(out)
+        for d in range(nd + 2 if not bad else 0):
+            bad = bad or out.shape[d] != dims[d]
+        if bad or (N > 1 and out.strides[nd + 1] != s):
+            raise ValueError(f"matmul: out must be a writeable {a.dtype} array of shape "
+                             f"{[dims[d] for d in range(nd + 2)]} with a contiguous last axis")
     if nb == 0 or M == 0 or N == 0:
         return out
     if K == 0:
@@ -699,6 +714,7 @@ def matmul(cnp.ndarray a, cnp.ndarray b):
     b = _aligned_elements(b)
     _batch_strides(a, nd, sa)
     _batch_strides(b, nd, sb)
+    _batch_strides(out, nd, sc)
     plan = _plan(M, N, K, s, nt)
     # Small matrices: whole matrices per thread, when they split evenly enough.
     by_batch = nt > 1 and nb >= nt and (nb % nt == 0 or nb >= 4 * nt) \
@@ -711,9 +727,9 @@ def matmul(cnp.ndarray a, cnp.ndarray b):
     with nogil:
         if t == cnp.NPY_FLOAT32:
             _matmul_batches[float](&plan, by_batch, nb, nd, <Py_ssize_t*>dims, a, sa, b, sb, out,
-                                   scratch.data, 1)
+                                   sc, scratch.data, 1)
         else:
             _matmul_batches[double](&plan, by_batch, nb, nd, <Py_ssize_t*>dims, a, sa, b, sb, out,
-                                    scratch.data, 1)
+                                    sc, scratch.data, 1)
     _scratch_give(scratch)
     return out

@@ -39,9 +39,9 @@ def gemm(a, b, alpha=1.0, beta=0.0, out=None):
     return out
 
 
-def matmul(a, b):
-    """Batched A @ B over the leading dims (numpy broadcasting), both at least 2-D."""
-    return np.matmul(a, b)
+def matmul(a, b, out=None):
+    """Batched A @ B over the leading dims (numpy broadcasting), both at least 2-D; into out if given."""
+    return np.matmul(a, b, out=out)
 
 
 # ---------------------------------------------------------------- im2col / col2im

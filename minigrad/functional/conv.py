@@ -1,15 +1,22 @@
 """Convolution and pooling: conv1d, conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d.
 
 Convolution runs as im2col → GEMM → (col2im in backward) on the compiled kernels of ``_ops``. The
-column layout (C·KH·KW, B·OH·OW) is described in ``_ops/im2col.pyx``; it makes every product one
-2-D GEMM per group on a block of B samples, with transposed operands passed as views:
+column layout (C·KH·KW, B·OH·OW) is described in ``_ops/im2col.pyx``; viewed as B per-sample
+matrices (B, C·KH·KW, OH·OW) (a strided view, no copy), every product is one batched GEMM
+(``_ops.matmul``) per group on a block of B samples, with transposed operands passed as views
+and the outputs written in place through ``out=``:
 
-    forward   Y (Cout, B·OH·OW) = W · cols, permuted to NCHW while the bias is added
-    backward  ∂W += G · colsᵀ,  ∂cols = Wᵀ · G → col2im → ∂x,  ∂b = Σ G
+    forward   Y_n = W · cols_n            straight into y[n] (NCHW: no permute copy), + bias
+    backward  ∂W += Σ_n G_n · cols_nᵀ     (per-sample products, then their sum over the block)
+              ∂cols_n = Wᵀ · G_n          into the column layout → col2im → ∂x;  ∂b = Σ G
+
+The batched GEMM runs whole samples per thread (one parallel region per call, no barriers inside;
+see gemm_kernel.pxi), and G is read where it is (no channel-major copy of the gradient).
 
 Memory: the batch is processed in blocks whose column matrix holds at most ``COLUMN_BUDGET``
-elements (and at least one sample), and the buffers are reused across blocks, so a large conv never
-allocates more than a few block-sized buffers. Backward recomputes the block's columns from the
+elements per thread (and at least one sample; a block is a whole number of samples per thread when
+it can be, so the batched GEMM splits it evenly), and the buffers are reused across blocks, so a
+large conv never allocates more than a few block-sized buffers. Backward recomputes the block's columns from the
 saved input instead of keeping the whole column matrix alive between forward and backward.
 Everything stays in the input's dtype (no float64 detour for float32).
 """
@@ -20,7 +27,10 @@ from ..autograd import Function
 
 __all__ = ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
-COLUMN_BUDGET = 1 << 18  # elements per block's column matrix (1 MB in float32: near L2, well inside L3)
+# Elements of a block's column matrix per thread (1 MB in float32: near L2, well inside L3). 2^18
+# was the fastest of 2^17..2^23 on 1-thread CPU time (2^20 was 20-30 % slower on (b), (c)); per
+# thread, so 2 threads get blocks twice as large and half as many parallel regions per conv.
+COLUMN_BUDGET = 1 << 18
 
 
 # ---------------------------------------------------------------- shapes
@@ -45,7 +55,9 @@ class _ConvPlan:
         self.ckk = self.ckk_g * groups
         self.cout_g = self.Cout // groups
         per_sample = max(self.ckk, self.Cout) * self.OHW
-        self.block = max(1, min(self.N, COLUMN_BUDGET // max(per_sample, 1)))
+        nt = _ops.get_num_threads()
+        block = COLUMN_BUDGET * nt // max(per_sample, 1)
+        self.block = max(1, min(self.N, block // nt * nt if block >= nt else block))
 
     def blocks(self):
         for b0 in range(0, self.N, self.block):
@@ -57,6 +69,10 @@ class _ConvPlan:
 
     def view(self, buf, rows, n):
         return buf[: rows * n * self.OHW].reshape(rows, n * self.OHW)
+
+    def per_sample(self, cols, n):
+        """The (rows, n·OH·OW) column matrix of n samples as n matrices (n, rows, OH·OW): a view."""
+        return cols.reshape(cols.shape[0], n, self.OHW).transpose(1, 0, 2)
 
     def im2col(self, x_block, buf):
         out = self.view(buf, self.ckk, x_block.shape[0])
@@ -90,23 +106,13 @@ class ConvNd(Function):
         w = weight.reshape(groups, p.cout_g, p.ckk_g)
         y = np.empty((p.N, p.Cout, p.OHW), dtype=x.dtype)
         cols_buf = p.buffer(p.ckk, x.dtype)
-        y_buf = p.buffer(p.Cout, x.dtype) if p.block > 1 else None
         for b0, b1 in p.blocks():
-            cols = p.im2col(x[b0:b1], cols_buf)
-            # one sample: GEMM straight into y; several: channel-major (Cout, B·OHW), permuted below
-            yb = y[b0] if b1 - b0 == 1 else p.view(y_buf, p.Cout, b1 - b0)
-            for g in range(groups):
+            cols3 = p.per_sample(p.im2col(x[b0:b1], cols_buf), b1 - b0)
+            for g in range(groups):  # Y_n = W · cols_n, written straight into y (NCHW)
                 rows_c, rows_o = p.group_rows(g)
-                _ops.gemm(w[g], cols[rows_c], out=yb[rows_o])
-            if b1 - b0 == 1:
-                if bias is not None:
-                    yb += bias[:, None]
-            else:
-                yb = yb.reshape(p.Cout, b1 - b0, p.OHW).transpose(1, 0, 2)
-                if bias is None:
-                    y[b0:b1] = yb
-                else:
-                    np.add(yb, bias[:, None], out=y[b0:b1])
+                _ops.matmul(w[g], cols3[:, rows_c], out=y[b0:b1, rows_o])
+            if bias is not None:  # while the block is in cache
+                y[b0:b1] += bias[:, None]
         out_shape = (p.N, p.Cout) + ((p.OH, p.OW) if spatial == 2 else (p.OW,))
         return y.reshape(out_shape if len(ctx.shapes[0]) == spatial + 2 else out_shape[1:])
 
@@ -126,25 +132,26 @@ class ConvNd(Function):
         else:
             w = weight.reshape(p.groups, p.cout_g, p.ckk_g)
             cols_buf = p.buffer(p.ckk, x.dtype)  # holds cols for ∂W, then ∂cols for ∂x
-            g_buf = p.buffer(p.Cout, x.dtype) if p.block > 1 else None
+            part = np.empty((p.block, p.cout_g, p.ckk_g), dtype=x.dtype) if need_w else None
             for b0, b1 in p.blocks():
-                if b1 - b0 == 1:
-                    gp = g3[b0]
-                else:  # G of the block, channel-major like Y
-                    gp = p.view(g_buf, p.Cout, b1 - b0)
-                    gp.reshape(p.Cout, b1 - b0, p.OHW)[...] = g3[b0:b1].transpose(1, 0, 2)
-                if need_b:  # row sums of the block while it is in cache
-                    gb += gp.sum(axis=1)
-                if need_w:
-                    cols = p.im2col(x[b0:b1], cols_buf)
+                n, gn = b1 - b0, g3[b0:b1]
+                if need_b:  # while the block is in cache
+                    gb += gn.sum(axis=(0, 2))
+                if need_w:  # ∂W += Σ_n G_n · cols_nᵀ: one product per sample, then their sum
+                    cols3 = p.per_sample(p.im2col(x[b0:b1], cols_buf), n)
                     for g in range(p.groups):
                         rows_c, rows_o = p.group_rows(g)
-                        _ops.gemm(gp[rows_o], cols[rows_c].T, beta=0.0 if b0 == 0 else 1.0, out=gw[rows_o])
-                if need_x:
-                    dcols = p.view(cols_buf, p.ckk, b1 - b0)
+                        _ops.matmul(gn[:, rows_o], cols3[:, rows_c].transpose(0, 2, 1), out=part[:n])
+                        if b0 == 0:
+                            np.sum(part[:n], axis=0, out=gw[rows_o])
+                        else:
+                            gw[rows_o] += part[:n].sum(axis=0)
+                if need_x:  # ∂cols_n = Wᵀ · G_n, into the column layout that col2im reads
+                    dcols = p.view(cols_buf, p.ckk, n)
+                    dcols3 = p.per_sample(dcols, n)
                     for g in range(p.groups):
                         rows_c, rows_o = p.group_rows(g)
-                        _ops.gemm(w[g].T, gp[rows_o], out=dcols[rows_c])
+                        _ops.matmul(w[g].T, gn[:, rows_o], out=dcols3[:, rows_c])
                     p.col2im(dcols, gx[b0:b1])
         x_shape, w_shape = ctx.shapes
         return (None if gx is None else gx.reshape(x_shape), None if gw is None else gw.reshape(w_shape),
