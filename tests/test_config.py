@@ -84,3 +84,21 @@ def test_environment_selects_backend_and_threads():
     assert kernels == "numpy" and threads == "1"
     r = _run("import minigrad", MINIGRAD_KERNELS="fortran")
     assert r.returncode != 0 and "MINIGRAD_KERNELS must be 'compiled' or 'numpy'" in r.stderr
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"OMP_NUM_THREADS": "1"}, "1"),                                # honoured like PyTorch does
+    ({"OMP_NUM_THREADS": "1", "MINIGRAD_NUM_THREADS": "2"}, "2"),   # minigrad's own variable wins
+])
+def test_thread_count_from_environment(env, expected):
+    env = {"MINIGRAD_NUM_THREADS": "", **env}
+    r = _run("import minigrad; print(minigrad.get_num_threads())", **env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[-1] == expected
+
+
+def test_invalid_thread_variable_warns_and_is_ignored():
+    r = _run("import minigrad; print(minigrad.get_num_threads())", MINIGRAD_NUM_THREADS="many", OMP_NUM_THREADS="1")
+    assert r.returncode == 0, r.stderr
+    assert "MINIGRAD_NUM_THREADS='many' is not a positive integer" in r.stderr
+    assert r.stdout.split()[-1] == "1"

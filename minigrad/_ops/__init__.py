@@ -125,7 +125,18 @@ def kernel_paths():
     return paths
 
 
-set_num_threads(int(os.environ.get("MINIGRAD_NUM_THREADS", 0)) or _default_threads())
+def _threads_from_env():
+    """MINIGRAD_NUM_THREADS, else OMP_NUM_THREADS (which PyTorch honours too), else the usable cores."""
+    for name in ("MINIGRAD_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            if value.isdigit() and int(value) > 0:
+                return int(value)
+            warnings.warn(f"{name}={value!r} is not a positive integer; ignored", RuntimeWarning, stacklevel=2)
+    return _default_threads()
+
+
+set_num_threads(_threads_from_env())
 
 
 # ---------------------------------------------------------------- validation
