@@ -16,8 +16,9 @@ DRAM in the forward, and (x, grad_out) once in the backward.
 
 Numerics (seed notation): μ_B = mean, σ²_B = biased variance (1/m), x̂ = (x − μ_B)/sqrt(σ²_B + eps),
 y = γ·x̂ + β. Along a contiguous run (L > 1) sums are accumulated in the input dtype over segments
-of SEG values split across LANES lane sums (16 terms each), and everything above that — segments,
-runs, blocks, channels, and the columns path entirely — in float64. The variance is two-pass per
+of SEG values split across LANES lane sums (16 terms each); the columns path adds groups of four rows
+in the input dtype; everything above that (segments, runs, groups, blocks, channels) is summed in
+float64. The variance is two-pass per
 cache-sized block of rows (block mean, then Σ(x − block mean)², the second pass reading from L1/L2)
 and blocks are merged with Chan's pairwise formula, so large-mean data (1e4 + randn) loses nothing to
 E[x²] − E[x]² cancellation. Sums use several independent accumulators so that the compiler can

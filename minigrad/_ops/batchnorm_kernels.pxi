@@ -139,7 +139,8 @@ cdef void _cols_stats(const floating* x, Py_ssize_t C, Py_ssize_t n0, Py_ssize_t
     acc and bmean are scratch rows of C doubles owned by the calling item."""
     cdef Py_ssize_t b0 = n0, b1, n, j
     cdef const floating* r0
-    cdef double cnt = 0, bcnt, tot, d, e, f, h
+    cdef double cnt = 0, bcnt, tot, d
+    cdef floating bm, d0, d1, d2, d3
     for j in range(C):
         mean[j] = 0
         m2[j] = 0
@@ -149,13 +150,15 @@ cdef void _cols_stats(const floating* x, Py_ssize_t C, Py_ssize_t n0, Py_ssize_t
         for j in range(C):
             acc[j] = 0
         # Four rows per sweep: the accumulators (in L1, not registers) are loaded and stored once
-        # per four rows instead of once per row.
+        # per four rows instead of once per row, and the four terms are added in the input dtype
+        # (one float→double conversion per four values; x − x[0] is exact for values within a
+        # factor 2 of each other, so large-mean data loses nothing here).
         n = b0
         while n + 4 <= b1:
             r0 = x + n * C
             for j in range(C):
-                acc[j] += (((r0[j] - <double>x[j]) + (r0[C + j] - <double>x[j]))
-                           + ((r0[2 * C + j] - <double>x[j]) + (r0[3 * C + j] - <double>x[j])))
+                acc[j] += <double>(((r0[j] - x[j]) + (r0[C + j] - x[j]))
+                                   + ((r0[2 * C + j] - x[j]) + (r0[3 * C + j] - x[j])))
             n += 4
         while n < b1:
             r0 = x + n * C
@@ -169,11 +172,12 @@ cdef void _cols_stats(const floating* x, Py_ssize_t C, Py_ssize_t n0, Py_ssize_t
         while n + 4 <= b1:
             r0 = x + n * C
             for j in range(C):
-                d = (r0[j] - <double>x[j]) - bmean[j]
-                e = (r0[C + j] - <double>x[j]) - bmean[j]
-                f = (r0[2 * C + j] - <double>x[j]) - bmean[j]
-                h = (r0[3 * C + j] - <double>x[j]) - bmean[j]
-                acc[j] += (d * d + e * e) + (f * f + h * h)
+                bm = <floating>bmean[j]  # M2 about the rounded block mean: off by cnt·(rounding)²
+                d0 = (r0[j] - x[j]) - bm
+                d1 = (r0[C + j] - x[j]) - bm
+                d2 = (r0[2 * C + j] - x[j]) - bm
+                d3 = (r0[3 * C + j] - x[j]) - bm
+                acc[j] += <double>((d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3))
             n += 4
         while n < b1:
             r0 = x + n * C
@@ -215,12 +219,11 @@ cdef void _cols_grad_sums(const floating* g, const floating* x, const floating* 
     while n + 4 <= n1:  # four rows per sweep, as in _cols_stats
         gr = g + n * C
         xr = x + n * C
-        for j in range(C):
-            sum_g[j] += (<double>gr[j] + gr[C + j]) + (<double>gr[2 * C + j] + gr[3 * C + j])
-            sum_gxc[j] += ((gr[j] * (<double>xr[j] - mean[j])
-                            + gr[C + j] * (<double>xr[C + j] - mean[j]))
-                           + (gr[2 * C + j] * (<double>xr[2 * C + j] - mean[j])
-                              + gr[3 * C + j] * (<double>xr[3 * C + j] - mean[j])))
+        for j in range(C):  # four terms in the input dtype, as in _cols_stats
+            sum_g[j] += <double>((gr[j] + gr[C + j]) + (gr[2 * C + j] + gr[3 * C + j]))
+            sum_gxc[j] += <double>((gr[j] * (xr[j] - mean[j]) + gr[C + j] * (xr[C + j] - mean[j]))
+                                   + (gr[2 * C + j] * (xr[2 * C + j] - mean[j])
+                                      + gr[3 * C + j] * (xr[3 * C + j] - mean[j])))
         n += 4
     while n < n1:
         gr = g + n * C
