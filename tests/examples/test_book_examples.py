@@ -1,28 +1,15 @@
 """The "Deep Learning from Scratch" ch. 6 examples, each run with --quick in-process: the plots and the
 JSON of numbers are written, the JSON holds what main() returned, and the loss went down."""
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def load_example(name):
-    if str(EXAMPLES) not in sys.path:
-        sys.path.insert(0, str(EXAMPLES))
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def quick(tmp_path_factory, name, pngs):
+def quick(load_example, tmp_path_factory, name, pngs):
     """Run ``examples/<name>.py --quick``; check its PNGs and JSON; return the JSON's content."""
     out = tmp_path_factory.mktemp(name)
     summary = load_example(name).main(["--quick", "--quiet", "--out", str(out)])
@@ -41,28 +28,28 @@ def went_down(losses, n=5, factor=1.0):
 
 
 @pytest.fixture(scope="module")
-def batchnorm(tmp_path_factory):
-    return quick(tmp_path_factory, "batchnorm_vs_plain", ["batchnorm_vs_plain.png"])
+def batchnorm(load_example, tmp_path_factory):
+    return quick(load_example, tmp_path_factory, "batchnorm_vs_plain", ["batchnorm_vs_plain.png"])
 
 
 @pytest.fixture(scope="module")
-def weight_decay(tmp_path_factory):
-    return quick(tmp_path_factory, "overfit_weight_decay", ["overfit_weight_decay.png"])
+def weight_decay(load_example, tmp_path_factory):
+    return quick(load_example, tmp_path_factory, "overfit_weight_decay", ["overfit_weight_decay.png"])
 
 
 @pytest.fixture(scope="module")
-def dropout(tmp_path_factory):
-    return quick(tmp_path_factory, "overfit_dropout", ["overfit_dropout.png"])
+def dropout(load_example, tmp_path_factory):
+    return quick(load_example, tmp_path_factory, "overfit_dropout", ["overfit_dropout.png"])
 
 
 @pytest.fixture(scope="module")
-def optimizers(tmp_path_factory):
-    return quick(tmp_path_factory, "optimizer_compare", ["optimizer_compare.png"])
+def optimizers(load_example, tmp_path_factory):
+    return quick(load_example, tmp_path_factory, "optimizer_compare", ["optimizer_compare.png"])
 
 
 @pytest.fixture(scope="module")
-def weight_init(tmp_path_factory):
-    return quick(tmp_path_factory, "weight_init_compare",
+def weight_init(load_example, tmp_path_factory):
+    return quick(load_example, tmp_path_factory, "weight_init_compare",
                  ["weight_init_compare.png", "weight_init_histograms_sigmoid.png", "weight_init_histograms_relu.png"])
 
 
@@ -123,6 +110,6 @@ def test_weight_init_compare(weight_init):
     assert spread["relu"]["Xavier"][-1] < spread["relu"]["Xavier"][0]  # shrinks with depth
 
 
-def test_format_table_is_markdown():
+def test_format_table_is_markdown(load_example):
     table = load_example("_common").format_table(["a", "b"], [["x", 0.5], [2, 1 / 3]])
     assert table.splitlines() == ["| a | b |", "|---|---|", "| x | 0.5000 |", "| 2 | 0.3333 |"]

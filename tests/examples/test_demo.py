@@ -1,8 +1,5 @@
 """examples/demo.py --quick: outputs exist and the loss went down; the shared helpers' failure paths."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,20 +8,9 @@ import minigrad
 from minigrad import nn, optim
 from minigrad.data import DataLoader, TensorDataset, datasets
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def load_example(name):
-    if str(EXAMPLES) not in sys.path:
-        sys.path.insert(0, str(EXAMPLES))
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
+def quick_run(load_example, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     summary = load_example("demo").main(["--quick", "--quiet", "--out", str(out)])
     return out, summary
@@ -47,7 +33,7 @@ def test_quick_demo_learns(quick_run):
     assert summary["test_acc"] > 0.4  # chance is 0.1
 
 
-def test_checkpoint_restores_the_model(quick_run):
+def test_checkpoint_restores_the_model(load_example, quick_run):
     out, summary = quick_run
     demo = load_example("demo")
     model = demo.make_model()
@@ -60,7 +46,7 @@ def test_checkpoint_restores_the_model(quick_run):
     assert common.evaluate(model, test_loader, quiet=True)["acc"] == summary["test_acc"]
 
 
-def test_missing_full_data_falls_back_with_notice(tmp_path, monkeypatch, capsys):
+def test_missing_full_data_falls_back_with_notice(load_example, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("MINIGRAD_DATA", raising=False)
     monkeypatch.setattr(datasets, "SYSTEM_DIR", tmp_path / "none")
@@ -71,7 +57,7 @@ def test_missing_full_data_falls_back_with_notice(tmp_path, monkeypatch, capsys)
     assert "NOTICE" in printed and "SMALL SUBSET" in printed and "apt-get install dataset-fashion-mnist" in printed
 
 
-def test_missing_mnist_is_one_clear_error(tmp_path, monkeypatch, capsys):
+def test_missing_mnist_is_one_clear_error(load_example, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("MINIGRAD_DATA", raising=False)
     monkeypatch.setattr(datasets.MNIST, "mirrors", ((tmp_path / "offline").as_uri() + "/",))
@@ -84,7 +70,7 @@ def test_missing_mnist_is_one_clear_error(tmp_path, monkeypatch, capsys):
     assert err.startswith("error: MNIST file") and "Traceback" not in err
 
 
-def test_nan_loss_stops_with_a_clear_message(capsys):
+def test_nan_loss_stops_with_a_clear_message(load_example, capsys):
     common = load_example("_common")
     x = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
     x[20] = np.nan  # the second batch of 16 contains a NaN
@@ -98,7 +84,7 @@ def test_nan_loss_stops_with_a_clear_message(capsys):
     assert "error: train: the loss became nan" in capsys.readouterr().err
 
 
-def test_evaluate_restores_mode_and_records_no_graph():
+def test_evaluate_restores_mode_and_records_no_graph(load_example):
     common = load_example("_common")
     model = nn.Sequential(nn.Linear(4, 3))
     loader = DataLoader(TensorDataset(np.eye(4, dtype=np.float32), np.arange(4) % 3), batch_size=2)
@@ -107,6 +93,6 @@ def test_evaluate_restores_mode_and_records_no_graph():
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_smooth_is_a_trailing_moving_average():
+def test_smooth_is_a_trailing_moving_average(load_example):
     common = load_example("_common")
     np.testing.assert_allclose(common.smooth([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])

@@ -1,8 +1,6 @@
 """The paper/book-reproduction examples' --quick runs: outputs exist, the loss went down (read back from
 the JSON they write), and one structural property of each experiment's numbers."""
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,17 +9,11 @@ import minigrad
 from minigrad import nn
 from minigrad.tensor import Tensor
 
-# one loader of example scripts for the whole directory: test_demo.py's (pytest runs in importlib mode,
-# so test modules are not importable by name)
-_spec = importlib.util.spec_from_file_location("_test_demo", Path(__file__).with_name("test_demo.py"))
-_test_demo = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_test_demo)
-load_example = _test_demo.load_example
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def quick(name, tmp_path_factory):
+def quick(load_example, name, tmp_path_factory):
     out = tmp_path_factory.mktemp(name)
     summary = load_example(name).main(["--quick", "--quiet", "--out", str(out)])
     assert (out / f"{name}.png").read_bytes()[:8] == PNG
@@ -36,8 +28,8 @@ def went_down(losses, k=5):
     return losses[-k:].mean() < losses[:k].mean()
 
 
-def test_simple_convnet(tmp_path_factory):
-    summary, saved = quick("simple_convnet", tmp_path_factory)
+def test_simple_convnet(load_example, tmp_path_factory):
+    summary, saved = quick(load_example, "simple_convnet", tmp_path_factory)
     assert went_down(saved["batch_losses"])
     assert saved["test_acc"] == summary["test_acc"] > 0.3  # chance is 0.1
     model = load_example("simple_convnet").make_model()
@@ -45,8 +37,8 @@ def test_simple_convnet(tmp_path_factory):
     assert conv.weight.shape == (30, 1, 5, 5) and linear.weight.shape == (100, 4320)
 
 
-def test_bn_paper_mnist(tmp_path_factory):
-    _, saved = quick("bn_paper_mnist", tmp_path_factory)
+def test_bn_paper_mnist(load_example, tmp_path_factory):
+    _, saved = quick(load_example, "bn_paper_mnist", tmp_path_factory)
     for name, rec in saved["nets"].items():
         assert went_down(rec["losses"], k=20), name
         pct = np.asarray(rec["percentiles"])
@@ -56,8 +48,8 @@ def test_bn_paper_mnist(tmp_path_factory):
     assert saved["nets"]["bn"]["test_acc"][-1] > saved["nets"]["plain"]["test_acc"][-1]
 
 
-def test_noisy_bn(tmp_path_factory):
-    _, saved = quick("noisy_bn", tmp_path_factory)
+def test_noisy_bn(load_example, tmp_path_factory):
+    _, saved = quick(load_example, "noisy_bn", tmp_path_factory)
     for name in ("bn", "noisy_bn"):  # at the default lr 0.5 the plain net may stall or diverge (a result)
         assert went_down(saved["nets"][name]["batch_losses"]), name
     final = saved["final"]
@@ -69,7 +61,7 @@ def test_noisy_bn(tmp_path_factory):
     assert saved["nets"]["bn"]["batch_losses"] != saved["nets"]["noisy_bn"]["batch_losses"]
 
 
-def test_distribution_shift_noise_statistics():
+def test_distribution_shift_noise_statistics(load_example):
     shift = load_example("noisy_bn").DistributionShift()
     a = Tensor(np.zeros((4000, 3), dtype=np.float32))
     m = shift(a).data  # a = 0 leaves only the additive part m ~ U(μ ± 0.1) with one μ per unit
@@ -82,8 +74,8 @@ def test_distribution_shift_noise_statistics():
     assert shift(a) is a
 
 
-def test_bn_smoothness(tmp_path_factory):
-    _, saved = quick("bn_smoothness", tmp_path_factory)
+def test_bn_smoothness(load_example, tmp_path_factory):
+    _, saved = quick(load_example, "bn_smoothness", tmp_path_factory)
     for name, rec in saved["nets"].items():
         assert went_down(rec["losses"]), name
         for probe in rec["probes"]:
@@ -95,7 +87,7 @@ def test_bn_smoothness(tmp_path_factory):
         assert probe["loss"] == pytest.approx(rec["losses"][probe["step"]], rel=1e-5)
 
 
-def test_probe_leaves_parameters_and_running_stats_unchanged():
+def test_probe_leaves_parameters_and_running_stats_unchanged(load_example):
     module = load_example("bn_smoothness")
     minigrad.manual_seed(0)
     model = load_example("_common").mlp([8, 8], in_features=5, classes=3, norm=nn.BatchNorm1d)
@@ -109,8 +101,8 @@ def test_probe_leaves_parameters_and_running_stats_unchanged():
     assert result["losses"][0] < result["loss"] and 0 < result["grad_changes"][0] < result["grad_changes"][1]
 
 
-def test_bn_train_eval(tmp_path_factory):
-    _, saved = quick("bn_train_eval", tmp_path_factory)
+def test_bn_train_eval(load_example, tmp_path_factory):
+    _, saved = quick(load_example, "bn_train_eval", tmp_path_factory)
     results = saved["results"]
     assert len(results) == 2 * 3 * 4
     assert all(r["loss_end"] < r["loss_start"] for r in results)
@@ -125,7 +117,7 @@ def test_bn_train_eval(tmp_path_factory):
         assert len(accs) == 1
 
 
-def test_book_momentum_matches_pytorch_convention():
+def test_book_momentum_matches_pytorch_convention(load_example):
     module = load_example("bn_train_eval")
     assert module.book_momentum(0.1) == 0.9 and module.book_momentum(None) is None
     book = module.make_net("book", 0.01)
