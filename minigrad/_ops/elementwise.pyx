@@ -26,9 +26,13 @@ def _relu_forward(const floating[::1] x, floating[::1] out):
 
 def _relu_backward(const floating[::1] grad_out, const floating[::1] x, floating[::1] grad_x):
     cdef Py_ssize_t i, n = x.shape[0]
+    cdef floating g
     with nogil:
         for i in prange(n, schedule="static", num_threads=_threads_for(n)):
-            grad_x[i] = 0 if x[i] <= 0 else grad_out[i]  # NaN passes the gradient, like torch
+            # Load grad_out unconditionally: a select instead of a branch lets the compiler vectorize
+            # (with the load inside the condition it branched, ~30x slower on random signs).
+            g = grad_out[i]
+            grad_x[i] = 0 if x[i] <= 0 else g  # NaN passes the gradient, like torch
 
 
 def relu_forward(x):
