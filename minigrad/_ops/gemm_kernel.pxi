@@ -33,7 +33,9 @@
 # micro-kernel always computes the full tile; only the final write to C is trimmed. The first
 # depth block applies beta, later ones accumulate. One OpenMP parallel region per call: threads
 # split the rows of C (or, when C has few rows, the column panels) and meet at an orphaned
-# `omp barrier` between packing B~ and using it. Tiny products run on one thread.
+# `omp barrier` between packing B~ and using it, unless B~ is small (PRIVATE_B_MAX): then each
+# thread packs its own and the region has no barrier. Products below PARALLEL_MIN_FLOPS run on
+# one thread (no region). Batched matmul of small matrices runs whole matrices per thread.
 
 import numpy as np
 
@@ -207,6 +209,11 @@ cdef enum:
     PARALLEL_MIN_FLOPS = 1 << 18
     # Batched matmul runs whole batches per thread when one batch is below this many flops.
     BATCH_PARALLEL_MAX_FLOPS = 1 << 26
+    # When the threads split the rows of C and all of B~ (K x N, padded) has at most this many
+    # elements, each thread packs its own copy of B~: no barriers at all (a GOMP barrier costs
+    # ~1 us idle, and much more when a thread is descheduled on a loaded host), for packing work
+    # that is small next to the thread's rows of products (at least 4 row panels each).
+    PRIVATE_B_MAX = 1 << 17
 
 
 cdef inline Py_ssize_t _mr(Py_ssize_t itemsize) noexcept nogil:
@@ -220,6 +227,11 @@ cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 
 cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return _ceil_div(a, b) * b
+
+
+cdef inline bint _split_rows(Py_ssize_t M, Py_ssize_t N, Py_ssize_t mrt, int nt) noexcept nogil:
+    """Whether the threads split the rows of C (else its column panels)."""
+    return _ceil_div(M, mrt) >= 2 * nt or _ceil_div(M, mrt) >= _ceil_div(N, NR)
 
 
 cdef inline Py_ssize_t _even_block(Py_ssize_t n, Py_ssize_t cap, Py_ssize_t unit) noexcept nogil:
@@ -375,17 +387,21 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
                        floating alpha, const floating* a, Py_ssize_t rsa, Py_ssize_t csa,
                        const floating* b, Py_ssize_t rsb, Py_ssize_t csb,
                        floating beta, floating* c, Py_ssize_t ldc,
-                       floating* bpack, floating* apack, int tid, int nt) noexcept nogil:
+                       floating* bpack, floating* apack, int tid, int nt,
+                       bint private_b) noexcept nogil:
     """Thread tid's share of C = alpha * A @ B + beta * C; every thread of the team calls this.
 
-    kc, nc: depth and column block lengths (nc a multiple of NR). bpack: shared B~ buffer;
-    apack: this thread's A~ buffer. Rows of C are split between the threads (each packs only its
-    own rows of A); when C has too few rows for that, the column panels are split instead.
+    kc, nc: depth and column block lengths (nc a multiple of NR). bpack: the B~ buffer, shared
+    (the threads pack its panels in turn and meet at barriers) or, with private_b, this thread's
+    own (it packs all of B~, no barriers); apack: this thread's A~ buffer. Rows of C are split
+    between the threads (each packs only its own rows of A); when C has too few rows for that,
+    the column panels are split instead.
     """
     cdef Py_ssize_t mrt = _mr(sizeof(floating))
     cdef Py_ssize_t jcb, pcb, icb, irb, jc, pc, ic, jr, ir, ncur, kcur, mcur, mc, npan, q0, q1
     cdef Py_ssize_t m0 = 0, m1 = M, j0, j1, rows, nr, direct
-    cdef bint split_rows = _ceil_div(M, mrt) >= 2 * nt or _ceil_div(M, mrt) >= _ceil_div(N, NR)
+    cdef bint split_rows = _split_rows(M, N, mrt, nt)
+    cdef bint sync = nt > 1 and not private_b
     # With few column panels, packing row-major A costs more than it saves: its full row panels
     # are read in place (only a partial last panel is packed, with zero rows).
     cdef bint in_place = csa == 1 and N <= DIRECT_A_MAX_N
@@ -408,11 +424,13 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
         for pcb in range(_ceil_div(K, kc)):
             pc = pcb * kc
             kcur = min(kc, K - pc)
-            q0, q1 = tid * npan // nt, (tid + 1) * npan // nt
+            q0, q1 = 0, npan
+            if not private_b:  # this thread's share of the panels
+                q0, q1 = tid * npan // nt, (tid + 1) * npan // nt
             if q1 > q0:
                 _pack_b(min(ncur - q0 * NR, (q1 - q0) * NR), kcur,
                         b + pc * rsb + (jc + q0 * NR) * csb, rsb, csb, bpack + q0 * NR * kcur)
-            if nt > 1:
+            if sync:
                 mg_gemm_barrier()  # B~ complete before anyone reads it
             beta_k = beta if pc == 0 else 1  # later depth blocks accumulate into C
             for icb in range(_ceil_div(m1 - m0, mc)):
@@ -449,16 +467,18 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
                         ir = direct + irb * mrt
                         _micro_kernel(kcur, apack + (ir - direct) * kcur, 1, mrt, bj,
                                       cj + ir * ldc, ldc, min(mrt, mcur - ir), nr, alpha, beta_k)
-            if nt > 1 and (pc + kc < K or jc + nc < N):
+            if sync and (pc + kc < K or jc + nc < N):
                 mg_gemm_barrier()  # everyone done with B~ before it is repacked
 
 
 cdef struct Plan:
     Py_ssize_t kc     # depth block
     Py_ssize_t nc     # column block (multiple of NR)
-    Py_ssize_t bsize  # elements of the shared B~ buffer
+    Py_ssize_t bsize  # elements of one B~ buffer
     Py_ssize_t asize  # elements of one thread's A~ buffer
+    Py_ssize_t wsize  # elements of the workspace: B~ and nt A~, or nt (B~, A~) with private_b
     int nt            # threads
+    bint private_b    # one B~ per thread (see PRIVATE_B_MAX)
 
 
 cdef Plan _plan(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t itemsize,
@@ -471,6 +491,10 @@ cdef Plan _plan(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t itemsize,
     plan.bsize = plan.kc * plan.nc
     plan.asize = plan.kc * min(_round_up(M, mrt), _round_up(MC, mrt))
     plan.nt = nt if 2.0 * M * N * K >= PARALLEL_MIN_FLOPS else 1
+    plan.private_b = plan.nt > 1 and _split_rows(M, N, mrt, plan.nt) \
+        and K * _round_up(N, NR) <= PRIVATE_B_MAX and _ceil_div(M, plan.nt) >= 4 * mrt
+    plan.wsize = plan.nt * (plan.bsize + plan.asize) if plan.private_b \
+        else plan.bsize + plan.nt * plan.asize
     return plan
 
 
@@ -478,16 +502,23 @@ cdef void _gemm_run(Plan* plan, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, floati
                     const floating* a, Py_ssize_t rsa, Py_ssize_t csa,
                     const floating* b, Py_ssize_t rsb, Py_ssize_t csb,
                     floating beta, floating* c, Py_ssize_t ldc, floating* ws) noexcept nogil:
-    """One product on plan.nt threads; ws holds B~ then one A~ per thread."""
+    """One product on plan.nt threads in one parallel region; ws (plan.wsize elements) holds
+    B~ then one A~ per thread, or (private_b) one (B~, A~) pair per thread."""
     if plan.nt == 1:
         _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
-                     ws, ws + plan.bsize, 0, 1)
+                     ws, ws + plan.bsize, 0, 1, False)
         return
     with parallel(num_threads=plan.nt):
         # The team may be smaller than asked for (thread limits): split by its real size.
-        _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
-                     ws, ws + plan.bsize + threadid() * plan.asize, threadid(),
-                     mg_gemm_team_size())
+        if plan.private_b:
+            _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
+                         ws + threadid() * (plan.bsize + plan.asize),
+                         ws + threadid() * (plan.bsize + plan.asize) + plan.bsize, threadid(),
+                         mg_gemm_team_size(), True)
+        else:
+            _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
+                         ws, ws + plan.bsize + threadid() * plan.asize, threadid(),
+                         mg_gemm_team_size(), False)
 
 
 # ---------------------------------------------------------------- scratch buffers
@@ -602,7 +633,7 @@ def gemm(cnp.ndarray a, cnp.ndarray b, double alpha=1.0, double beta=0.0, cnp.nd
     a = _aligned_elements(a)
     b = _aligned_elements(b)
     plan = _plan(dims[0], dims[1], a.shape[1], s, num_threads())
-    scratch = _scratch_take(s * (plan.bsize + plan.nt * plan.asize))
+    scratch = _scratch_take(s * plan.wsize)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             _gemm_2d[float](&plan, <float>alpha, a, b, <float>beta, out, scratch.data)
@@ -648,7 +679,7 @@ cdef void _matmul_batches(Plan* plan, bint by_batch, Py_ssize_t nb, int nd, cons
             _gemm_thread(M, N, K, plan.kc, plan.nc, one, a0 + _batch_offset(i, nd, shape, sa),
                          rsa, csa, b0 + _batch_offset(i, nd, shape, sb), rsb, csb, 0,
                          c0 + _batch_offset(i, nd, shape, sc), ldc, w + threadid() * per_thread,
-                         w + threadid() * per_thread + plan.bsize, 0, 1)
+                         w + threadid() * per_thread + plan.bsize, 0, 1, False)
     else:
         for i in range(nb):
             _gemm_run(plan, M, N, K, one, a0 + _batch_offset(i, nd, shape, sa), rsa, csa,
@@ -723,7 +754,7 @@ def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out=None):
         plan.nt = nt
         scratch = _scratch_take(s * nt * (plan.bsize + plan.asize))
     else:
-        scratch = _scratch_take(s * (plan.bsize + plan.nt * plan.asize))
+        scratch = _scratch_take(s * plan.wsize)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             _matmul_batches[float](&plan, by_batch, nb, nd, <Py_ssize_t*>dims, a, sa, b, sb, out,

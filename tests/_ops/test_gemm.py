@@ -112,6 +112,24 @@ def test_narrow_tail_and_transposed_packing(isa, threads, dtype):
             assert_gemm_close(out, a, bt, -0.5, 2.0, c0)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_thread_regimes_give_identical_results(isa, dtype):
+    """1 and 2 threads compute every element with the same operations, whichever way the work is
+    split: below the parallel threshold (one thread), rows split with a private B~ per thread (no
+    barriers), rows split with a shared B~ (barriers; K x N above PRIVATE_B_MAX), column panels
+    split (few rows), and a transposed B. So the results are bit-identical."""
+    rng = np.random.default_rng(11)
+    for M, K, N in ((20, 30, 20), (100, 784, 100), (100, 100, 784), (257, 784, 257),
+                    (300, 1100, 130), (7, 300, 1000), (50, 64, 50)):
+        a, b = rand(rng, (M, K), dtype), rand(rng, (N, K), dtype).T
+        got = {}
+        for nt in (1, 2):
+            ops.set_num_threads(nt)
+            got[nt] = ops.gemm(a, b)
+        assert np.array_equal(got[1], got[2])
+        assert_gemm_close(got[2], a, b)
+
+
 def test_block_boundaries(isa, threads):
     """Several depth blocks (K > KC), several column blocks (N > NC), and few-row products whose
     column panels are split between threads."""
