@@ -20,6 +20,7 @@ from . import reference
 # Compiled modules; each defines a subset of ``reference.__all__`` under the same names.
 COMPILED_MODULES = ("elementwise", "im2col", "pooling", "gemm", "batchnorm", "optim")
 FLOAT_DTYPES = (np.float32, np.float64)
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _load_compiled():
@@ -193,6 +194,13 @@ def gemm(a, b, alpha=1.0, beta=0.0, out=None):
     out must be a writeable C-contiguous array of A's dtype and shape (M, N); with β = 0 it is not
     read (BLAS semantics), without out β is ignored.
     """
+    # Fast path for the common call (two 2-D arrays of one native float dtype, no out): the full
+    # checks below cost ~1.3 µs, 5 % of a 100 x 100 x 100 product. (Builtin dtypes are singletons,
+    # so `is` is exact here; anything unusual takes the checked path.)
+    if (out is None and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2
+            and b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype is b.dtype
+            and (a.dtype is _FLOAT32 or a.dtype is _FLOAT64)):
+        return _impl["gemm"](a, b, float(alpha), float(beta), None)
     _check_operands("gemm", a, b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"gemm: shapes {a.shape} and {b.shape} cannot be multiplied "
