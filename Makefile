@@ -38,7 +38,7 @@ test: build
 	MINIGRAD_KERNELS=numpy $(PY) -m pytest -q -p no:cacheprovider -m "not compiled_only" tests
 
 # Bounds-checked build (MINIGRAD_CYTHON_DEBUG=1: boundscheck, wraparound, initializedcheck, -O0 -g)
-# on the compiled kernels only, then a normal rebuild (setup.py notices the mode switch and
+# on the compiled kernels (the default backend; no numpy pass), then a normal rebuild (setup.py notices the mode switch and
 # regenerates every .c). By default it runs the tests that drive the kernels: tests/_ops (with the
 # differential fuzzing), tests/nn, tests/test_functional.py and the crash suite (~1/3 of the suite's
 # time). DEBUG_TESTS=tests runs the whole suite (it passes; ~3x longer). CI (.ci/run) runs the
@@ -49,7 +49,7 @@ test-debug: venv
 	MINIGRAD_CYTHON_DEBUG=1 $(PIP) install -q --no-build-isolation -e '.[test,examples,bench]'
 	rm -f $(STAMP)
 	$(PY) -c "from minigrad._ops._build_info import BUILD_INFO as b; assert b['debug'], 'not a debug build'"
-	MINIGRAD_KERNELS=compiled $(PY) -m pytest -q -p no:cacheprovider $(DEBUG_TESTS)
+	$(PY) -m pytest -q -p no:cacheprovider $(DEBUG_TESTS)
 	$(if $(KEEP_DEBUG_BUILD),,$(MAKE) build)
 
 # Passive OpenMP waiting: when other processes share the cores, threads spinning at the kernels'
