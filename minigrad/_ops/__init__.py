@@ -238,8 +238,6 @@ def matmul(a, b, out=None):
                              f"{getattr(out, 'shape', '')}")
         if np.may_share_memory(out, a) or np.may_share_memory(out, b):
             raise ValueError("out: must not overlap a or b (the product is written while they are read)")
-    if 0 in batch:  # an empty batch (the compiled kernel broadcast a 0 against a 1 to 1)
-        return np.empty(shape, a.dtype) if out is None else out
     return _impl["matmul"](a, b, out)
 
 

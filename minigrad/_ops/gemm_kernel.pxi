@@ -723,7 +723,7 @@ def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out=None):
         db = b.shape[d - (nd - nbd + 2)] if d >= nd - nbd + 2 else 1
         if da != db and da != 1 and db != 1:
             raise ValueError(f"matmul: batch dims of {(<object>a).shape} and {(<object>b).shape} cannot be broadcast")
-        dims[d] = max(da, db)
+        dims[d] = db if da == 1 else da  # not max(): a 0 broadcast against a 1 stays 0
         nb *= dims[d]
     dims[nd], dims[nd + 1] = M, N
     if out is None:

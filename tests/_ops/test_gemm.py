@@ -170,6 +170,10 @@ def test_empty_dims():
         assert ops.matmul(np.ones((2, 0, 5), dtype), np.ones((5, 3), dtype)).shape == (2, 0, 3)
         assert np.array_equal(ops.matmul(np.ones((2, 4, 0), dtype), np.ones((0, 3), dtype)),
                               np.zeros((2, 4, 3)))
+        # a batch dim of 0 broadcast against 1 stays 0, from either side (numpy's rule)
+        for sa, sb in (((0, 3, 4), (1, 4, 5)), ((2, 1, 3, 4), (0, 4, 5)), ((1, 3, 4), (0, 4, 5))):
+            got = gemm_module.matmul(np.ones(sa, dtype), np.ones(sb, dtype), None)
+            assert got.shape == np.matmul(np.ones(sa), np.ones(sb)).shape
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
