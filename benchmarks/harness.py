@@ -16,9 +16,9 @@ Method (the machines are shared and noisy, so only ratios measured in the same r
 - Statistics: median, quartiles, min and max of the per-call time over the repetitions, and the ratio
   of each candidate to the baseline (torch) *paired by repetition* (both timed within the same
   rotation), summarized by its median and quartiles.
-- Process settings (:data:`PROCESS_ENV`, :func:`steady_allocator`, applied by ``python -m benchmarks``
-  before numpy, torch or minigrad load): idle OpenMP workers sleep instead of spinning, and freed
-  buffers stay in the heap instead of going back to the OS and being page-faulted in again.
+- Process settings (:func:`steady_allocator`, applied by ``python -m benchmarks`` before numpy, torch
+  or minigrad load): freed buffers stay in the heap instead of going back to the OS and being
+  page-faulted in again. The OpenMP wait policy is the caller's (see :data:`OMP_WAIT_ENV`).
 
 A row (what a benchmark module's ``run(quick)`` returns a list of) is a dict made by :func:`row` or
 :func:`skipped` (a dict in any other format is shown as given, in a generic table); the report is
@@ -31,6 +31,7 @@ import functools
 import gc
 import json
 import math
+import mmap
 import os
 import platform
 import shutil
@@ -49,27 +50,25 @@ DEFAULTS = dict(FULL_DEFAULTS)
 QUICK_DEFAULTS = {"reps": 3, "warmup": 1, "gap": 0.15, "target": 0.02}
 BASELINE = "torch"
 
-# Environment for the benchmark process, set before any OpenMP runtime loads (libgomp reads it once).
-# With the default policy an idle libgomp worker busy-waits ~300 000 spins (milliseconds) after
-# every parallel region; on a host whose 2 cores are shared, a spinning worker takes the core its
-# partner thread needs, so a 2-thread barrier waits for a scheduler time slice (torch's MLP step
-# measured 35 ms on 2 threads against 2.4 ms on 1). Passive workers sleep at once: every
-# framework's OpenMP pool (torch's and minigrad's alike: they share the one libgomp of the
-# process) is set the same way. OpenBLAS's own pthread pool is not changed (numpy-ref is timed as
-# shipped); the gap between blocks outlasts its ~0.1 s spin.
-PROCESS_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+# OpenMP waiting is left as the caller's environment has it (recorded with the run; libgomp reads it
+# once, when it loads). Unset is libgomp's default and what users of either framework get: an idle
+# worker spins ~300 000 times (well under a millisecond on an idle core) before sleeping, so the next
+# parallel region starts at once. On a host whose cores are shared with other jobs a spinning worker
+# takes the core its partner thread needs (torch's MLP step once took 35 ms on 2 threads against
+# 2.4 ms on 1): run `OMP_WAIT_POLICY=PASSIVE make bench` there. PASSIVE costs a wake-up per parallel
+# region: on the idle AMD EPYC minigrad's 2-thread GEMM at 100×784×100 took 1.4–1.7× numpy's time
+# with it against 1.02–1.06× without, and a full run under it showed 2-thread GEMM rows that did not
+# scale. OpenBLAS's own pthread pool ignores the variable; the gap between blocks outlasts its spin.
+OMP_WAIT_ENV = "OMP_WAIT_POLICY"
 # glibc malloc: mmap threshold and trim threshold (mallopt parameters M_MMAP_THRESHOLD = -3,
 # M_TRIM_THRESHOLD = -1), 1 GiB each, so a freed output buffer is reused by the next call.
 _MALLOC_LIMIT = 1 << 30
 
 
 def prepare_process():
-    """Apply :data:`PROCESS_ENV` (unless the caller set those variables) — effective only when called
-    before numpy, torch and minigrad are imported — and :func:`steady_allocator`. Returns the
-    settings in effect, recorded with the run."""
-    for k, v in PROCESS_ENV.items():
-        os.environ.setdefault(k, v)
-    return {**{k: os.environ[k] for k in PROCESS_ENV}, "steady_allocator": steady_allocator()}
+    """Apply :func:`steady_allocator` and return the process settings in effect, recorded with the
+    run: the OpenMP wait policy as the caller set it ("unset": libgomp's default) and the allocator."""
+    return {OMP_WAIT_ENV: os.environ.get(OMP_WAIT_ENV, "unset"), "steady_allocator": steady_allocator()}
 
 
 def steady_allocator():
@@ -446,9 +445,19 @@ _LAST_PROBES = {}
 
 
 def _copy_gbs(reps):
-    """GB/s of np.copyto on 256 MB (STREAM convention: bytes read + bytes written), best of reps."""
-    src = np.ones(64 * 2 ** 20, dtype=np.float32)
-    dst = np.empty_like(src)
+    """GB/s of np.copyto on 256 MB (STREAM convention: bytes read + bytes written), best of reps.
+
+    The buffers are mapped directly and advised to use huge pages, so the figure is the machine's
+    DRAM bandwidth whatever the allocator does: under :func:`steady_allocator` a 256 MB numpy
+    array comes from the heap on 4 KB pages, and TLB misses alone cut the copy to ~7 GB/s against
+    ~22 GB/s (measured on the AMD EPYC), which would make the traffic bound meaninglessly loose."""
+    nbytes = 256 * 2 ** 20
+    maps = [mmap.mmap(-1, nbytes) for _ in range(2)]
+    for m in maps:
+        if hasattr(mmap, "MADV_HUGEPAGE"):
+            m.madvise(mmap.MADV_HUGEPAGE)
+    src, dst = (np.frombuffer(m, dtype=np.float32) for m in maps)
+    src[:] = 1
     np.copyto(dst, src)
     best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(reps))
     return 2 * src.nbytes / best / 1e9
@@ -469,6 +478,15 @@ def _timed(fn):
 
 
 # ---------------------------------------------------------------- report
+
+def _wait_policy_text(meta):
+    policy = meta.get("process", {}).get(OMP_WAIT_ENV, "unset")
+    if policy == "unset":
+        return ("unset, libgomp's default as users get it (idle workers spin briefly, then sleep; on a "
+                "host shared with other jobs run `OMP_WAIT_POLICY=PASSIVE make bench`, as spinning workers "
+                "then steal the cores their partners need)")
+    return f"`{policy}`, as set by the caller"
+
 
 def fmt_time(seconds):
     """Format with a unit chosen by magnitude."""
@@ -669,10 +687,7 @@ def write_report(path_md, path_json, data, titles):
         "measured in the same rotation (quartiles in parentheses): **below 1 means faster than torch**. "
         "Threads are set explicitly, and restored after each row, for minigrad, numpy's BLAS "
         "(threadpoolctl) and torch alike (the `threads` column). Process settings, the same for every "
-        "candidate: `OMP_WAIT_POLICY=PASSIVE` (idle OpenMP workers sleep instead of spinning for "
-        "milliseconds; torch and minigrad share the process's one libgomp, and on a host whose 2 cores "
-        "are shared a spinning worker made 2-thread steps wait for scheduler time slices — torch's MLP "
-        "step once took 35 ms on 2 threads against 2.4 ms on 1); glibc's mmap and trim thresholds raised "
+        f"candidate: `OMP_WAIT_POLICY` {_wait_policy_text(meta)}; glibc's mmap and trim thresholds raised "
         "to 1 GiB, so a freed output buffer is reused by the next call instead of being returned to the "
         "OS and page-faulted in again (that cost ~1 fault per 4 KB of output per call and made BatchNorm "
         "5–10× slower than its arithmetic in both frameworks). The process sleeps "

@@ -89,13 +89,15 @@ def test_threads_are_restored_for_every_library():
     assert torch.get_num_threads() == before["torch"] and blas()[0] == before["numpy_blas"]
 
 
-def test_process_settings_keep_the_callers_environment(monkeypatch):
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+def test_process_settings_record_the_callers_environment(monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     settings = harness.prepare_process()
-    assert settings["OMP_WAIT_POLICY"] == "ACTIVE"  # an explicit choice is not overridden
+    assert settings["OMP_WAIT_POLICY"] == "PASSIVE"
     monkeypatch.delenv("OMP_WAIT_POLICY")
-    assert harness.prepare_process()["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert harness.prepare_process()["OMP_WAIT_POLICY"] == "unset"  # libgomp's default, not overridden
+    assert "OMP_WAIT_POLICY" not in os.environ
     assert settings["steady_allocator"] is True  # glibc here: mallopt accepted both limits
+
 
 
 def test_step_candidates_time_the_same_work_in_each_framework():
@@ -155,7 +157,7 @@ def test_quick_run_writes_well_formed_report(tmp_path, monkeypatch):
     md = (tmp_path / "BENCHMARKS.md").read_text()
     assert f"**CPU:** {machine['cpu']}" in md
     assert "## Per-op Python overhead" in md and "## BatchNorm forward + backward" in md
-    assert "OMP_WAIT_POLICY=PASSIVE" in md  # the method paragraph names the process settings
+    assert "`OMP_WAIT_POLICY`" in md  # the method paragraph names the process settings
     assert "| case | threads | minigrad |" in md
     assert results[0].name in md  # the report links its raw data
 
