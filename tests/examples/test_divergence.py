@@ -1,9 +1,5 @@
 """A diverging run (learning rate far too large) stops at the first non-finite loss with a message
 that says what happened and what to try, instead of training on NaN for the remaining epochs."""
-import importlib
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -11,10 +7,8 @@ from minigrad import nn, optim
 from minigrad.data import DataLoader, TensorDataset
 
 
-def test_huge_learning_rate_stops_with_a_clear_message(capsys, monkeypatch):
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "examples"))
-    monkeypatch.delitem(sys.modules, "_common", raising=False)
-    common = importlib.import_module("_common")
+def test_huge_learning_rate_stops_with_a_clear_message(load_example, capsys):
+    common = load_example("_common")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((256, 8)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64)
