@@ -126,9 +126,11 @@ class Tensor:
                     hooks.remove(hook)
         return _Handle()
 
-    def _accumulate(self, grad):
+    def _accumulate(self, grad, steal=False):
+        """Add ``grad`` to ``.grad``; the first gradient is copied unless the engine found it has no
+        other reference (``steal``)."""
         if self.grad is None:
-            self.grad = Tensor._wrap(np.array(grad, dtype=self.data.dtype, copy=True))
+            self.grad = Tensor._wrap(grad if steal else np.array(grad, dtype=self.data.dtype, order="C"))
         else:
             self.grad.data += grad
 

@@ -44,6 +44,66 @@ def test_tensor_used_twice_sums_both_paths():
     np.testing.assert_allclose(x.grad.data, 2 * x.data + 1)
 
 
+class _Returns(autograd.Function):
+    """y = x; backward returns ``make(grad_out)``, remembered in ``returned`` (a module-level list,
+    cleared by each test) only when ``keep`` is set, so its refcount says what the test wants."""
+    returned = []
+
+    @staticmethod
+    def forward(ctx, x, make, keep):
+        ctx.make, ctx.keep = make, keep
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.make(g)
+        _Returns.last_id = id(out)
+        if ctx.keep:
+            _Returns.returned.append(out)
+        return out, None, None
+
+
+def test_first_leaf_gradient_nobody_else_holds_is_stolen_not_copied():
+    x = leaf(3, 4)
+    _Returns.apply(x, lambda g: g * 2.0, False).sum().backward()
+    assert id(x.grad.data) == _Returns.last_id  # the array backward returned, not a copy
+    x.grad = None  # a whole-buffer reshape of a fresh array is stolen too
+    _Returns.apply(x, lambda g: (g * 2.0).reshape(12).reshape(3, 4), False).sum().backward()
+    assert id(x.grad.data) == _Returns.last_id
+    (x * 3.0).sum().backward()  # and later gradients add into it
+    np.testing.assert_allclose(x.grad.data, np.full((3, 4), 5.0))
+
+
+@pytest.mark.parametrize("case", ["kept", "seed", "part_of_buffer", "read_only", "strided", "hook"])
+def test_first_leaf_gradient_is_copied_when_its_memory_is_reachable(case):
+    x = leaf(3, 4)
+    seed = minigrad.ones(3, 4, dtype=np.float64)
+    kept = []
+    make = {"kept": lambda g: g * 2.0, "seed": lambda g: g, "hook": lambda g: g * 2.0,
+            "part_of_buffer": lambda g: np.concatenate([g.ravel(), g.ravel()])[:12].reshape(3, 4),
+            "read_only": lambda g: np.broadcast_to(g.sum(), (3, 4)),
+            "strided": lambda g: np.asfortranarray(g * 2.0)}[case]
+    if case == "hook":
+        x.register_hook(lambda grad: kept.append(grad.data))
+    _Returns.returned.clear()
+    _Returns.apply(x, make, case == "kept").backward(seed)
+    others = _Returns.returned + kept + [seed.data]
+    assert not any(np.shares_memory(x.grad.data, o) for o in others)
+    before = [o.copy() for o in others]
+    x.grad.data += 1.0  # an optimizer writing into .grad must not reach anything else
+    for o, b in zip(others, before):
+        np.testing.assert_array_equal(o, b)
+    assert x.grad.data.flags.c_contiguous and x.grad.data.flags.writeable
+
+
+def test_one_array_returned_for_two_leaves_gives_each_its_own_gradient():
+    a, b = leaf(3), leaf(3)
+    (a + b).backward(minigrad.ones(3, dtype=np.float64) * 2.0)  # add's backward hands g to both
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    a.grad.data += 1.0
+    np.testing.assert_array_equal(b.grad.data, np.full(3, 2.0))
+
+
 def test_diamond_graph_matches_torch():
     data = np.random.default_rng(0).standard_normal((3, 4))
     x = minigrad.tensor(data, requires_grad=True)
