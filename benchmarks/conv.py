@@ -1,16 +1,25 @@
 """Conv2d and max_pool2d forward + backward: minigrad (compiled kernels) vs torch vs minigrad on its
-numpy reference kernels (``numpy-ref``), float32, 2 threads, timed by :func:`benchmarks.harness.compare`.
+numpy reference kernels (``numpy-ref``) vs the book's numpy conv (``book (numpy)``), float32,
+2 threads, timed by :func:`benchmarks.harness.compare`.
 
     python -m benchmarks.conv [--quick]
 
 One call = forward and backward to x, W and b (dx only for pooling) through each framework's
 autograd, with a fixed upstream gradient. Cases (N, Cin, H×W, Cout, k, stride, pad) are those of
 PERFORMANCE.md; the pooling row is the 2×2 max-pool after case (a).
+
+``book (numpy)`` is the Convolution layer of "Deep Learning from Scratch" (ch. 7) as
+:mod:`benchmarks.book_conv` reproduces it: loop-based im2col/col2im into float64 buffers (the book's
+silent upcast of float32 input), numpy GEMMs on the same BLAS threads as the other candidates. It is
+timed interleaved with the others in the same ``compare`` call; ``numpy-ref / minigrad`` and
+``book / minigrad`` are paired median ratios (above 1: minigrad is faster). A call of the book's layer
+(~40–150 ms on these cases) outlasts a block's ``target``, so compare() gives it one call per block
+and it adds a few calls per case to the section's run time, in QUICK mode too.
 """
 
 import numpy as np
 
-from . import harness
+from . import book_conv, harness
 
 SECTION = "conv"
 THREADS = 2
@@ -21,6 +30,7 @@ CONV_CASES = [
     ("c", 128, 3, 32, 32, 32, 3, 1, 1),
 ]
 POOL_SHAPE = (100, 30, 24, 24)
+BOOK = "book (numpy)"
 
 
 def run(quick=False):
@@ -37,10 +47,13 @@ def run(quick=False):
         cands = harness.step_candidates(
             lambda x, w, b: F.conv2d(x, w, b, stride=s, padding=p),
             lambda torch: lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p), (x, w, b), g)
+        cands[BOOK] = lambda: book_conv.conv_step(x, w, b, s, p, g)
         res = harness.compare(cands, threads=THREADS)
+        book = harness.paired_ratio(res, BOOK, "minigrad")
+        extra = {**harness.speedup_extra(res), "book / minigrad": f"{book['median']:.2f}×" if book else ""}
         # flops: the forward and the two backward products (dx, dW), each 2·N·Cout·OH·OW·Cin·k².
         rows.append(harness.row(SECTION, f"conv ({name}) {N},{Cin},{H}x{W},{Cout},k{k},s{s},p{p}", res,
-                                flops=3 * 2.0 * N * Cout * OH * OW * Cin * k * k, extra=harness.speedup_extra(res)))
+                                flops=3 * 2.0 * N * Cout * OH * OW * Cin * k * k, extra=extra))
     x = rng.standard_normal(POOL_SHAPE, dtype=np.float32)
     g = rng.standard_normal((*POOL_SHAPE[:2], POOL_SHAPE[2] // 2, POOL_SHAPE[3] // 2), dtype=np.float32)
     cands = harness.step_candidates(lambda x: F.max_pool2d(x, 2),
