@@ -139,7 +139,7 @@ cdef void _cols_stats(const floating* x, Py_ssize_t C, Py_ssize_t n0, Py_ssize_t
     acc and bmean are scratch rows of C doubles owned by the calling item."""
     cdef Py_ssize_t b0 = n0, b1, n, j
     cdef const floating* r0
-    cdef double cnt = 0, bcnt, tot, d
+    cdef double cnt = 0, bcnt, tot, d, wb, wm2
     cdef floating bm, d0, d1, d2, d3
     for j in range(C):
         mean[j] = 0
@@ -185,12 +185,15 @@ cdef void _cols_stats(const floating* x, Py_ssize_t C, Py_ssize_t n0, Py_ssize_t
                 d = (r0[j] - <double>x[j]) - bmean[j]
                 acc[j] += d * d
             n += 1
-        # Chan merge, written out per column: every column of the item has the same counts.
+        # Chan merge, written out per column: every column of the item has the same counts, so the
+        # count ratios are computed once per block (a division per column cost 10% of the forward).
         tot = cnt + bcnt
+        wb = bcnt / tot
+        wm2 = cnt * wb
         for j in range(C):
             d = bmean[j] - mean[j]
-            mean[j] += d * bcnt / tot
-            m2[j] += acc[j] + d * d * cnt * bcnt / tot
+            mean[j] += d * wb
+            m2[j] += acc[j] + d * d * wm2
         cnt = tot
         b0 = b1
 
@@ -238,19 +241,21 @@ cdef void _cols_grad_sums(const floating* g, const floating* x, const floating* 
 
 cdef void _rows_normalize(const floating* x, floating* y, Py_ssize_t C, Py_ssize_t L,
                           Py_ssize_t c, Py_ssize_t n0, Py_ssize_t n1, floating mu_hi,
-                          floating mu_lo, floating scale, floating beta) noexcept nogil:
-    """y = (x − μ_B)·(γ·inv_std) + β on channel c, in the input dtype. μ_B is the float64 mean split
-    as mu_hi + mu_lo (both in the input dtype): x − mu_hi is exact for x near the mean, so large-mean
-    data (1e4 + randn in float32) keeps full precision instead of losing ~1e-3 to rounding μ_B."""
+                          floating scale, floating shift) noexcept nogil:
+    """y = (x − μ_B)·(γ·inv_std) + β on channel c, in the input dtype, computed as
+    (x − mu_hi)·scale + shift: μ_B is the float64 mean split as mu_hi + mu_lo (mu_hi in the input
+    dtype, mu_lo folded into shift = β − mu_lo·scale by _finish_stats). x − mu_hi is exact for x
+    near the mean, so large-mean data (1e4 + randn in float32) keeps full precision instead of losing
+    ~1e-3 to rounding μ_B."""
     cdef Py_ssize_t n, i, off
     for n in range(n0, n1):
         off = (n * C + c) * L
         for i in range(L):
-            y[off + i] = ((x[off + i] - mu_hi) - mu_lo) * scale + beta
+            y[off + i] = (x[off + i] - mu_hi) * scale + shift
 
 
 cdef void _cols_normalize(const floating* x, floating* y, const floating* mu_hi,
-                          const floating* mu_lo, const floating* scale, const floating* bias,
+                          const floating* scale, const floating* shift,
                           Py_ssize_t C, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t n0,
                           Py_ssize_t n1) noexcept nogil:
     # One row per sweep: GCC vectorizes this after a runtime check that y does not overlap the
@@ -259,7 +264,7 @@ cdef void _cols_normalize(const floating* x, floating* y, const floating* mu_hi,
     for n in range(n0, n1):
         off = n * C
         for j in range(c0, c1):
-            y[off + j] = ((x[off + j] - mu_hi[j]) - mu_lo[j]) * scale[j] + bias[j]
+            y[off + j] = (x[off + j] - mu_hi[j]) * scale[j] + shift[j]
 
 
 cdef void _rows_grad_input(const floating* g, const floating* x, floating* gx, Py_ssize_t C,
@@ -287,16 +292,20 @@ cdef void _cols_grad_input(const floating* g, const floating* x, floating* gx,
 # ---------------------------------------------------------------- per-channel scalars
 
 cdef inline void _finish_stats(Py_ssize_t c, double mu, double m2, double m, double eps,
-                               const floating* weight, floating* mean, floating* var,
-                               floating* inv_std, floating* mean_lo, floating* scale) noexcept nogil:
-    """σ²_B = M2/m (biased), inv_std = 1/sqrt(σ²_B + eps), scale = γ·inv_std; μ_B = mean + mean_lo."""
+                               const floating* weight, const floating* bias, floating* mean,
+                               floating* var, floating* inv_std, floating* scale,
+                               floating* shift) noexcept nogil:
+    """σ²_B = M2/m (biased), inv_std = 1/sqrt(σ²_B + eps), scale = γ·inv_std; μ_B = mean + mu_lo
+    with mean = μ_B rounded to the input dtype, and shift = β − mu_lo·scale, so that
+    y = (x − mean)·scale + shift."""
     cdef double v = m2 / m
     cdef double istd = 1.0 / sqrt(v + eps)
+    cdef double sc = weight[c] * istd
     mean[c] = <floating>mu
-    mean_lo[c] = <floating>(mu - mean[c])
     var[c] = <floating>v
     inv_std[c] = <floating>istd
-    scale[c] = <floating>(weight[c] * istd)
+    scale[c] = <floating>sc
+    shift[c] = <floating>(bias[c] - (mu - mean[c]) * sc)
 
 
 cdef inline void _grad_coefficients(Py_ssize_t c, double sum_g, double sum_gxc, double m,
@@ -367,14 +376,42 @@ cdef inline Item _item(Plan* pl, Py_ssize_t i) noexcept nogil:
     return it
 
 
+cdef inline void _merge_splits(Plan* pl, Py_ssize_t c, const double* pmean, const double* pm2,
+                               const floating* x, double m, double eps, const floating* weight,
+                               const floating* bias, floating* mean, floating* var,
+                               floating* inv_std, floating* scale, floating* shift) noexcept nogil:
+    """Channel c's statistics from its S per-split (mean − K, M2) pairs (row s·C of pmean, pm2),
+    merged with Chan's formula; then _finish_stats. One channel per call: the channels run in
+    parallel (serially, this merge of C = 1024 channels was a sixth of the 2-D forward)."""
+    cdef double cnt = 0, mu = 0, m2 = 0
+    cdef Py_ssize_t s
+    for s in range(pl.S):
+        _chan_merge(&cnt, &mu, &m2, <double>(((s + 1) * pl.N // pl.S - s * pl.N // pl.S) * pl.L),
+                    pmean[s * pl.C + c], pm2[s * pl.C + c])
+    _finish_stats(c, x[c * pl.L] + mu, m2, m, eps, weight, bias, mean, var, inv_std, scale, shift)
+
+
+cdef inline void _sum_splits(Plan* pl, Py_ssize_t c, const double* psg, const double* psgx, double m,
+                             const floating* inv_std, const floating* weight,
+                             floating* grad_weight, floating* grad_bias,
+                             floating* k, floating* p, floating* q) noexcept nogil:
+    """Channel c's Σ g and Σ g·(x − μ_B) summed over the S splits, then _grad_coefficients."""
+    cdef double sg = 0, sgx = 0
+    cdef Py_ssize_t s
+    for s in range(pl.S):
+        sg += psg[s * pl.C + c]
+        sgx += psgx[s * pl.C + c]
+    _grad_coefficients(c, sg, sgx, m, inv_std, weight, grad_weight, grad_bias, k, p, q)
+
+
 cdef inline void _normalize_item(Plan* pl, Item it, const floating* x, floating* y,
-                                 const floating* mean, const floating* mean_lo,
-                                 const floating* scale, const floating* bias) noexcept nogil:
+                                 const floating* mean, const floating* scale,
+                                 const floating* shift) noexcept nogil:
     if pl.cols:
-        _cols_normalize(x, y, mean, mean_lo, scale, bias, pl.C, it.c0, it.c1, it.n0, it.n1)
+        _cols_normalize(x, y, mean, scale, shift, pl.C, it.c0, it.c1, it.n0, it.n1)
     else:
-        _rows_normalize(x, y, pl.C, pl.L, it.c0, it.n0, it.n1, mean[it.c0], mean_lo[it.c0],
-                        scale[it.c0], bias[it.c0])
+        _rows_normalize(x, y, pl.C, pl.L, it.c0, it.n0, it.n1, mean[it.c0], scale[it.c0],
+                        shift[it.c0])
 
 
 cdef inline void _grad_input_item(Plan* pl, Item it, const floating* g, const floating* x,
@@ -403,12 +440,12 @@ def _forward_train(const floating[:, :, ::1] x, floating[:, :, ::1] y,
     cdef double[:, ::1] acc = np.empty((pl.S, width))
     cdef double[:, ::1] bmean = np.empty((pl.S, width))
     dtype = np.float32 if floating is float else np.float64
-    cdef floating[::1] mean_lo = np.empty(pl.C, dtype)
     cdef floating[::1] scale = np.empty(pl.C, dtype)
+    cdef floating[::1] shift = np.empty(pl.C, dtype)
     cdef const floating* xp = &x[0, 0, 0]
     cdef floating* yp = &y[0, 0, 0]
-    cdef double m = <double>(pl.N * pl.L), cnt, mu, m2
-    cdef Py_ssize_t i, c, s
+    cdef double m = <double>(pl.N * pl.L)
+    cdef Py_ssize_t i, c
     cdef Item it
     with nogil:
         for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
@@ -421,23 +458,16 @@ def _forward_train(const floating[:, :, ::1] x, floating[:, :, ::1] y,
                             &pmean[it.s, it.c0], &pm2[it.s, it.c0])
             if pl.S == 1:  # the item owns its channels: finish them and write y while cached
                 for c in range(it.c0, it.c1):
-                    _finish_stats(c, xp[c * pl.L] + pmean[0, c], pm2[0, c], m, eps, &weight[0], &mean[0],
-                                  &var[0], &inv_std[0], &mean_lo[0], &scale[0])
-                _normalize_item(&pl, it, xp, yp, &mean[0], &mean_lo[0], &scale[0], &bias[0])
+                    _finish_stats(c, xp[c * pl.L] + pmean[0, c], pm2[0, c], m, eps, &weight[0],
+                                  &bias[0], &mean[0], &var[0], &inv_std[0], &scale[0], &shift[0])
+                _normalize_item(&pl, it, xp, yp, &mean[0], &scale[0], &shift[0])
         if pl.S > 1:
-            for c in range(pl.C):
-                cnt = 0
-                mu = 0
-                m2 = 0
-                for s in range(pl.S):
-                    _chan_merge(&cnt, &mu, &m2,
-                                <double>(((s + 1) * pl.N // pl.S - s * pl.N // pl.S) * pl.L),
-                                pmean[s, c], pm2[s, c])
-                _finish_stats(c, xp[c * pl.L] + mu, m2, m, eps, &weight[0], &mean[0], &var[0], &inv_std[0],
-                              &mean_lo[0], &scale[0])
+            for c in prange(pl.C, schedule="static", num_threads=pl.threads):
+                _merge_splits(&pl, c, &pmean[0, 0], &pm2[0, 0], xp, m, eps, &weight[0], &bias[0],
+                              &mean[0], &var[0], &inv_std[0], &scale[0], &shift[0])
             for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
                 it = _item(&pl, i)
-                _normalize_item(&pl, it, xp, yp, &mean[0], &mean_lo[0], &scale[0], &bias[0])
+                _normalize_item(&pl, it, xp, yp, &mean[0], &scale[0], &shift[0])
 
 
 def batch_norm_forward_train(x, weight, bias, eps):
@@ -501,8 +531,8 @@ def _backward(const floating[:, :, ::1] g, const floating[:, :, ::1] x,
     cdef const floating* gp = &g[0, 0, 0]
     cdef const floating* xp = &x[0, 0, 0]
     cdef floating* gxp = &gx[0, 0, 0]
-    cdef double m = <double>(pl.N * pl.L), sg, sgx
-    cdef Py_ssize_t i, c, s
+    cdef double m = <double>(pl.N * pl.L)
+    cdef Py_ssize_t i, c
     cdef Item it
     with nogil:
         for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
@@ -518,14 +548,9 @@ def _backward(const floating[:, :, ::1] g, const floating[:, :, ::1] x,
                                        &grad_weight[0], &grad_bias[0], &k[0], &p[0], &q[0])
                 _grad_input_item(&pl, it, gp, xp, gxp, &mean[0], &k[0], &p[0], &q[0])
         if pl.S > 1:
-            for c in range(pl.C):
-                sg = 0
-                sgx = 0
-                for s in range(pl.S):
-                    sg = sg + psg[s, c]
-                    sgx = sgx + psgx[s, c]
-                _grad_coefficients(c, sg, sgx, m, &inv_std[0], &weight[0], &grad_weight[0],
-                                   &grad_bias[0], &k[0], &p[0], &q[0])
+            for c in prange(pl.C, schedule="static", num_threads=pl.threads):
+                _sum_splits(&pl, c, &psg[0, 0], &psgx[0, 0], m, &inv_std[0], &weight[0],
+                            &grad_weight[0], &grad_bias[0], &k[0], &p[0], &q[0])
             for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
                 it = _item(&pl, i)
                 _grad_input_item(&pl, it, gp, xp, gxp, &mean[0], &k[0], &p[0], &q[0])
