@@ -10,6 +10,7 @@ the default falls back to numpy with a warning; an explicit ``compiled`` raises 
 import contextlib
 import functools
 import importlib
+import math
 import os
 import warnings
 
@@ -453,7 +454,7 @@ def batch_norm_forward_train(x, weight, bias, eps):
     weight = _check_channels("weight", weight, x, optional=True)
     bias = _check_channels("bias", bias, x, optional=True)
     if not isinstance(eps, (int, float, np.floating, np.integer)) or isinstance(eps, bool) \
-            or not np.isfinite(eps) or eps < 0:
+            or not math.isfinite(eps) or eps < 0:
         raise ValueError(f"eps: expected a finite number >= 0, got {eps!r}")
     return _impl["batch_norm_forward_train"](x, weight, bias, float(eps))
 

@@ -4,6 +4,7 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport sqrt
+from libc.stdlib cimport free, malloc
 from minigrad._ops.cpu cimport num_threads
 
 cdef enum:
@@ -430,18 +431,21 @@ def _forward_train(const floating[:, :, ::1] x, floating[:, :, ::1] y,
                    const floating[::1] weight, const floating[::1] bias, double eps,
                    floating[::1] mean, floating[::1] var, floating[::1] inv_std):
     cdef Plan pl = _plan(x.shape[0], x.shape[1], x.shape[2], sizeof(floating))
-    # Per split s and channel c: mean − K_c and M2 over the split's rows (row 0 is final when
-    # S = 1). The shift K_c = x[0, c, 0] keeps the merged block means O(σ) even for 1e6 + randn
-    # data, so the Chan merges lose nothing to rounding the means themselves.
-    cdef double[:, ::1] pmean = np.empty((pl.S, pl.C))
-    cdef double[:, ::1] pm2 = np.empty((pl.S, pl.C))
-    # Columns path only: per-split scratch rows for the block sums and block means.
+    # Scratch, one malloc (numpy arrays and their memoryviews cost ~3 µs a call, most of a small
+    # layer's kernel time). pmean, pm2 (S × C): per split s and channel c, mean − K_c and M2 over
+    # the split's rows (row 0 is final when S = 1). The shift K_c = x[0, c, 0] keeps the merged block
+    # means O(σ) even for 1e6 + randn data, so the Chan merges lose nothing to rounding the means
+    # themselves. acc, bmean (S × width, columns path only): per-split block sums and block means.
     cdef Py_ssize_t width = pl.C if pl.cols else 1
-    cdef double[:, ::1] acc = np.empty((pl.S, width))
-    cdef double[:, ::1] bmean = np.empty((pl.S, width))
-    dtype = np.float32 if floating is float else np.float64
-    cdef floating[::1] scale = np.empty(pl.C, dtype)
-    cdef floating[::1] shift = np.empty(pl.C, dtype)
+    cdef double* pmean = <double*>malloc((2 * pl.S * (pl.C + width)) * sizeof(double)
+                                         + 2 * pl.C * sizeof(floating))
+    if pmean == NULL:
+        raise MemoryError("batch_norm_forward_train: scratch allocation failed")
+    cdef double* pm2 = pmean + pl.S * pl.C
+    cdef double* acc = pm2 + pl.S * pl.C
+    cdef double* bmean = acc + pl.S * width
+    cdef floating* scale = <floating*>(bmean + pl.S * width)  # γ·inv_std and β − mu_lo·scale
+    cdef floating* shift = scale + pl.C
     cdef const floating* xp = &x[0, 0, 0]
     cdef floating* yp = &y[0, 0, 0]
     cdef double m = <double>(pl.N * pl.L)
@@ -451,23 +455,24 @@ def _forward_train(const floating[:, :, ::1] x, floating[:, :, ::1] y,
         for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
             it = _item(&pl, i)
             if pl.cols:
-                _cols_stats(xp, pl.C, it.n0, it.n1, pl.nb, &acc[it.s, 0], &bmean[it.s, 0],
-                            &pmean[it.s, 0], &pm2[it.s, 0])
+                _cols_stats(xp, pl.C, it.n0, it.n1, pl.nb, acc + it.s * width, bmean + it.s * width,
+                            pmean + it.s * pl.C, pm2 + it.s * pl.C)
             else:
                 _rows_stats(xp, pl.C, pl.L, it.c0, it.n0, it.n1, pl.nb,
-                            &pmean[it.s, it.c0], &pm2[it.s, it.c0])
+                            pmean + it.s * pl.C + it.c0, pm2 + it.s * pl.C + it.c0)
             if pl.S == 1:  # the item owns its channels: finish them and write y while cached
                 for c in range(it.c0, it.c1):
-                    _finish_stats(c, xp[c * pl.L] + pmean[0, c], pm2[0, c], m, eps, &weight[0],
-                                  &bias[0], &mean[0], &var[0], &inv_std[0], &scale[0], &shift[0])
-                _normalize_item(&pl, it, xp, yp, &mean[0], &scale[0], &shift[0])
+                    _finish_stats(c, xp[c * pl.L] + pmean[c], pm2[c], m, eps, &weight[0],
+                                  &bias[0], &mean[0], &var[0], &inv_std[0], scale, shift)
+                _normalize_item(&pl, it, xp, yp, &mean[0], scale, shift)
         if pl.S > 1:
             for c in prange(pl.C, schedule="static", num_threads=pl.threads):
-                _merge_splits(&pl, c, &pmean[0, 0], &pm2[0, 0], xp, m, eps, &weight[0], &bias[0],
-                              &mean[0], &var[0], &inv_std[0], &scale[0], &shift[0])
+                _merge_splits(&pl, c, pmean, pm2, xp, m, eps, &weight[0], &bias[0],
+                              &mean[0], &var[0], &inv_std[0], scale, shift)
             for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
                 it = _item(&pl, i)
-                _normalize_item(&pl, it, xp, yp, &mean[0], &scale[0], &shift[0])
+                _normalize_item(&pl, it, xp, yp, &mean[0], scale, shift)
+    free(pmean)
 
 
 def batch_norm_forward_train(x, weight, bias, eps):
@@ -521,13 +526,15 @@ def _backward(const floating[:, :, ::1] g, const floating[:, :, ::1] x,
               const floating[::1] mean, const floating[::1] inv_std, const floating[::1] weight,
               floating[:, :, ::1] gx, floating[::1] grad_weight, floating[::1] grad_bias):
     cdef Plan pl = _plan(x.shape[0], x.shape[1], x.shape[2], sizeof(floating))
-    # Per split s and channel c: Σ g and Σ g·(x − μ_B) over the split's rows.
-    cdef double[:, ::1] psg = np.empty((pl.S, pl.C))
-    cdef double[:, ::1] psgx = np.empty((pl.S, pl.C))
-    dtype = np.float32 if floating is float else np.float64
-    cdef floating[::1] k = np.empty(pl.C, dtype)
-    cdef floating[::1] p = np.empty(pl.C, dtype)
-    cdef floating[::1] q = np.empty(pl.C, dtype)
+    # Scratch, one malloc as in _forward_train: psg, psgx (S × C), per split s and channel c, Σ g
+    # and Σ g·(x − μ_B) over the split's rows; k, p, q (C): the grad_x coefficients.
+    cdef double* psg = <double*>malloc(2 * pl.S * pl.C * sizeof(double) + 3 * pl.C * sizeof(floating))
+    if psg == NULL:
+        raise MemoryError("batch_norm_backward: scratch allocation failed")
+    cdef double* psgx = psg + pl.S * pl.C
+    cdef floating* k = <floating*>(psgx + pl.S * pl.C)
+    cdef floating* p = k + pl.C
+    cdef floating* q = p + pl.C
     cdef const floating* gp = &g[0, 0, 0]
     cdef const floating* xp = &x[0, 0, 0]
     cdef floating* gxp = &gx[0, 0, 0]
@@ -538,22 +545,24 @@ def _backward(const floating[:, :, ::1] g, const floating[:, :, ::1] x,
         for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
             it = _item(&pl, i)
             if pl.cols:
-                _cols_grad_sums(gp, xp, &mean[0], pl.C, it.n0, it.n1, &psg[it.s, 0], &psgx[it.s, 0])
+                _cols_grad_sums(gp, xp, &mean[0], pl.C, it.n0, it.n1, psg + it.s * pl.C,
+                                psgx + it.s * pl.C)
             else:
                 _rows_grad_sums(gp, xp, pl.C, pl.L, it.c0, it.n0, it.n1, mean[it.c0],
-                                &psg[it.s, it.c0], &psgx[it.s, it.c0])
+                                psg + it.s * pl.C + it.c0, psgx + it.s * pl.C + it.c0)
             if pl.S == 1:  # the item owns its channels: write grad_x while (g, x) are cached
                 for c in range(it.c0, it.c1):
-                    _grad_coefficients(c, psg[0, c], psgx[0, c], m, &inv_std[0], &weight[0],
-                                       &grad_weight[0], &grad_bias[0], &k[0], &p[0], &q[0])
-                _grad_input_item(&pl, it, gp, xp, gxp, &mean[0], &k[0], &p[0], &q[0])
+                    _grad_coefficients(c, psg[c], psgx[c], m, &inv_std[0], &weight[0],
+                                       &grad_weight[0], &grad_bias[0], k, p, q)
+                _grad_input_item(&pl, it, gp, xp, gxp, &mean[0], k, p, q)
         if pl.S > 1:
             for c in prange(pl.C, schedule="static", num_threads=pl.threads):
-                _sum_splits(&pl, c, &psg[0, 0], &psgx[0, 0], m, &inv_std[0], &weight[0],
-                            &grad_weight[0], &grad_bias[0], &k[0], &p[0], &q[0])
+                _sum_splits(&pl, c, psg, psgx, m, &inv_std[0], &weight[0],
+                            &grad_weight[0], &grad_bias[0], k, p, q)
             for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
                 it = _item(&pl, i)
-                _grad_input_item(&pl, it, gp, xp, gxp, &mean[0], &k[0], &p[0], &q[0])
+                _grad_input_item(&pl, it, gp, xp, gxp, &mean[0], k, p, q)
+    free(psg)
 
 
 def batch_norm_backward(grad_out, x, mean, inv_std, weight):

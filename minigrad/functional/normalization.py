@@ -18,6 +18,8 @@ the book's momentum = 0.9 (which weights the old running value). Eval mode norma
 running statistics: y = x·scale + shift with scale = γ/sqrt(running_var + eps) and
 shift = β − running_mean·scale (kernel: _ops.batch_norm_forward_eval).
 """
+import math
+
 import numpy as np
 
 from .. import _ops
@@ -116,7 +118,7 @@ def _batch_norm_train(input, weight, bias, eps):
     size = input.data.shape
     if input.data.ndim < 2:
         raise ValueError(f"batch_norm: expected input with at least 2 dims (N, C, ...), got shape {tuple(size)}")
-    if size[0] * int(np.prod(size[2:])) == 1:
+    if size[0] * math.prod(size[2:]) == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(size)}")
     stats = []
     y = BatchNormTrain.apply(input, weight, bias, float(eps), stats)
