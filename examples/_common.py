@@ -27,12 +27,14 @@ class NonFiniteLoss(RuntimeError):
     """The training loss became NaN or infinite; the message says where and what to try."""
 
 
-def make_parser(description, epochs):
-    """The options every example has: --quick, --epochs, --out, --seed, --quiet, --dataset."""
+def make_parser(description, epochs=None):
+    """The options every example has: --quick, --out, --seed, --quiet, --dataset, and --epochs
+    unless ``epochs`` is None (the examples that count steps or iterations instead)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true",
                         help="a few batches on the bundled small subset (what the test suite runs)")
-    parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
+    if epochs is not None:
+        parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help=f"output directory (default {OUT_DIR})")
     parser.add_argument("--seed", type=int, default=0, help="minigrad.manual_seed value (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -101,7 +101,7 @@ def plot(records, path, title):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__.splitlines()[0], epochs=0)
+    parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000, help="training steps per net (default 10000)")
     parser.add_argument("--batch-size", type=int, default=60)
     parser.add_argument("--lr", type=float, default=0.5, help="SGD learning rate (default 0.5)")
@@ -109,8 +109,6 @@ def main(argv=None):
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--unit", type=int, default=0, help="which last-hidden-layer unit to follow")
     args = parser.parse_args(argv)
-    if args.epochs:
-        parser.error("this example counts training steps: use --steps, not --epochs")
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     train_set, test_set, data_desc = load_data(args.dataset, small=args.quick)

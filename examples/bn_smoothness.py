@@ -116,15 +116,13 @@ def plot(records, path, title):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__.splitlines()[0], epochs=0)
+    parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (default 0.1)")
     parser.add_argument("--depth", type=int, default=6, help="hidden layers of 100 units (default 6)")
     parser.add_argument("--probe-every", type=int, default=50)
     args = parser.parse_args(argv)
-    if args.epochs:
-        parser.error("this example counts training steps: use --steps, not --epochs")
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     train_set, _, data_desc = load_data(args.dataset, small=args.quick)

@@ -17,8 +17,8 @@ a bit ahead of Momentum and Adam.
 The optimizers are minigrad's ``optim.SGD`` (momentum / nesterov), ``Adagrad``, ``RMSprop``, ``Adam``
 and ``AdamW`` with PyTorch's update rules; the book's AdaGrad/RMSprop put eps (1e-7) at a slightly
 different place (see NUMERICS.md), which changes nothing visible here. The table gives the training loss
-smoothed over the last 100 iterations, and the test accuracy at the end (the epochs= option is unused:
-this experiment counts iterations).
+smoothed over the last 100 iterations, and the test accuracy at the end (this experiment counts
+iterations: ``--iterations``, not epochs).
 
 Writes ``optimizer_compare.png`` (raw and smoothed loss curves) and ``optimizer_compare.json`` into
 ``--out``. ``--quick``: 40 iterations of batch 64 on the bundled subset (for the tests).
@@ -68,7 +68,7 @@ def plot(results, path, title, window):
 
 def iteration_parser(description):
     """The options of the iteration-counted comparisons (this one and ``weight_init_compare.py``)."""
-    parser = make_parser(description, epochs=0)
+    parser = make_parser(description)
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=128)
     return parser

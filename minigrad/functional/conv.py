@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import _ops
 from ..autograd import Function
+from ..tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
@@ -245,27 +246,36 @@ def _pool_input(name, input):
 
 
 class MaxPool2d(Function):
-    """y = max over each window;  ∂x: each G goes to the position of its window's maximum (summed)."""
+    """y = max over each window;  ∂x: each G goes to the position of its window's maximum (summed).
+    ``indices`` (a list or None) receives a copy of the argmax positions for the caller."""
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode):
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, indices):
         ctx.x_shape = x.shape
         y, idx = _ops.max_pool2d_forward(x.reshape(_as_4d(x.shape, 2)), kernel_size, stride, padding,
                                          dilation, ceil_mode)
         ctx.save_for_backward(idx)
+        if indices is not None:  # a copy: writing into the user's indices must not change backward
+            indices.append(idx.copy() if x.ndim == 4 else idx[0].copy())
         return y if x.ndim == 4 else y[0]
 
     @staticmethod
     def backward(ctx, grad_out):
         (idx,) = ctx.saved_tensors
         gx = _ops.max_pool2d_backward(grad_out.reshape(idx.shape), idx, _as_4d(ctx.x_shape, 2))
-        return gx.reshape(ctx.x_shape), None, None, None, None, None
+        return gx.reshape(ctx.x_shape), None, None, None, None, None, None
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """2-D max pooling (stride defaults to kernel_size); ties pick the first maximum, NaN wins."""
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """2-D max pooling (stride defaults to kernel_size); ties pick the first maximum, NaN wins.
+
+    With ``return_indices`` also returns, as PyTorch does, the int64 position of each maximum in its
+    input plane, flattened: ih·W + iw.
+    """
     _pool_input("max_pool2d", input)
-    return MaxPool2d.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
+    indices = [] if return_indices else None
+    y = MaxPool2d.apply(input, kernel_size, stride, padding, dilation, ceil_mode, indices)
+    return (y, Tensor._wrap(indices[0])) if return_indices else y
 
 
 class AvgPool2d(Function):

@@ -8,18 +8,19 @@ class MaxPool2d(Module):
 
     Ties pick the first maximum in scan order and a NaN always wins, like PyTorch. Shape:
     (N, C, H, W) or (C, H, W) → (N, C, OH, OW), OH = ⌊(H + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1
-    (rounded up with ``ceil_mode``).
+    (rounded up with ``ceil_mode``). ``return_indices=True`` returns ``(y, indices)`` as
+    ``F.max_pool2d`` does.
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        if return_indices:
-            raise NotImplementedError("MaxPool2d(return_indices=True) is not implemented")
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "

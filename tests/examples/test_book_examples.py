@@ -113,3 +113,22 @@ def test_weight_init_compare(weight_init):
 def test_format_table_is_markdown(load_example):
     table = load_example("_common").format_table(["a", "b"], [["x", 0.5], [2, 1 / 3]])
     assert table.splitlines() == ["| a | b |", "|---|---|", "| x | 0.5000 |", "| 2 | 0.3333 |"]
+
+
+@pytest.mark.parametrize("name, counted", [("optimizer_compare", "--iterations"), ("weight_init_compare", "--iterations"),
+                                           ("bn_paper_mnist", "--steps"), ("bn_smoothness", "--steps")])
+def test_step_counted_examples_offer_no_epochs_option(load_example, name, counted, capsys):
+    module = load_example(name)
+    with pytest.raises(SystemExit):
+        module.main(["--epochs", "3"])
+    assert "unrecognized arguments: --epochs" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        module.main(["--help"])
+    help_text = capsys.readouterr().out
+    assert counted in help_text and "--epochs" not in help_text
+
+
+def test_epoch_counted_example_keeps_its_epochs_option(load_example, capsys):
+    with pytest.raises(SystemExit):
+        load_example("simple_convnet").main(["--help"])
+    assert "--epochs" in capsys.readouterr().out

@@ -54,6 +54,35 @@ def test_max_pool2d_matches_torch(shape, kwargs, dtype, backend):
     _compare(F.max_pool2d, torch.nn.functional.max_pool2d, x, kwargs, dtype, backend)
 
 
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+@pytest.mark.parametrize("shape,kwargs", MAX_CASES)
+def test_max_pool2d_return_indices_matches_torch(shape, kwargs, backend):
+    x = np.random.default_rng(0).integers(-4, 5, shape).astype(np.float32)  # ties: first maximum wins
+    X = minigrad.Tensor(x, requires_grad=True)
+    with _ops.use_backend(backend):
+        y, idx = F.max_pool2d(X, **kwargs, return_indices=True)
+        m_y, m_idx = nn.MaxPool2d(**kwargs, return_indices=True)(X)
+        g = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+        y.backward(minigrad.Tensor(g))
+    ty, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), **kwargs, return_indices=True)
+    assert idx.dtype == np.int64 and not idx.requires_grad
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(m_idx.data, tidx.numpy())
+    np.testing.assert_array_equal(y.data, ty.numpy())
+    np.testing.assert_array_equal(m_y.data, ty.numpy())
+    # backward uses its own indices: zeroing the returned ones (before backward) changes nothing
+    X2 = minigrad.Tensor(x, requires_grad=True)
+    with _ops.use_backend(backend):
+        y2, idx2 = F.max_pool2d(X2, **kwargs, return_indices=True)
+        idx2.data[...] = 0
+        y2.backward(minigrad.Tensor(g))
+    X3 = minigrad.Tensor(x, requires_grad=True)
+    with _ops.use_backend(backend):
+        F.max_pool2d(X3, **kwargs).backward(minigrad.Tensor(g))
+    np.testing.assert_array_equal(X2.grad.data, X3.grad.data)
+    np.testing.assert_array_equal(X.grad.data, X3.grad.data)
+
+
 def test_max_pool2d_nan_like_torch():
     x = np.random.default_rng(0).standard_normal((2, 2, 6, 6))
     x[0, 0, 1, 1] = x[1, 1, 4, 5] = x[1, 1, 5, 5] = np.nan
@@ -104,5 +133,5 @@ def test_pooling_errors():
         F.avg_pool2d(x, 7)
     with pytest.raises(RuntimeError, match="3D or 4D"):
         F.max_pool2d(minigrad.Tensor(np.zeros((6, 6), np.float32)), 2)
-    with pytest.raises(NotImplementedError):
-        nn.MaxPool2d(2, return_indices=True)
+    with pytest.raises(ValueError, match="at most half of kernel size"):
+        nn.MaxPool2d(2, padding=2, return_indices=True)(x)
