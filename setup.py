@@ -146,4 +146,7 @@ setup(
         nthreads=os.cpu_count() or 1,
         quiet=True,
     ),
+    # Compile the C files on every core too (the ISA variants of the GEMM dominate): a fresh build
+    # took 116 s serially and 62 s on 2 cores.
+    options={"build_ext": {"parallel": os.cpu_count() or 1}},
 )
