@@ -49,8 +49,7 @@ def run(quick=False):
             lambda torch: lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p), (x, w, b), g)
         cands[BOOK] = lambda: book_conv.conv_step(x, w, b, s, p, g)
         res = harness.compare(cands, threads=THREADS)
-        book = harness.paired_ratio(res, BOOK, "minigrad")
-        extra = {**harness.speedup_extra(res), "book / minigrad": f"{book['median']:.2f}×" if book else ""}
+        extra = {**harness.speedup_extra(res), **harness.speedup_extra(res, BOOK, "book / minigrad")}
         # flops: the forward and the two backward products (dx, dW), each 2·N·Cout·OH·OW·Cin·k².
         rows.append(harness.row(SECTION, f"conv ({name}) {N},{Cin},{H}x{W},{Cout},k{k},s{s},p{p}", res,
                                 flops=3 * 2.0 * N * Cout * OH * OW * Cin * k * k, extra=extra))

@@ -246,10 +246,11 @@ def step_candidates(fn_minigrad, make_torch_fn, arrays, grad, numpy_ref=True):
     return cands
 
 
-def speedup_extra(res):
-    """The ``numpy-ref / minigrad`` column: how much faster the compiled kernels are (paired)."""
-    s = paired_ratio(res, "numpy-ref", "minigrad")
-    return {"numpy-ref / minigrad": f"{s['median']:.2f}×" if s else ""}
+def speedup_extra(res, slower="numpy-ref", label=None):
+    """The ``<slower> / minigrad`` column (or ``label``): how much faster the compiled kernels are
+    than candidate ``slower`` (paired median ratio)."""
+    s = paired_ratio(res, slower, "minigrad")
+    return {label or f"{slower} / minigrad": f"{s['median']:.2f}×" if s else ""}
 
 
 # ---------------------------------------------------------------- rows
