@@ -74,12 +74,18 @@ def test_first_leaf_gradient_nobody_else_holds_is_stolen_not_copied():
     np.testing.assert_allclose(x.grad.data, np.full((3, 4), 5.0))
 
 
-@pytest.mark.parametrize("case", ["kept", "seed", "part_of_buffer", "read_only", "strided", "hook"])
+@pytest.mark.parametrize("case", ["kept", "kept_base", "seed", "part_of_buffer", "read_only", "strided", "hook"])
 def test_first_leaf_gradient_is_copied_when_its_memory_is_reachable(case):
     x = leaf(3, 4)
     seed = minigrad.ones(3, 4, dtype=np.float64)
     kept = []
+
+    def reshape_of_kept(g):  # a whole-buffer view whose base is held elsewhere
+        kept.append(g * 2.0)
+        return kept[-1].reshape(12).reshape(3, 4)
+
     make = {"kept": lambda g: g * 2.0, "seed": lambda g: g, "hook": lambda g: g * 2.0,
+            "kept_base": reshape_of_kept,
             "part_of_buffer": lambda g: np.concatenate([g.ravel(), g.ravel()])[:12].reshape(3, 4),
             "read_only": lambda g: np.broadcast_to(g.sum(), (3, 4)),
             "strided": lambda g: np.asfortranarray(g * 2.0)}[case]
