@@ -175,6 +175,17 @@ def relu_backward(grad_out, x):
     return _impl["relu_backward"](grad_out, x)
 
 
+def gelu_forward(x):
+    x = check_float("x", x)
+    return _impl["gelu_forward"](x)
+
+
+def gelu_backward(grad_out, x):
+    x = check_float("x", x)
+    grad_out = check_same("grad_out", grad_out, "x", x)
+    return _impl["gelu_backward"](grad_out, x)
+
+
 # ---------------------------------------------------------------- GEMM
 
 def _check_operands(name, a, b):

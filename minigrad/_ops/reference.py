@@ -3,9 +3,11 @@
 Same names and signatures as the compiled kernels; ``MINIGRAD_KERNELS=numpy`` runs the whole
 package on these. Each function states the math it computes.
 """
+import math
+
 import numpy as np
 
-__all__ = ["relu_forward", "relu_backward", "gemm", "matmul",
+__all__ = ["relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "gemm", "matmul",
            "im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward",
            "avg_pool2d_forward", "avg_pool2d_backward",
            "batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward",
@@ -22,6 +24,32 @@ def relu_forward(x):
 def relu_backward(grad_out, x):
     """grad_x = 0 where x ≤ 0, else grad_out (so a NaN input passes its gradient, like PyTorch)."""
     return np.where(x <= 0, np.zeros((), x.dtype), grad_out)
+
+
+# numpy has no erf; Python's math.erf (the C library's) element by element is exact and slow, which
+# suits the spec. Computed in float64, in the compiled kernel's order of operations, and rounded once
+# to the input dtype.
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _normal_cdf(x64):
+    """Φ(x) = (1 + erf(x/√2))/2 in float64."""
+    return 0.5 * (1.0 + _erf(x64 * math.sqrt(0.5)))
+
+
+@np.errstate(invalid="ignore")  # ±inf·0 = NaN as IEEE says, silently, like the compiled kernel
+def gelu_forward(x):
+    """y = x·Φ(x) (GELU, ``approximate='none'``)."""
+    x64 = x.astype(np.float64)
+    return (x64 * _normal_cdf(x64)).astype(x.dtype)
+
+
+@np.errstate(invalid="ignore")
+def gelu_backward(grad_out, x):
+    """grad_x = grad_out·(Φ(x) + x·φ(x)), φ(x) = exp(−x²/2)/√(2π)."""
+    x64 = x.astype(np.float64)
+    x_pdf = x64 * (1 / math.sqrt(2 * math.pi)) * np.exp(-0.5 * x64 * x64)
+    return (grad_out.astype(np.float64) * (_normal_cdf(x64) + x_pdf)).astype(x.dtype)
 
 
 # ---------------------------------------------------------------- GEMM

@@ -428,20 +428,10 @@ class LeakyReLU(Function):
         return np.where(x > 0, g, g * ctx.slope), None
 
 
-def _erf(x):
-    """erf(x) to ~1e-7 relative (Numerical Recipes' Chebyshev fit of erfc); numpy has no erf."""
-    z = np.abs(x)
-    t = 1 / (1 + 0.5 * z)
-    poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
-            -0.82215223 + t * 0.17087277))))))))
-    erfc = t * np.exp(poly)
-    return np.where(x >= 0, 1 - erfc, erfc - 1)
-
-
 class GELU(Function):
-    """y = x·Φ(x);  ∂y/∂x = Φ(x) + x·φ(x). With approximate='tanh': y = 0.5x(1 + tanh(u)),
-    u = √(2/π)(x + 0.044715x³), ∂y/∂x = 0.5(1 + tanh u) + 0.5x(1 − tanh²u)·du/dx."""
+    """y = x·Φ(x);  ∂y/∂x = Φ(x) + x·φ(x) (kernels: _ops.gelu_forward / gelu_backward, with the C
+    library's erf). With approximate='tanh': y = 0.5x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³),
+    ∂y/∂x = 0.5(1 + tanh u) + 0.5x(1 − tanh²u)·du/dx."""
 
     @staticmethod
     def forward(ctx, x, approximate):
@@ -450,7 +440,7 @@ class GELU(Function):
         if approximate == "tanh":
             inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-        return (0.5 * x * (1 + _erf(x / math.sqrt(2)))).astype(x.dtype, copy=False)
+        return _ops.gelu_forward(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -459,11 +449,8 @@ class GELU(Function):
             k = math.sqrt(2 / math.pi)
             t = np.tanh(k * (x + 0.044715 * x ** 3))
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
-        else:
-            cdf = 0.5 * (1 + _erf(x / math.sqrt(2)))
-            pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-            d = cdf + x * pdf
-        return (g * d).astype(x.dtype, copy=False), None
+            return (g * d).astype(x.dtype, copy=False), None
+        return _ops.gelu_backward(g, x), None
 
 
 class SiLU(Function):

@@ -1,4 +1,5 @@
-"""ReLU kernels (_ops/elementwise.pyx) against their numpy twins, and the door's validation."""
+"""ReLU and GELU kernels (_ops/elementwise.pyx) against their numpy twins, and the door's validation."""
+import math
 from unittest import mock
 
 import numpy as np
@@ -8,8 +9,7 @@ import minigrad
 import minigrad._ops as ops
 from minigrad._ops import reference
 
-pytestmark = pytest.mark.skipif("relu_forward" not in ops._compiled, reason="compiled elementwise not built")
-
+KERNELS = ("relu_forward", "relu_backward", "gelu_forward", "gelu_backward")
 SHAPES = [(), (1,), (7,), (3, 5), (2, 3, 5, 7), (1, 1, 1), (70_001,), (257, 263)]  # odd, and > PARALLEL_MIN
 
 
@@ -32,7 +32,7 @@ def sample(rng, shape, dtype):
 
 
 def test_compiled_kernels_are_the_extension():
-    for name in ("relu_forward", "relu_backward"):
+    for name in KERNELS:
         assert ops._compiled[name].__module__ == "minigrad._ops.elementwise"
         assert ops._compiled[name] is not getattr(reference, name)
 
@@ -51,34 +51,88 @@ def test_relu_forward_backward_match_reference(shape, dtype, threads):
     np.testing.assert_array_equal(gx, np.where(x > 0, g, 0))  # gradient 0 at x == 0, like PyTorch
 
 
+@pytest.mark.parametrize("op", ["relu", "gelu"])
 @pytest.mark.parametrize("layout", ["transposed", "strided", "fortran"])
-def test_non_contiguous_inputs(layout, dtype, threads):
+def test_non_contiguous_inputs(op, layout, dtype, threads):
     rng = np.random.default_rng(1)
     base = sample(rng, (9, 14), dtype)
     x = {"transposed": base.T, "strided": base[::2, 1::3], "fortran": np.asfortranarray(base)}[layout]
     g = rng.standard_normal(x.shape).astype(dtype)[::-1]  # negative strides for the gradient
-    y, y_ref = both("relu_forward", x)
+    y, y_ref = both(f"{op}_forward", x)
     np.testing.assert_array_equal(y, y_ref)
-    gx, gx_ref = both("relu_backward", g, x)
+    gx, gx_ref = both(f"{op}_backward", g, x)
     np.testing.assert_array_equal(gx, gx_ref)
 
 
-def test_read_only_inputs(dtype, threads):
+@pytest.mark.parametrize("op", ["relu", "gelu"])
+def test_read_only_inputs(op, dtype, threads):
     rng = np.random.default_rng(2)
     x, g = sample(rng, (5, 11), dtype), rng.standard_normal((5, 11)).astype(dtype)
     x.flags.writeable = g.flags.writeable = False
-    y, y_ref = both("relu_forward", x)
+    y, y_ref = both(f"{op}_forward", x)
     np.testing.assert_array_equal(y, y_ref)
-    gx, gx_ref = both("relu_backward", g, x)
+    gx, gx_ref = both(f"{op}_backward", g, x)
     np.testing.assert_array_equal(gx, gx_ref)
     assert y.flags.writeable and gx.flags.writeable
 
 
-def test_inputs_are_not_modified(dtype):
-    x = sample(np.random.default_rng(3), (100,), dtype)
-    before = x.copy()
-    both("relu_forward", x)
-    np.testing.assert_array_equal(x, before)
+@pytest.mark.parametrize("op", ["relu", "gelu"])
+def test_inputs_are_not_modified(op, dtype):
+    rng = np.random.default_rng(3)
+    x, g = sample(rng, (100,), dtype), rng.standard_normal(100).astype(dtype)
+    before = x.copy(), g.copy()
+    both(f"{op}_forward", x)
+    both(f"{op}_backward", g, x)
+    np.testing.assert_array_equal(x, before[0])
+    np.testing.assert_array_equal(g, before[1])
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_gelu_forward_backward_match_reference(shape, dtype, threads):
+    rng = np.random.default_rng(4)
+    x = sample(rng, shape, dtype)
+    x *= 3  # in place: a 0-d array stays an array
+    g = rng.standard_normal(shape).astype(dtype)
+    y, y_ref = both("gelu_forward", x)
+    assert y.dtype == dtype and y.shape == x.shape
+    np.testing.assert_array_equal(y, y_ref)  # same float64 operations, rounded once
+    gx, gx_ref = both("gelu_backward", g, x)
+    assert gx.dtype == dtype and gx.shape == x.shape
+    np.testing.assert_array_equal(gx, gx_ref)
+
+
+def test_gelu_is_x_times_the_normal_cdf():
+    # Φ(x) = erfc(−x/√2)/2 from math.erfc in float64 (no cancellation), against the kernels, which
+    # compute (1 + erf(x/√2))/2 as PyTorch does: off by at most an ulp of 1 in that sum, times |x|.
+    x = np.linspace(-9, 9, 3601)
+    phi = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    y, _ = both("gelu_forward", x)
+    gx, _ = both("gelu_backward", np.ones_like(x), x)
+    ulp1 = np.finfo(np.float64).eps
+    assert (np.abs(y - x * phi) <= 2 * ulp1 * (np.abs(x * phi) + np.abs(x))).all()
+    assert (np.abs(gx - (phi + x * pdf)) <= 2 * ulp1 * (np.abs(phi) + np.abs(x * pdf) + 1)).all()
+    assert np.abs(y - x * phi).max() > 0  # the bound is not vacuous: the sum does round
+
+
+def test_gelu_matches_torch_including_specials(dtype, threads):
+    torch = pytest.importorskip("torch")
+    x = np.concatenate([np.array([np.nan, -np.inf, np.inf, -0.0, 0.0, -40.0, 40.0]),
+                        np.random.default_rng(5).standard_normal(200) * 4]).astype(dtype)
+    g = np.random.default_rng(6).standard_normal(x.shape).astype(dtype)
+    y, _ = both("gelu_forward", x)
+    gx, _ = both("gelu_backward", g, x)
+    xt = torch.from_numpy(x).requires_grad_()
+    yt = torch.nn.functional.gelu(xt)
+    yt.backward(torch.from_numpy(g))
+    # torch sums 1 + erf(x/√2) in the input dtype, the kernels in float64: where that sum cancels
+    # (x < 0) torch's float32 result is off by up to an ulp of 1 times |x|, ours by less
+    eps = np.finfo(dtype).eps
+    for ours, theirs in ((y, yt.detach().numpy()), (gx, xt.grad.numpy())):
+        ok = np.isfinite(theirs)
+        np.testing.assert_array_equal(ours[~ok], theirs[~ok])  # the same NaN and ±inf
+        bound = 4 * eps * (np.abs(theirs[ok]) + np.abs(x[ok]) * np.maximum(np.abs(g[ok]), 1) + 1)
+        assert (np.abs(ours[ok] - theirs[ok]) <= bound).all()
 
 
 def test_nan_and_inf_propagate_like_torch(dtype, threads):
@@ -99,7 +153,7 @@ def test_nan_and_inf_propagate_like_torch(dtype, threads):
 
 
 def test_door_validation_errors():
-    with mock.patch.dict(ops._impl, {k: ops._compiled[k] for k in ("relu_forward", "relu_backward")}):
+    with mock.patch.dict(ops._impl, {k: ops._compiled[k] for k in KERNELS}):
         with pytest.raises(TypeError, match="x: expected dtype float32 or float64, got int64"):
             ops.relu_forward(np.arange(3))
         with pytest.raises(TypeError, match="expected a numpy.ndarray"):
@@ -109,6 +163,12 @@ def test_door_validation_errors():
             ops.relu_backward(np.ones(5, np.float32), x)
         with pytest.raises(TypeError, match="grad_out: expected dtype float32"):
             ops.relu_backward(np.ones(4, np.float64), x)
+        with pytest.raises(TypeError, match="x: expected dtype float32 or float64, got int64"):
+            ops.gelu_forward(np.arange(3))
+        with pytest.raises(ValueError, match=r"grad_out: expected shape \(4,\)"):
+            ops.gelu_backward(np.ones(5, np.float32), x)
+        with pytest.raises(TypeError, match="grad_out: expected dtype float32"):
+            ops.gelu_backward(np.ones(4, np.float64), x)
 
 
 def test_relu_op_on_both_backends(backend):
