@@ -111,13 +111,18 @@ cdef inline void _chan_merge(double* cnt, double* mean, double* m2,
 
 # ---------------------------------------------------------------- per-item statistics
 
+cdef inline floating _shift_of(floating first) noexcept nogil:
+    """The shift K of a channel: its first value, or 0 if that is ±inf or NaN (x − K would then be
+    NaN everywhere: the mean of a channel holding +inf must come out +inf, as in PyTorch)."""
+    return first if first - first == 0 else 0
+
+
 cdef void _rows_stats(const floating* x, Py_ssize_t C, Py_ssize_t L, Py_ssize_t c,
-                      Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t nb,
+                      Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t nb, floating K,
                       double* mean, double* m2) noexcept nogil:
-    """Mean − K and M2 = Σ(x − mean)² of channel c over rows n0..n1-1 (L > 1), K = x[0, c, 0]."""
+    """Mean − K and M2 = Σ(x − mean)² of channel c over rows n0..n1-1 (L > 1)."""
     cdef Py_ssize_t b0 = n0, b1, n
     cdef double cnt = 0, bsum, bmean, bm2
-    cdef floating K = x[c * L]
     mean[0] = 0
     m2[0] = 0
     while b0 < n1:
@@ -133,11 +138,11 @@ cdef void _rows_stats(const floating* x, Py_ssize_t C, Py_ssize_t L, Py_ssize_t 
         b0 = b1
 
 
-cdef void _cols_stats(const floating* x, Py_ssize_t C, Py_ssize_t n0, Py_ssize_t n1,
-                      Py_ssize_t nb, double* acc, double* bmean,
+cdef void _cols_stats(const floating* x, const floating* K, Py_ssize_t C, Py_ssize_t n0,
+                      Py_ssize_t n1, Py_ssize_t nb, double* acc, double* bmean,
                       double* mean, double* m2) noexcept nogil:
-    """Mean − K and M2 of every channel over rows n0..n1-1 of an (N, C) array, K = x[0] (row 0);
-    acc and bmean are scratch rows of C doubles owned by the calling item."""
+    """Mean − K[j] and M2 of every channel j over rows n0..n1-1 of an (N, C) array; acc and bmean
+    are scratch rows of C doubles owned by the calling item."""
     cdef Py_ssize_t b0 = n0, b1, n, j
     cdef const floating* r0
     cdef double cnt = 0, bcnt, tot, d, wb, wm2
@@ -152,19 +157,19 @@ cdef void _cols_stats(const floating* x, Py_ssize_t C, Py_ssize_t n0, Py_ssize_t
             acc[j] = 0
         # Four rows per sweep: the accumulators (in L1, not registers) are loaded and stored once
         # per four rows instead of once per row, and the four terms are added in the input dtype
-        # (one float→double conversion per four values; x − x[0] is exact for values within a
+        # (one float→double conversion per four values; x − K is exact for values within a
         # factor 2 of each other, so large-mean data loses nothing here).
         n = b0
         while n + 4 <= b1:
             r0 = x + n * C
             for j in range(C):
-                acc[j] += <double>(((r0[j] - x[j]) + (r0[C + j] - x[j]))
-                                   + ((r0[2 * C + j] - x[j]) + (r0[3 * C + j] - x[j])))
+                acc[j] += <double>(((r0[j] - K[j]) + (r0[C + j] - K[j]))
+                                   + ((r0[2 * C + j] - K[j]) + (r0[3 * C + j] - K[j])))
             n += 4
         while n < b1:
             r0 = x + n * C
             for j in range(C):
-                acc[j] += r0[j] - <double>x[j]
+                acc[j] += r0[j] - <double>K[j]
             n += 1
         for j in range(C):
             bmean[j] = acc[j] / bcnt
@@ -174,16 +179,16 @@ cdef void _cols_stats(const floating* x, Py_ssize_t C, Py_ssize_t n0, Py_ssize_t
             r0 = x + n * C
             for j in range(C):
                 bm = <floating>bmean[j]  # M2 about the rounded block mean: off by cnt·(rounding)²
-                d0 = (r0[j] - x[j]) - bm
-                d1 = (r0[C + j] - x[j]) - bm
-                d2 = (r0[2 * C + j] - x[j]) - bm
-                d3 = (r0[3 * C + j] - x[j]) - bm
+                d0 = (r0[j] - K[j]) - bm
+                d1 = (r0[C + j] - K[j]) - bm
+                d2 = (r0[2 * C + j] - K[j]) - bm
+                d3 = (r0[3 * C + j] - K[j]) - bm
                 acc[j] += <double>((d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3))
             n += 4
         while n < b1:
             r0 = x + n * C
             for j in range(C):
-                d = (r0[j] - <double>x[j]) - bmean[j]
+                d = (r0[j] - <double>K[j]) - bmean[j]
                 acc[j] += d * d
             n += 1
         # Chan merge, written out per column: every column of the item has the same counts, so the
@@ -378,7 +383,7 @@ cdef inline Item _item(Plan* pl, Py_ssize_t i) noexcept nogil:
 
 
 cdef inline void _merge_splits(Plan* pl, Py_ssize_t c, const double* pmean, const double* pm2,
-                               const floating* x, double m, double eps, const floating* weight,
+                               const floating* K, double m, double eps, const floating* weight,
                                const floating* bias, floating* mean, floating* var,
                                floating* inv_std, floating* scale, floating* shift) noexcept nogil:
     """Channel c's statistics from its S per-split (mean − K, M2) pairs (row s·C of pmean, pm2),
@@ -389,7 +394,7 @@ cdef inline void _merge_splits(Plan* pl, Py_ssize_t c, const double* pmean, cons
     for s in range(pl.S):
         _chan_merge(&cnt, &mu, &m2, <double>(((s + 1) * pl.N // pl.S - s * pl.N // pl.S) * pl.L),
                     pmean[s * pl.C + c], pm2[s * pl.C + c])
-    _finish_stats(c, x[c * pl.L] + mu, m2, m, eps, weight, bias, mean, var, inv_std, scale, shift)
+    _finish_stats(c, K[c] + mu, m2, m, eps, weight, bias, mean, var, inv_std, scale, shift)
 
 
 cdef inline void _sum_splits(Plan* pl, Py_ssize_t c, const double* psg, const double* psgx, double m,
@@ -433,12 +438,13 @@ def _forward_train(const floating[:, :, ::1] x, floating[:, :, ::1] y,
     cdef Plan pl = _plan(x.shape[0], x.shape[1], x.shape[2], sizeof(floating))
     # Scratch, one malloc (numpy arrays and their memoryviews cost ~3 µs a call, most of a small
     # layer's kernel time). pmean, pm2 (S × C): per split s and channel c, mean − K_c and M2 over
-    # the split's rows (row 0 is final when S = 1). The shift K_c = x[0, c, 0] keeps the merged block
-    # means O(σ) even for 1e6 + randn data, so the Chan merges lose nothing to rounding the means
-    # themselves. acc, bmean (S × width, columns path only): per-split block sums and block means.
+    # the split's rows (row 0 is final when S = 1). The shift K_c (the channel's first value, see
+    # _shift_of) keeps the merged block means O(σ) even for 1e6 + randn data, so the Chan merges lose
+    # nothing to rounding the means themselves. acc, bmean (S × width, columns path only): per-split
+    # block sums and block means. scale, shift, K: per channel.
     cdef Py_ssize_t width = pl.C if pl.cols else 1
     cdef double* pmean = <double*>malloc((2 * pl.S * (pl.C + width)) * sizeof(double)
-                                         + 2 * pl.C * sizeof(floating))
+                                         + 3 * pl.C * sizeof(floating))
     if pmean == NULL:
         raise MemoryError("batch_norm_forward_train: scratch allocation failed")
     cdef double* pm2 = pmean + pl.S * pl.C
@@ -446,28 +452,31 @@ def _forward_train(const floating[:, :, ::1] x, floating[:, :, ::1] y,
     cdef double* bmean = acc + pl.S * width
     cdef floating* scale = <floating*>(bmean + pl.S * width)  # γ·inv_std and β − mu_lo·scale
     cdef floating* shift = scale + pl.C
+    cdef floating* K = shift + pl.C
     cdef const floating* xp = &x[0, 0, 0]
     cdef floating* yp = &y[0, 0, 0]
     cdef double m = <double>(pl.N * pl.L)
     cdef Py_ssize_t i, c
     cdef Item it
     with nogil:
+        for c in range(pl.C):
+            K[c] = _shift_of(xp[c * pl.L])
         for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
             it = _item(&pl, i)
             if pl.cols:
-                _cols_stats(xp, pl.C, it.n0, it.n1, pl.nb, acc + it.s * width, bmean + it.s * width,
+                _cols_stats(xp, K, pl.C, it.n0, it.n1, pl.nb, acc + it.s * width, bmean + it.s * width,
                             pmean + it.s * pl.C, pm2 + it.s * pl.C)
             else:
-                _rows_stats(xp, pl.C, pl.L, it.c0, it.n0, it.n1, pl.nb,
+                _rows_stats(xp, pl.C, pl.L, it.c0, it.n0, it.n1, pl.nb, K[it.c0],
                             pmean + it.s * pl.C + it.c0, pm2 + it.s * pl.C + it.c0)
             if pl.S == 1:  # the item owns its channels: finish them and write y while cached
                 for c in range(it.c0, it.c1):
-                    _finish_stats(c, xp[c * pl.L] + pmean[c], pm2[c], m, eps, &weight[0],
+                    _finish_stats(c, K[c] + pmean[c], pm2[c], m, eps, &weight[0],
                                   &bias[0], &mean[0], &var[0], &inv_std[0], scale, shift)
                 _normalize_item(&pl, it, xp, yp, &mean[0], scale, shift)
         if pl.S > 1:
             for c in prange(pl.C, schedule="static", num_threads=pl.threads):
-                _merge_splits(&pl, c, pmean, pm2, xp, m, eps, &weight[0], &bias[0],
+                _merge_splits(&pl, c, pmean, pm2, K, m, eps, &weight[0], &bias[0],
                               &mean[0], &var[0], &inv_std[0], scale, shift)
             for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
                 it = _item(&pl, i)

@@ -85,6 +85,26 @@ def test_large_mean_input_matches_torch(rng):
     np.testing.assert_allclose(mod.running_var.data, ref.running_var.numpy(), rtol=1e-4)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf − inf in the numpy reference: the point here
+@pytest.mark.parametrize("shape", [(4, 3), (4, 3, 5)], ids=["2d", "3d"])
+def test_infinite_values_give_torch_statistics(shape, rng):
+    # channel 0 finite, 1 starts with +inf (mean +inf), 2 holds both infinities (mean NaN): the
+    # kernels shift each channel by its first value, which must not turn +inf into NaN
+    x = rng.standard_normal(shape).astype(np.float32)
+    first = (0, 1) + (0,) * (len(shape) - 2)
+    x[first] = np.inf
+    x[(0, 2) + (0,) * (len(shape) - 2)] = -np.inf
+    x[(1, 2) + (0,) * (len(shape) - 2)] = np.inf
+    mod, ref = nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    y = mod(minigrad.Tensor(x))
+    ty = ref(torch.from_numpy(x))
+    np.testing.assert_allclose(mod.running_mean.data, ref.running_mean.numpy(), **F32)  # [finite, inf, NaN]
+    assert np.isposinf(mod.running_mean.data[1]) and np.isnan(mod.running_mean.data[2])
+    np.testing.assert_array_equal(np.isnan(mod.running_var.data), np.isnan(ref.running_var.numpy()))
+    np.testing.assert_array_equal(np.isnan(y.data), np.isnan(ty.detach().numpy()))
+    np.testing.assert_allclose(y.data[:, 0], ty.detach().numpy()[:, 0], **F32)
+
+
 def test_one_value_per_channel_raises_in_training_only():
     bn = nn.BatchNorm1d(4)
     with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, got input size \[1, 4\]"):
