@@ -24,7 +24,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import minigrad  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
-from _common import evaluate, load_data, loader_pair, make_parser, run, smooth, train_epoch  # noqa: E402
+from _common import (evaluate, load_data, loader_pair, make_parser, run, save_figure, smooth,  # noqa: E402
+                     train_epoch)
 
 QUICK_BATCHES = 25
 
@@ -58,8 +59,7 @@ def plot(history, batch_losses, path, title):
     ax_acc.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def main(argv=None):

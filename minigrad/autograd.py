@@ -388,8 +388,9 @@ def _stealable(g, data):
     base = g.base
     if base is None:
         return True
+    # (a writeable view implies a writeable base)
     return (type(base) is np.ndarray and base.base is None and base.nbytes == g.nbytes
-            and base.flags.writeable and _base_refcount(g) == _VIEW_ONLY + 1)  # + 1: the local ``base``
+            and _base_refcount(g) == _VIEW_ONLY + 1)  # + 1: the local ``base``
 
 
 def run_hooks(hooks, grad):
