@@ -435,7 +435,10 @@ def test_pow_gradient_at_zero_like_torch(fn):
     data = np.array([0.0, 1.0, 2.0, 0.5], dtype=np.float32)
     x, t = minigrad.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
     y, ty = fn(MG, x), fn(TORCH, t)
-    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    # numpy's and torch's pow are different implementations (each may pick a SIMD path by CPU):
+    # within an ulp, and exactly where the result is exact (the first three values of every case)
+    np.testing.assert_array_max_ulp(y.data, ty.detach().numpy(), maxulp=1)
+    np.testing.assert_array_equal(y.data[:3], ty.detach().numpy()[:3])
     y.sum().backward()
     ty.sum().backward()
     np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-6)

@@ -122,19 +122,21 @@ def _restore_threads():
 
 # ---------------------------------------------------------------- elementwise
 
-@pytest.mark.parametrize("op", ["relu", "gelu"])  # gelu exact too: the same float64 operations, one rounding
+@pytest.mark.parametrize("op", ["relu", "gelu"])
 @fuzz
 @given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes, how=layouts,
        shape=st.lists(st.integers(0, 9), min_size=0, max_size=4))
-def test_elementwise_forward_and_backward(op, seed, dtype, nthreads, kind, how, shape):
+def test_elementwise_forward_and_backward(op, seed, dtype, nthreads, kind, how, shape, gelu_bounds):
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
     x = layout(rng, values(rng, shape, dtype, kind), how)
     g = values(rng, shape, dtype, kind)
     (y, _), (y_ref, _) = both(f"{op}_forward", x)
-    assert_matches(y, y_ref)
     (gx, _), (gx_ref, _) = both(f"{op}_backward", g, x)
-    assert_matches(gx, gx_ref)
+    # ReLU selects, so exactly; GELU's twins use different exp implementations: within its error bound
+    y_bound, gx_bound = gelu_bounds(x, y_ref, g, gx_ref) if op == "gelu" else (None, None)
+    assert_matches(y, y_ref, y_bound)
+    assert_matches(gx, gx_ref, gx_bound)
 
 
 # ---------------------------------------------------------------- GEMM
