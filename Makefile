@@ -40,11 +40,11 @@ test: build
 # Bounds-checked build (MINIGRAD_CYTHON_DEBUG=1: boundscheck, wraparound, initializedcheck, -O0 -g)
 # on the compiled kernels (the default backend; no numpy pass), then a normal rebuild (setup.py notices the mode switch and
 # regenerates every .c). By default it runs the tests that drive the kernels: tests/_ops (with the
-# differential fuzzing), tests/nn, tests/test_functional.py and the crash suite (~1/3 of the suite's
+# differential fuzzing), tests/nn, tests/functional and the crash suite (~1/3 of the suite's
 # time). DEBUG_TESTS=tests runs the whole suite (it passes; ~3x longer). CI (.ci/run) runs the
 # default subset after `make test`, with KEEP_DEBUG_BUILD=1 to skip the rebuild, so a fresh-clone
 # run stays under ~9.5 minutes.
-DEBUG_TESTS ?= tests/_ops tests/nn tests/test_functional.py tests/test_crash_suite.py
+DEBUG_TESTS ?= tests/_ops tests/nn tests/functional tests/test_crash_suite.py
 test-debug: venv
 	MINIGRAD_CYTHON_DEBUG=1 $(PIP) install -q --no-build-isolation -e '.[test,examples,bench]'
 	rm -f $(STAMP)

@@ -239,8 +239,8 @@ def test_adding_an_op_walkthrough_runs(monkeypatch):
     pytest.importorskip("torch")
     spaces = _run_walkthrough(monkeypatch.setattr)
     assert set(spaces) == {"minigrad/functional/elementwise.py", "minigrad/_ops/reference.py",
-                           "minigrad/_ops/__init__.py", "minigrad/nn/activation.py", "tests/test_functional.py"}
-    tests = [f for name, f in spaces["tests/test_functional.py"].items() if name.startswith("test_softsign")]
+                           "minigrad/_ops/__init__.py", "minigrad/nn/activation.py", "tests/functional/test_elementwise.py"}
+    tests = [f for name, f in spaces["tests/functional/test_elementwise.py"].items() if name.startswith("test_softsign")]
     assert len(tests) == 2
     for t in tests:
         t()
