@@ -105,7 +105,7 @@ def test_conv_section_times_the_book_next_to_minigrad(monkeypatch):
     assert conv_row["extra"]["book / minigrad"].endswith("×")
     assert float(conv_row["extra"]["book / minigrad"][:-1]) > 0
     assert conv.BOOK not in pool_row["candidates"] and "book / minigrad" not in pool_row["extra"]
-    table = harness._section_table(rows)
+    table = harness.report._section_table(rows)
     header = table.splitlines()[0]
     assert f"| {conv.BOOK} |" in header and f"| {conv.BOOK} / torch |" in header
     assert "| book / minigrad |" in header

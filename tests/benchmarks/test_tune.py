@@ -20,5 +20,5 @@ def test_section_rows_and_report(monkeypatch):
     (speedup,) = row["speedups"]
     assert speedup == cands["1 worker"]["median"] / cands["2 workers"]["median"]
     assert row["extra"]["speed-up 1 → 2 workers"] == f"{speedup:.2f}×"
-    table = harness._section_table([row])
+    table = harness.report._section_table([row])
     assert "| 1 worker | 2 workers | 2 workers / 1 worker | speed-up 1 → 2 workers |" in table

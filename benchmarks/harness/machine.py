@@ -1,0 +1,221 @@
+"""Machine info and sanity probes: CPU model and ISA, versions, FMA peak, numpy SGEMM and DRAM copy
+bandwidth, so a report says what the machine could do while it ran."""
+import ctypes
+import functools
+import mmap
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+from .process import optional_torch
+
+def cpu_name():
+    """The CPU model as /proc/cpuinfo names it."""
+    return _cpuinfo()[0]
+
+
+def _cpuinfo():
+    model, flags = platform.processor() or "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name":
+                    model = value.strip()
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    return model, flags
+
+
+def machine_info():
+    """CPU, ISA, cores, versions, thread settings and minigrad's build flags (every report has it)."""
+    import minigrad
+    from threadpoolctl import threadpool_info
+
+    model, flags = _cpuinfo()
+    torch = optional_torch()
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count()
+    info = {
+        "cpu": model,
+        "isa": [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "amx_tile") if f in flags],
+        "cores_available": cores,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__ if torch is not None else None,
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability() if torch is not None else None,
+        "threadpools": [{k: p.get(k) for k in ("user_api", "internal_api", "prefix", "version",
+                                               "architecture", "num_threads")}
+                        for p in threadpool_info()],
+        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                           "MINIGRAD_KERNELS", "MINIGRAD_NUM_THREADS") if k in os.environ},
+        "minigrad_config": minigrad.config(),
+        "loadavg_start": os.getloadavg(),
+    }
+    return info
+
+
+# A register-bound FMA loop: 12 independent accumulators hide the 4-cycle FMA latency on 2 FMA ports.
+# One function per ISA (compiled with a target attribute) and a runtime check, so the probe runs on
+# the AVX2 and the AVX-512 machines alike; it returns the flops it performed.
+_FMA_SOURCE = r"""
+#include <immintrin.h>
+/* 12 named accumulators (an array would live on the stack at -O2 and measure store forwarding),
+   each with its own start value: identical chains would be merged by the compiler into one. */
+#define FMA12(f, b, c) a0 = f(a0, b, c); a1 = f(a1, b, c); a2 = f(a2, b, c); a3 = f(a3, b, c); \
+    a4 = f(a4, b, c); a5 = f(a5, b, c); a6 = f(a6, b, c); a7 = f(a7, b, c); a8 = f(a8, b, c); \
+    a9 = f(a9, b, c); a10 = f(a10, b, c); a11 = f(a11, b, c);
+#define SUM12 (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11)
+__attribute__((target("avx2,fma"))) static double fma_avx2(long iters, float *sink) {
+    __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    __m256 a0 = _mm256_set1_ps(1.f), a1 = _mm256_set1_ps(2.f), a2 = _mm256_set1_ps(3.f),
+           a3 = _mm256_set1_ps(4.f), a4 = _mm256_set1_ps(5.f), a5 = _mm256_set1_ps(6.f),
+           a6 = _mm256_set1_ps(7.f), a7 = _mm256_set1_ps(8.f), a8 = _mm256_set1_ps(9.f),
+           a9 = _mm256_set1_ps(10.f), a10 = _mm256_set1_ps(11.f), a11 = _mm256_set1_ps(12.f);
+    for (long i = 0; i < iters; i++) { FMA12(_mm256_fmadd_ps, b, c) }
+    _mm256_storeu_ps(sink, SUM12);
+    return 2.0 * 8 * 12 * (double)iters;
+}
+__attribute__((target("avx512f"))) static double fma_avx512(long iters, float *sink) {
+    __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    __m512 a0 = _mm512_set1_ps(1.f), a1 = _mm512_set1_ps(2.f), a2 = _mm512_set1_ps(3.f),
+           a3 = _mm512_set1_ps(4.f), a4 = _mm512_set1_ps(5.f), a5 = _mm512_set1_ps(6.f),
+           a6 = _mm512_set1_ps(7.f), a7 = _mm512_set1_ps(8.f), a8 = _mm512_set1_ps(9.f),
+           a9 = _mm512_set1_ps(10.f), a10 = _mm512_set1_ps(11.f), a11 = _mm512_set1_ps(12.f);
+    for (long i = 0; i < iters; i++) { FMA12(_mm512_fmadd_ps, b, c) }
+    _mm512_storeu_ps(sink, SUM12);
+    return 2.0 * 16 * 12 * (double)iters;
+}
+int fma_isa(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 256;
+    return 0;
+}
+float fma_sink[16];  /* results are stored in a global so the loops cannot be optimized away */
+double fma_loop(long iters) {
+    int isa = fma_isa();
+    return isa == 512 ? fma_avx512(iters, fma_sink) : isa == 256 ? fma_avx2(iters, fma_sink) : 0.0;
+}
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _fma_library():
+    """The probe, compiled once per process with the system C compiler, or (None, reason)."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc or platform.machine().lower() not in ("x86_64", "amd64"):
+        return None, "no C compiler or not x86-64"
+    with tempfile.TemporaryDirectory(prefix="minigrad-fma-") as tmp:
+        src, lib = os.path.join(tmp, "fma.c"), os.path.join(tmp, "fma.so")
+        with open(src, "w") as f:
+            f.write(_FMA_SOURCE)
+        proc = subprocess.run([cc, "-O2", "-shared", "-fPIC", src, "-o", lib], capture_output=True, text=True)
+        if proc.returncode != 0:
+            return None, "compile failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
+        dll = ctypes.CDLL(lib)  # stays mapped after the file is deleted
+    dll.fma_loop.restype, dll.fma_loop.argtypes = ctypes.c_double, [ctypes.c_long]
+    return dll, None
+
+
+def _fma_peak(dll, nthreads, seconds):
+    """GFLOP/s of ``nthreads`` concurrent FMA loops (ctypes releases the GIL during the call)."""
+    iters = 1 << 16
+    while True:  # calibrate on one thread: grow until a call lasts ≥ seconds/3, then scale
+        elapsed = _timed(lambda: dll.fma_loop(iters))
+        if elapsed > seconds / 3 or iters > 1 << 34:
+            break
+        iters *= 4
+    iters = int(iters * seconds / elapsed)
+    best = 0.0
+    for _ in range(3):
+        flops = [0.0] * nthreads
+
+        def work(i):
+            flops[i] = dll.fma_loop(iters)
+        pool = [threading.Thread(target=work, args=(i,)) for i in range(nthreads)]
+        t = time.perf_counter()
+        for th in pool:
+            th.start()
+        for th in pool:
+            th.join()
+        best = max(best, sum(flops) / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def probes(quick=False):
+    """Sanity probes: FMA peak (1 and 2 threads), numpy SGEMM 1024³ (1 and 2 threads) and a 256 MB
+    copy. Best of a few runs each, so they show what the machine can do *now*; a disturbed run shows
+    up as a low figure here."""
+    from threadpoolctl import threadpool_limits
+
+    res = {}
+    dll, why = _fma_library()
+    if dll is None:
+        res["fma_note"] = why
+    else:
+        res["fma_isa_bits"] = dll.fma_isa()
+        for n in (1, 2):
+            time.sleep(0.25)
+            res[f"fma_gflops_{n}t"] = _fma_peak(dll, n, 0.05 if quick else 0.3)
+    a = np.random.default_rng(0).standard_normal((1024, 1024), dtype=np.float32)
+    b = a.T.copy()
+    for n in (1, 2):
+        with threadpool_limits(limits=n, user_api="blas"):
+            time.sleep(0.25)
+            a @ b
+            best = min(_timed(lambda: a @ b) for _ in range(3 if quick else 7))
+        res[f"numpy_sgemm1024_gflops_{n}t"] = 2 * 1024 ** 3 / best / 1e9
+    res["copy_256MB_gbs"] = _copy_gbs(3 if quick else 5)
+    res["loadavg"] = os.getloadavg()
+    _LAST_PROBES.update(res)
+    return res
+
+
+_LAST_PROBES = {}
+
+
+def _copy_gbs(reps):
+    """GB/s of np.copyto on 256 MB (STREAM convention: bytes read + bytes written), best of reps.
+
+    The buffers are mapped directly and advised to use huge pages, so the figure is the machine's
+    DRAM bandwidth whatever the allocator does: under :func:`steady_allocator` a 256 MB numpy
+    array comes from the heap on 4 KB pages, and TLB misses alone cut the copy to ~7 GB/s against
+    ~22 GB/s (measured on the AMD EPYC), which would make the traffic bound meaninglessly loose."""
+    nbytes = 256 * 2 ** 20
+    maps = [mmap.mmap(-1, nbytes) for _ in range(2)]
+    for m in maps:
+        if hasattr(mmap, "MADV_HUGEPAGE"):
+            m.madvise(mmap.MADV_HUGEPAGE)
+    src, dst = (np.frombuffer(m, dtype=np.float32) for m in maps)
+    src[:] = 1
+    np.copyto(dst, src)
+    best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(reps))
+    return 2 * src.nbytes / best / 1e9
+
+
+def copy_bandwidth():
+    """DRAM copy bandwidth in GB/s (read + write) for traffic bounds: the run's start probe, or a
+    fresh measurement when a module runs on its own."""
+    if "copy_256MB_gbs" not in _LAST_PROBES:
+        _LAST_PROBES["copy_256MB_gbs"] = _copy_gbs(5)
+    return _LAST_PROBES["copy_256MB_gbs"]
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
