@@ -204,10 +204,33 @@ class Context:
         self.fn, self.freed, self.inputs, self.output = fn, True, (), None
 
 
+class _NoGraph:
+    """What ``forward`` gets as ``ctx`` when nothing is recorded (grad mode off, or no input requires
+    grad): it keeps nothing. ``save_for_backward`` and attribute stores are dropped, so no context
+    holds the op's arrays after the call; ``fn`` and ``needs_input_grad`` (all False) can be read.
+    One immutable instance per (Function, argument count), shared by every call and thread."""
+
+    __slots__ = ("fn", "needs_input_grad")
+
+    def __init__(self, fn, nargs):
+        object.__setattr__(self, "fn", fn)
+        object.__setattr__(self, "needs_input_grad", (False,) * nargs)
+
+    def __setattr__(self, name, value):
+        pass
+
+    def save_for_backward(self, *arrays):
+        pass
+
+
+_no_graph = {}  # (Function, argument count) -> _NoGraph
+
+
 class Function:
     """An op: ``forward(ctx, *arrays)`` → ndarray and, beside it, ``backward(ctx, grad_out)`` →
     one gradient (ndarray or None) per positional input. Subclasses write both as staticmethods
-    on ndarrays; ``apply`` does the Tensor bookkeeping."""
+    on ndarrays; ``apply`` does the Tensor bookkeeping. ``forward`` stores on ``ctx`` only what
+    backward needs and never reads it back (under ``no_grad`` its stores are dropped)."""
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -228,17 +251,21 @@ class Function:
             else:
                 arrays.append(a)
                 needs.append(False)
-        track = track and is_grad_enabled()
-        inputs = tuple(a if isinstance(a, Tensor) else None for a in args) if track else ()
-        ctx = Context(cls, inputs, tuple(needs))
+        if track and is_grad_enabled():
+            ctx = Context(cls, tuple(a if isinstance(a, Tensor) else None for a in args), tuple(needs))
+        else:  # inference: no context, nothing saved, the output is a leaf
+            ctx = _no_graph.get((cls, len(args)))
+            if ctx is None:
+                ctx = _no_graph[cls, len(args)] = _NoGraph(cls, len(args))
+            track = False
         if _anomaly_enabled:
-            ctx.created_at = _user_frame()
+            ctx.created_at = where = _user_frame()
         if _profile_hook is None:
             out = cls.forward(ctx, *arrays, **kwargs)
         else:
             out = _profile_hook.forward(cls, ctx, arrays, kwargs)
         if _anomaly_enabled:
-            _check_forward(cls, arrays, out, ctx.created_at)
+            _check_forward(cls, arrays, out, where)
         return Tensor._wrap(out, ctx if track else None)
 
 

@@ -97,7 +97,8 @@ class ConvNd(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
         spatial = weight.ndim - 2
-        ctx.shapes = x.shape, weight.shape
+        x_shape = x.shape
+        ctx.shapes = x_shape, weight.shape
         x = np.ascontiguousarray(x).reshape(_as_4d(x.shape, spatial))
         weight = np.ascontiguousarray(weight).reshape(_as_4d(weight.shape, spatial))
         p = _ConvPlan(x.shape, weight.shape, stride, padding, dilation, groups)
@@ -115,7 +116,7 @@ class ConvNd(Function):
             if bias is not None:  # while the block is in cache
                 y[b0:b1] += bias[:, None]
         out_shape = (p.N, p.Cout) + ((p.OH, p.OW) if spatial == 2 else (p.OW,))
-        return y.reshape(out_shape if len(ctx.shapes[0]) == spatial + 2 else out_shape[1:])
+        return y.reshape(out_shape if len(x_shape) == spatial + 2 else out_shape[1:])
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -284,8 +285,8 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
         ctx.x_shape = x.shape
-        ctx.args = kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-        y = _ops.avg_pool2d_forward(x.reshape(_as_4d(x.shape, 2)), *ctx.args)
+        ctx.args = args = kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        y = _ops.avg_pool2d_forward(x.reshape(_as_4d(x.shape, 2)), *args)
         return y if x.ndim == 4 else y[0]
 
     @staticmethod
@@ -316,8 +317,7 @@ class AdaptiveAvgPool2d(Function):
     def forward(ctx, x, output_size):
         ctx.x_shape = x.shape
         H, W = x.shape[-2:]
-        ctx.bounds = _adaptive_bounds(H, output_size[0]), _adaptive_bounds(W, output_size[1])
-        (h0, h1), (w0, w1) = ctx.bounds
+        (h0, h1), (w0, w1) = ctx.bounds = _adaptive_bounds(H, output_size[0]), _adaptive_bounds(W, output_size[1])
         y = np.empty(x.shape[:-2] + tuple(output_size), dtype=x.dtype)
         for i in range(len(h0)):  # windows of unequal size: one slice mean each (output is small)
             for j in range(len(w0)):

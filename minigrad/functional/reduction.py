@@ -56,9 +56,9 @@ class Var(Function):
         ctx.save_for_backward(centered)
         ctx.axes, ctx.keepdim = axes, keepdim
         n = int(np.prod([x.shape[a] for a in axes]))
-        ctx.denom = n - correction if n > correction else 0  # (the module's max shadows the builtin)
+        ctx.denom = denom = n - correction if n > correction else 0  # (the module's max shadows the builtin)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (np.sum(centered * centered, axis=axes, keepdims=keepdim) / ctx.denom).astype(x.dtype)
+            return (np.sum(centered * centered, axis=axes, keepdims=keepdim) / denom).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -112,8 +112,8 @@ class MaxAlongDim(Function):
     @staticmethod
     def forward(ctx, x, dim, indices, keepdim):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
-        ctx.indices = np.expand_dims(indices, dim)
-        y = np.take_along_axis(x, ctx.indices, axis=dim)
+        ctx.indices = indices = np.expand_dims(indices, dim)
+        y = np.take_along_axis(x, indices, axis=dim)
         return y if keepdim else np.squeeze(y, axis=dim)
 
     @staticmethod

@@ -1,7 +1,9 @@
 """The engine: graph traversal, accumulation, retain_graph, grad modes, autograd.grad and hooks.
 
 Memory and thread stress tests are in test_stress.py, the errors PyTorch raises in test_errors.py."""
+import gc
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -288,6 +290,59 @@ def test_grad_mode_is_thread_local():
         release.set()
         th.join(5)
     assert seen == {"start": True, "inside": False}
+
+
+# ---------------------------------------------------------------- the inference path
+
+def _every_forward_that_stores_on_ctx(x):
+    """Ops whose forward stores values on ctx (shapes, plans, windows, indices, its own class)."""
+    x4 = x.reshape(2, 3, 4, 4)
+    target = minigrad.tensor(np.array([0, 2]))
+    return [x.var(dim=1), x.max(dim=1)[0], F.conv2d(x4, x4[:2, :, :3, :3]), F.conv1d(x4[0], x4[0, :2, :, :2]),
+            F.avg_pool2d(x4, 2), F.adaptive_avg_pool2d(x4, 3), F.max_pool2d(x4, 2),
+            F.cross_entropy(x[:, :5], target), F.mse_loss(x, x * 2), F.batch_norm(x4, x4[0, :, 0, 0], x4[1, :, 0, 0] ** 2),
+            F.layer_norm(x, (48,)), F.linear(x, x, x[0, :2])]
+
+
+def test_no_grad_builds_no_context_and_keeps_nothing(monkeypatch):
+    built = []
+
+    class CountingContext(autograd.Context):
+        def __init__(self, *args):
+            built.append(self)
+            super().__init__(*args)
+
+    monkeypatch.setattr(autograd, "Context", CountingContext)
+    x = minigrad.randn(2, 48, dtype=np.float64, requires_grad=True)
+    recorded = _every_forward_that_stores_on_ctx(x)
+    assert len(built) >= len(recorded) and all(t.grad_fn is not None for t in recorded)
+    built.clear()
+    with minigrad.no_grad():
+        unrecorded = _every_forward_that_stores_on_ctx(x)
+    assert built == []
+    for a, b in zip(recorded, unrecorded):
+        assert b.grad_fn is None and not b.requires_grad
+        np.testing.assert_array_equal(a.data, b.data)
+    # what forward stored on the stand-in context was dropped: no array of any call is kept
+    for ctx in autograd._no_graph.values():
+        assert not hasattr(ctx, "__dict__") and ctx.needs_input_grad == (False,) * len(ctx.needs_input_grad)
+
+
+def test_no_grad_output_does_not_keep_its_inputs_alive():
+    x = minigrad.randn(64, 32, requires_grad=True)
+    with minigrad.no_grad():
+        h = F.relu(x * 2)
+        alive = weakref.ref(h)
+        y = F.linear(h, x[:8])
+    del h
+    gc.collect()
+    assert alive() is None and y.grad_fn is None
+
+
+def test_anomaly_under_no_grad_still_names_the_users_line():
+    with autograd.detect_anomaly(), minigrad.no_grad():
+        with pytest.raises(RuntimeError, match=r"'Log' returned nan .* created at .*test_engine.py:\d+"):
+            minigrad.tensor([-1.0]).log()
 
 
 # ---------------------------------------------------------------- autograd.grad and hooks
