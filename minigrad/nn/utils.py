@@ -1,11 +1,12 @@
-"""Training utilities that act on a model's parameters: gradient clipping."""
+"""Utilities that act on a model's parameters: gradient clipping, BN statistics, BN folding."""
+import copy
 import math
 
 import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "recalibrate_bn", "bn_stats"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "recalibrate_bn", "bn_stats", "fuse_bn"]
 
 
 def _grads(parameters):
@@ -129,3 +130,58 @@ def bn_stats(model):
                 "weight": copy(m.weight), "bias": copy(m.bias),
             }
     return out
+
+
+def fuse_bn(model):
+    """A copy of the eval-mode ``model`` in which every BatchNorm that directly follows a Linear,
+    Conv1d or Conv2d in a ``Sequential`` is folded into that layer's weight and bias and removed.
+
+    At inference BN is a fixed affine map per channel (Ioffe & Szegedy §3.1), so it can be merged
+    into the layer before it: one op less per pair, the same outputs within float32 rounding. The
+    pairs folded are Linear → BatchNorm1d (on (N, features) input), Conv1d → BatchNorm1d and
+    Conv2d → BatchNorm2d, when the BN normalizes with running statistics (``track_running_stats``,
+    eval mode). The other layers keep their names, so ``fused[0]`` or ``"0.weight"`` still exists;
+    a conv without bias gets one. ``model`` itself is not changed.
+
+    >>> model.eval(); fast = minigrad.nn.utils.fuse_bn(model)
+    """
+    from .batchnorm import BatchNorm1d, BatchNorm2d
+    from .container import Sequential
+    from .conv import Conv1d, Conv2d
+    from .linear import Linear
+
+    if model.training:
+        raise RuntimeError("fuse_bn: the model is in training mode, where BatchNorm normalizes with batch "
+                           "statistics that cannot be folded; call model.eval() first")
+    follows = {Linear: BatchNorm1d, Conv1d: BatchNorm1d, Conv2d: BatchNorm2d}
+    fused = copy.deepcopy(model)
+    for seq in [m for m in fused.modules() if isinstance(m, Sequential)]:
+        layer = None
+        for name, m in list(seq.named_children()):
+            bn_type = follows.get(type(layer))
+            if (bn_type is not None and isinstance(m, bn_type) and not m.training and m.track_running_stats
+                    and m.num_features == layer.weight.shape[0]):
+                _fold_bn(layer, m)
+                delattr(seq, name)
+                continue  # a second BN right after folds into the same layer
+            layer = m
+    return fused
+
+
+def _fold_bn(layer, bn):
+    """Fold eval-mode ``bn`` into ``layer`` (y = W·x + b, one output channel per row of W), in float64.
+
+    BN(W·x + b) = γ·(W·x + b − E[x])/sqrt(Var[x] + ε) + β = (s·W)·x + s·(b − E[x]) + β,
+    s = γ/sqrt(Var[x] + ε) per channel.
+    """
+    from .module import Parameter
+
+    weight = layer.weight.data
+    gamma = 1.0 if bn.weight is None else bn.weight.data.astype(np.float64)
+    beta = 0.0 if bn.bias is None else bn.bias.data.astype(np.float64)
+    bias = 0.0 if layer.bias is None else layer.bias.data.astype(np.float64)
+    s = gamma / np.sqrt(bn.running_var.data.astype(np.float64) + bn.eps)
+    folded_weight = weight.astype(np.float64) * s.reshape((-1,) + (1,) * (weight.ndim - 1))
+    folded_bias = (bias - bn.running_mean.data.astype(np.float64)) * s + beta
+    layer.weight.data = folded_weight.astype(weight.dtype)
+    layer.bias = Parameter(folded_bias.astype(weight.dtype))
