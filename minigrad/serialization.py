@@ -10,7 +10,10 @@ is detected on load even where the safetensors header still looks valid.
 
 Writes are atomic: the file is written beside its destination under a temporary name, flushed to
 disk (fsync) and renamed over the destination (os.replace), so a crash or an error mid-write leaves
-any previous checkpoint intact.
+any previous checkpoint intact. A process killed mid-write cannot delete its temporary file; so every
+temporary is named after its destination (``.<name>.<random>.tmp``) and locked (``flock``) by its
+writer while it exists, and each save first removes the unlocked ones beside its destination: those
+of writers that died. A live writer's temporary (another thread or process) is left alone.
 
 safetensors is an optional dependency (``pip install safetensors``); minigrad itself needs numpy only.
 """
@@ -18,6 +21,11 @@ import json
 import os
 import tempfile
 import zlib
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so stale temporaries are not detected
+    fcntl = None
 
 import numpy as np
 
@@ -117,9 +125,12 @@ def save(obj, path):
     metadata = {_META_KEY: json.dumps(header)}
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    os.close(fd)
+    prefix = f".{os.path.basename(path)}."
+    _remove_stale_temporaries(directory, prefix)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
     try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held until fd is closed, or the process dies
         st.numpy.save_file(arrays, tmp, metadata=metadata)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -129,6 +140,8 @@ def save(obj, path):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        os.close(fd)
     try:  # make the rename itself durable
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -139,6 +152,32 @@ def save(obj, path):
         pass
     finally:
         os.close(dir_fd)
+
+
+def _remove_stale_temporaries(directory, prefix):
+    """Delete the temporaries of earlier saves to the same destination whose writer is gone (its
+    lock was released when it died); nothing else in ``directory`` is touched."""
+    if fcntl is None:
+        return
+    for name in os.listdir(directory):
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        stale = os.path.join(directory, name)
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:  # already renamed or removed by its writer
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a live writer holds it
+            os.close(fd)
+            continue
+        try:
+            os.unlink(stale)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def load(path):
