@@ -7,8 +7,10 @@ dropout 0.25, linear 32·7·7→10 (20,538 parameters). AdamW with weight decay 
 weights only (biases and BN parameters in a no-decay group), OneCycle learning-rate schedule stepped
 every batch, batch 128.
 Prints per-epoch train/test accuracy and the final eval-mode test accuracy; writes into ``--out`` the
-checkpoint ``demo_cnn.safetensors`` (``minigrad.save`` of model and optimizer state), the plot
-``demo_curves.png`` and the numbers ``demo_summary.json``.
+checkpoint ``demo_cnn.safetensors`` (``minigrad.save`` of model and optimizer state), the trained
+model as ONNX ``demo_cnn.onnx`` (eval mode, BatchNorm folded by ``nn.utils.fuse_bn``, any batch size;
+run it with onnxruntime, see the README), the plot ``demo_curves.png`` and the numbers
+``demo_summary.json``.
 
 Uses the full Fashion-MNIST when it can be found (see ``minigrad.data.datasets``), otherwise the small
 subset bundled with minigrad, with a notice. ``--quick`` trains a few batches on the subset (tests).
@@ -23,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import minigrad  # noqa: E402
+import minigrad.onnx  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
 from _common import (evaluate, load_data, loader_pair, make_parser, run, save_figure, smooth,  # noqa: E402
                      train_epoch)
@@ -39,6 +42,17 @@ def make_model(dropout=0.25):
         nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.MaxPool2d(2), nn.ReLU(),
         nn.Flatten(), nn.Dropout(dropout), nn.Linear(32 * 7 * 7, 10),
     )
+
+
+def export_onnx(model, path):
+    """The eval-mode model with BN folded, as ONNX with a dynamic batch dim; None without the onnx package."""
+    try:
+        minigrad.onnx.export(nn.utils.fuse_bn(model), minigrad.zeros(1, 1, 28, 28), path,
+                             dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    except ImportError as err:
+        print(f"no ONNX export: {err}")
+        return None
+    return path
 
 
 def plot(history, batch_losses, path, title):
@@ -104,15 +118,16 @@ def main(argv=None):
     checkpoint = args.out / "demo_cnn.safetensors"
     minigrad.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs,
                    "test_acc": final["acc"]}, checkpoint)
+    exported = export_onnx(model, args.out / "demo_cnn.onnx")
     curves = args.out / "demo_curves.png"
     plot(history, batch_losses, curves, f"minigrad demo CNN on {data_desc.split(' (')[0]}")
     wall = time.perf_counter() - start
     summary = {"data": data_desc, "test_acc": final["acc"], "test_loss": final["loss"], "epochs": history,
                "batch_losses": batch_losses, "wall_seconds": wall, "checkpoint": str(checkpoint),
-               "curves": str(curves)}
+               "curves": str(curves), "onnx": exported and str(exported)}
     (args.out / "demo_summary.json").write_text(json.dumps(summary, indent=1))
     print(f"final test accuracy (model.eval()): {final['acc']:.4f}  [{data_desc}]")
-    print(f"wrote {checkpoint} and {curves}; total {wall:.0f} s")
+    print(f"wrote {checkpoint}, {exported or '(no ONNX file)'} and {curves}; total {wall:.0f} s")
     return summary
 
 

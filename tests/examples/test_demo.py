@@ -18,7 +18,7 @@ def quick_run(load_example, tmp_path_factory):
 
 def test_quick_demo_writes_outputs(quick_run):
     out, summary = quick_run
-    for name in ("demo_curves.png", "demo_cnn.safetensors", "demo_summary.json"):
+    for name in ("demo_curves.png", "demo_cnn.safetensors", "demo_cnn.onnx", "demo_summary.json"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert (out / "demo_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((out / "demo_summary.json").read_text())["test_acc"] == summary["test_acc"]
@@ -44,6 +44,32 @@ def test_checkpoint_restores_the_model(load_example, quick_run):
     train, test, _ = common.load_data(small=True)
     _, test_loader = common.loader_pair(train, test, batch_size=128)
     assert common.evaluate(model, test_loader, quiet=True)["acc"] == summary["test_acc"]
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_trained_demo_cnn_in_onnxruntime_equals_minigrad(load_example, quick_run, tmp_path, fused):
+    """The trained demo CNN (real running statistics), fused as `make demo` writes it and unfused,
+    run by onnxruntime on a batch of another size than the export's example."""
+    import minigrad.onnx
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    out, _ = quick_run
+    model = load_example("demo").make_model()
+    model.load_state_dict(minigrad.load(out / "demo_cnn.safetensors")["model"])
+    model.eval()
+    path = out / "demo_cnn.onnx"
+    if not fused:
+        path = tmp_path / "unfused.onnx"
+        minigrad.onnx.export(model, minigrad.zeros(1, 1, 28, 28), path,
+                             dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((5, 1, 28, 28)).astype(np.float32)
+    with minigrad.no_grad():
+        want = model(minigrad.tensor(x)).data
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], want, rtol=1e-4, atol=1e-5)
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert ops.count("BatchNormalization") == (0 if fused else 2) and ops.count("Conv") == 2
 
 
 def test_missing_full_data_falls_back_with_notice(load_example, tmp_path, monkeypatch, capsys):
