@@ -18,7 +18,8 @@ SECTIONS = {
     "train": ("train_step", "End-to-end training step",
               "Forward + backward + optimizer step (`zero_grad`, model, `F.cross_entropy`, `backward`, "
               "`step`), batch 100, float32, on one fixed batch. The same architecture is built from "
-              "`minigrad.nn` and `torch.nn`. The inference row is `model.eval()` under `no_grad`."),
+              "`minigrad.nn` and `torch.nn`. The inference rows are `model.eval()` under `no_grad`; in the \"BN folded\" "
+              "rows both frameworks run the model with each BatchNorm folded into the Linear/Conv before it."),
     "gemm": ("gemm", "GEMM (C = A @ B)", "float32 matrix multiplication."),
     "ladder": ("ladder", "GEMM speed-up ladder",
                "C = A @ B (float32) from a naive triple loop to minigrad's kernel, one idea per step "

@@ -9,11 +9,13 @@ and once with ``torch.nn``, so both frameworks run the same architecture with th
     Linear(100, 10), Adam(lr=1e-3);
 (c) the demo CNN of ``examples/demo.py`` (its model builder, translated layer by layer to torch),
     AdamW(lr=1e-3, weight_decay=0.01) on all parameters;
-and in a full run also the MLP (a) in inference (``model.eval()`` under ``no_grad``) and (a) and (b)
-at 1 thread.
+and in a full run also inference (``model.eval()`` under ``no_grad``) of (a) and (c), as built and
+with BatchNorm folded into the layer before it (``nn.utils.fuse_bn``; torch gets the same folding
+from ``torch.nn.utils.fusion``, so those rows compare like with like), and (a) and (b) at 1 thread.
 
 A model whose layers are not available yet is reported as "not available: <error>", not measured.
 """
+import functools
 import importlib.util
 import inspect
 import os
@@ -153,6 +155,22 @@ def inference(lib, model, x):
     return infer
 
 
+def fold_bn(lib, model):
+    """``model`` (eval mode) with each BatchNorm that follows a Linear/Conv2d folded into it: minigrad's
+    ``nn.utils.fuse_bn``, or for torch the same pairs through ``torch.nn.utils.fusion``."""
+    if lib.name != "torch":
+        return lib.nn.utils.fuse_bn(model)
+    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+    nn, layers = lib.nn, []
+    for m in model:
+        if layers and isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and isinstance(layers[-1], (nn.Linear, nn.Conv2d)):
+            fuse = fuse_linear_bn_eval if isinstance(layers[-1], nn.Linear) else fuse_conv_bn_eval
+            layers[-1] = fuse(layers[-1], m)
+        else:
+            layers.append(m)
+    return nn.Sequential(*layers).eval()
+
+
 def _inputs(shape, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((BATCH, *shape), dtype=np.float32)
@@ -211,19 +229,22 @@ def _train_fn(lib, key):
     return train_step(lib, model, opt, lib.tensor(x), lib.tensor(t))
 
 
-def _infer_fn(lib, key):
+def _infer_fn(lib, key, fused=False):
     model, _ = _build(lib, key)
     x, _ = _inputs(MODELS[key][2])
-    return inference(lib, model, lib.tensor(x))
+    model.eval()
+    return inference(lib, fold_bn(lib, model) if fused else model, lib.tensor(x))
 
 
 def run(quick=False):
-    """Every model at 2 threads; in a full run also the inference row and (a) and (b) at 1 thread
+    """Every model at 2 threads; in a full run also the inference rows and (a) and (b) at 1 thread
     (a shared machine disturbs 2-thread figures most)."""
     rows = []
     jobs = [(key, MODELS[key][0], _train_fn, 2) for key in MODELS]
     if not quick:
-        jobs.append(("mlp", "(a) MLP inference: eval() + no_grad", _infer_fn, 2))
+        for key, name in (("mlp", "(a) MLP"), ("demo", "(c) demo CNN")):
+            jobs += [(key, f"{name} inference: eval() + no_grad", _infer_fn, 2),
+                     (key, f"{name} inference, BN folded (fuse_bn)", functools.partial(_infer_fn, fused=True), 2)]
         jobs += [(key, MODELS[key][0], _train_fn, 1) for key in ("mlp", "cnn")]
     for key, case, make_fn, threads in jobs:
         cands, errors = _candidates(key, make_fn)
