@@ -4,7 +4,13 @@ import math
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..tensor import Tensor
+from .batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
+from .container import Sequential
+from .conv import Conv1d, Conv2d
+from .linear import Linear
+from .module import Parameter
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "recalibrate_bn", "bn_stats", "fuse_bn"]
 
@@ -67,9 +73,6 @@ def recalibrate_bn(model, loader, num_batches=None):
     ``loader`` yields inputs, or tuples/lists whose first element is the input (Tensor or array).
     Returns the number of batches used.
     """
-    from ..autograd import no_grad
-    from .batchnorm import _BatchNorm
-
     bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
     modes = {m: m.training for m in model.modules()}
     momenta = {m: m.momentum for m in bns}
@@ -115,8 +118,6 @@ def bn_stats(model):
     mode will normalize with: a ``BNStats`` dict name → {type, num_features, training, momentum,
     eps, num_batches_tracked, running_mean, running_var, weight, bias} (arrays or None); print it
     for a table."""
-    from .batchnorm import _BatchNorm  # the layers import this module's package
-
     def copy(t):
         return None if t is None else np.array(t.data, copy=True)
     out = BNStats()
@@ -145,11 +146,6 @@ def fuse_bn(model):
 
     >>> model.eval(); fast = minigrad.nn.utils.fuse_bn(model)
     """
-    from .batchnorm import BatchNorm1d, BatchNorm2d
-    from .container import Sequential
-    from .conv import Conv1d, Conv2d
-    from .linear import Linear
-
     if model.training:
         raise RuntimeError("fuse_bn: the model is in training mode, where BatchNorm normalizes with batch "
                            "statistics that cannot be folded; call model.eval() first")
@@ -174,8 +170,6 @@ def _fold_bn(layer, bn):
     BN(W·x + b) = γ·(W·x + b − E[x])/sqrt(Var[x] + ε) + β = (s·W)·x + s·(b − E[x]) + β,
     s = γ/sqrt(Var[x] + ε) per channel.
     """
-    from .module import Parameter
-
     weight = layer.weight.data
     gamma = 1.0 if bn.weight is None else bn.weight.data.astype(np.float64)
     beta = 0.0 if bn.bias is None else bn.bias.data.astype(np.float64)
