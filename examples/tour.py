@@ -4,8 +4,9 @@
 
 1. builds a tiny CNN (conv → [batch norm] → ReLU → max-pool → linear) and takes a batch of real
    Fashion-MNIST images from the subset bundled with minigrad;
-2. runs the forward pass and draws the graph autograd recorded: DOT text to OUT/tour_graph.dot, and
-   OUT/tour_graph.svg when Graphviz's ``dot`` is installed;
+2. runs the forward pass and draws the graph autograd recorded: DOT text to OUT/tour_graph.dot,
+   OUT/tour_graph.svg when Graphviz's ``dot`` is installed, and OUT/tour_graph.html, a page to open
+   in any browser: click the nodes, step through backward, collapse the layers into boxes;
 3. ``minigrad.explain(loss)``: the order backward will visit the ops, each op's local gradient, and
    the shapes of the gradients flowing through it;
 4. hooks: a forward hook and a full backward hook on every layer print what flows through it;
@@ -71,7 +72,8 @@ def main(argv=None):
     print(f"{sum(p.numel() for p in model.parameters())} parameters; batch: {tuple(x.shape)} {desc}")
 
     section("2. forward, and the graph autograd recorded")
-    loss = F.cross_entropy(model(x), y)
+    with minigrad.viz.record_modules(model) as modules:  # which layer ran each op, for the page
+        loss = F.cross_entropy(model(x), y)
     print(f"loss = {loss.item():.4f}")
     graph = minigrad.viz.draw_graph(loss, show_grad_norms=True, params=params, legend=True)
     dot_path = graph.save(str(args.out / "tour_graph.dot"))
@@ -80,6 +82,8 @@ def main(argv=None):
         print(f"rendered: {graph.render(str(args.out / 'tour_graph.svg'))}")
     else:
         print("(install Graphviz's `dot` to get an SVG too, e.g. `apt-get install graphviz`)")
+    page = minigrad.viz.html(loss, modules=modules, path=str(args.out / "tour_graph.html"))
+    print(f"interactive page ({len(page.encode()) // 1024} KiB, works offline): {args.out / 'tour_graph.html'}")
 
     section("3. explain: what backward will do, op by op")
     minigrad.explain(loss, params=params)

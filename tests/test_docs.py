@@ -319,6 +319,8 @@ def test_tour_runs(tmp_path):
     assert dot.startswith("digraph minigrad {") and '"Linear"' in dot and "0.weight" in dot
     if shutil.which("dot"):
         assert "<svg" in (tmp_path / "tour_graph.svg").read_text(encoding="utf-8")
+    page = (tmp_path / "tour_graph.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "0.weight" in page and "modules at depth 1 collapsed" in page
     assert re.search(r"^\s*1\. CrossEntropyBackward", out, flags=re.M)
     assert re.search(r"backward\s+0 Conv2d\s+‖grad_output‖", out)  # the full backward hook fired
     if hasattr(minigrad.nn, "BatchNorm2d"):  # the tour's net has BN and ends with its statistics
