@@ -8,7 +8,8 @@ import builtins
 
 import numpy as np
 
-from . import _ops, autograd, functional
+from . import _ops, autograd, functional  # noqa: F401
+from . import data, nn, optim, viz  # noqa: F401  viz.draw_graph: the recorded graph as Graphviz DOT
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import *  # noqa: F401,F403
 from .functional import (  # noqa: F401  the math ops PyTorch also exposes at top level
@@ -16,6 +17,7 @@ from .functional import (  # noqa: F401  the math ops PyTorch also exposes at to
     logsumexp, matmul, max, maximum, mean, min, minimum, permute, pow, reshape, sigmoid, sin,
     softmax, split, sqrt, squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where,
 )
+from .profiler import explain, profile  # noqa: F401  per-op timing table; backward walk-through
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor
@@ -68,9 +70,3 @@ def show_config():
         print(f"{'debug build':<{width}} {build.get('debug')}")
     else:
         print("build info: not available (kernels not built)")
-
-
-from . import nn, optim  # noqa: E402,F401  (they import the names above)
-from . import viz  # noqa: E402,F401  draw_graph: the recorded graph as Graphviz DOT
-from .profiler import explain, profile  # noqa: E402,F401  per-op timing table; backward walk-through
-from . import data  # noqa: E402,F401

@@ -21,10 +21,41 @@ import numpy as np
 
 _grad_mode = threading.local()  # grad mode is per thread, like PyTorch's
 
-# Set by ``minigrad.profile()`` while it records: an object with ``forward(cls, ctx, arrays, kwargs)``
-# and ``backward(ctx, grad_out)`` that time the op's own methods. None (the normal case) costs one
-# global lookup per op.
-_profile_hook = None
+# The type the engine wraps arrays in: minigrad.tensor.Tensor. That module sits above this one (a
+# Tensor's backward() runs the engine), so it hands its class over when it loads (set_tensor_type)
+# instead of being imported. What the engine uses of it: ``data``, ``grad``, ``_ctx``,
+# ``_requires_grad``, ``_retains_grad``, ``_hooks``, ``_accumulate(grad, steal)`` and
+# ``Tensor._wrap(array, ctx)``.
+Tensor = None
+
+
+def set_tensor_type(cls):
+    """Make ``cls`` the type ``Function.apply``, tensor hooks and ``grad`` wrap arrays in (tensor.py
+    calls it once, when it loads)."""
+    global Tensor
+    Tensor = cls
+
+
+# ---------------------------------------------------------------- the op hook (profiler)
+# An object with ``forward(cls, ctx, arrays, kwargs)`` and ``backward(ctx, grad_out)`` that call the
+# op's own methods, or None (the normal case, one global lookup per op).
+_op_hook = None
+
+
+def set_op_hook(hook):
+    """Route every op's ``forward`` (in ``Function.apply``) and ``backward`` (in the backward pass)
+    through ``hook``: ``hook.forward(cls, ctx, arrays, kwargs)`` must return
+    ``cls.forward(ctx, *arrays, **kwargs)`` and ``hook.backward(ctx, grad_out)`` must return
+    ``ctx.fn.backward(ctx, grad_out)``, timing or recording what they like around the call
+    (``minigrad.profile`` does). None removes it. One hook at a time: returns the one it replaced."""
+    global _op_hook
+    previous, _op_hook = _op_hook, hook
+    return previous
+
+
+def get_op_hook():
+    """The hook set by :func:`set_op_hook`, or None."""
+    return _op_hook
 
 
 def is_grad_enabled():
@@ -260,17 +291,19 @@ class Function:
             track = False
         if _anomaly_enabled:
             ctx.created_at = where = _user_frame()
-        if _profile_hook is None:
+        if _op_hook is None:
             out = cls.forward(ctx, *arrays, **kwargs)
         else:
-            out = _profile_hook.forward(cls, ctx, arrays, kwargs)
+            out = _op_hook.forward(cls, ctx, arrays, kwargs)
         if _anomaly_enabled:
             _check_forward(cls, arrays, out, where)
         return Tensor._wrap(out, ctx if track else None)
 
 
-def _topological_order(roots):
-    """Contexts reachable from ``roots``, each after every context that consumes its output."""
+def topological_order(roots):
+    """Contexts reachable from ``roots`` (the ``_ctx`` of output tensors) in the order backward runs
+    them: each after every context that consumes its output. The graph tools (``explain``, ``viz``)
+    walk the graph in this order."""
     order, visited = [], set()
     stack = [(ctx, False) for ctx in roots]
     while stack:
@@ -329,7 +362,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
         captured_nodes = {id(t._ctx): i for i, t in enumerate(capture) if t._ctx is not None}
     results = [None] * len(capture) if capture is not None else None
 
-    for ctx in _topological_order(roots):
+    for ctx in topological_order(roots):
         if ctx.freed:
             raise RuntimeError(_FREED_MSG)
         grad_out = node_grads.pop(id(ctx), None)
@@ -342,10 +375,10 @@ def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
             out._accumulate(grad_out)
         if id(ctx) in captured_nodes:
             results[captured_nodes[id(ctx)]] = grad_out
-        if _profile_hook is None:
+        if _op_hook is None:
             grads = ctx.fn.backward(ctx, grad_out)
         else:
-            grads = _profile_hook.backward(ctx, grad_out)
+            grads = _op_hook.backward(ctx, grad_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
         if _anomaly_enabled:
@@ -488,6 +521,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
                 "graph. Set allow_unused=True if this is the desired behavior."
             )
     return tuple(None if g is None else Tensor(np.array(g, copy=True)) for g in results)
-
-
-from .tensor import Tensor  # noqa: E402  (tensor.py imports this module first)

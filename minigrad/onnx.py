@@ -83,14 +83,14 @@ def export(model, args, f, input_names=None, output_names=None, opset_version=MI
     input_names = _names(input_names, "input", len(args))
     for name, a in zip(input_names, args):
         graph.add_input(name, a.data)
-    if autograd._profile_hook is not None:
+    if autograd.get_op_hook() is not None:
         raise RuntimeError("export: minigrad.profile() is active; trace outside the profile block")
-    autograd._profile_hook = graph
+    autograd.set_op_hook(graph)
     try:
         with no_grad():
             out = model(*args)
     finally:
-        autograd._profile_hook = None
+        autograd.set_op_hook(None)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     if not all(isinstance(o, Tensor) for o in outs):
         raise TypeError(f"export: the model must return a Tensor or a tuple of Tensors, got {type(out).__name__}")

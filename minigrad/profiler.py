@@ -1,11 +1,11 @@
 """See what a step costs and what backward does: ``profile()`` (a per-op table) and ``explain(loss)``.
 
-``profile`` plugs into the one hook point of the engine, ``autograd._profile_hook``: while it is
+``profile`` plugs into the one hook point of the engine, ``autograd.set_op_hook``: while it is
 active, ``Function.apply`` calls ``forward`` through it and the backward loop calls ``backward``
-through it, so each op's own work is timed and nothing else changes. It also routes the kernel door
-(``_ops._impl``, the table every public ``_ops`` function calls through) through counting wrappers,
-so each row says which kernels the op really entered and whether they were the compiled ones or
-their numpy twins. When no profile is active the only cost is one global lookup per op.
+through it, so each op's own work is timed and nothing else changes. It also routes every kernel
+the door calls through counting wrappers (``_ops.instrument_kernels``), so each row says which
+kernels the op really entered and whether they were the compiled ones or their numpy twins. When no
+profile is active the only cost is one global lookup per op.
 
 ``explain`` walks the recorded graph in the order ``backward`` would and prints, for each op, its
 ``Function`` docstring (forward math and local gradient, by the rule for adding an op) and the
@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from . import _ops, autograd
+from .nn.module import Parameter
 from .tensor import Tensor
 
 __all__ = ["profile", "explain"]
@@ -100,9 +101,7 @@ class profile:
             row = self._rows[name] = _Row(name)
         return row
 
-    def _counting(self, name, fn):
-        backend = "compiled" if _ops._compiled.get(name) is fn else "numpy"
-
+    def _counting(self, name, fn, backend):
         def kernel(*args, **kwargs):
             if self._stack:
                 self._stack[-1].kernels[name] = backend
@@ -120,18 +119,18 @@ class profile:
 
     # ------------------------------------------------------------ context manager
     def __enter__(self):
-        if autograd._profile_hook is not None:
+        if autograd.get_op_hook() is not None:
             raise RuntimeError("minigrad.profile() is already active; profiles do not nest")
-        self._saved_impl = _ops._impl
-        _ops._impl = {name: self._counting(name, fn) for name, fn in _ops._impl.items()}
-        autograd._profile_hook = self
+        self._kernels = _ops.instrument_kernels(self._counting)
+        self._kernels.__enter__()
+        autograd.set_op_hook(self)
         self._start = time.perf_counter()
         return self
 
     def __exit__(self, *exc):
         self.wall_time += time.perf_counter() - self._start
-        autograd._profile_hook = None
-        _ops._impl = self._saved_impl
+        autograd.set_op_hook(None)
+        self._kernels.__exit__(*exc)
         return False
 
     # ------------------------------------------------------------ results
@@ -234,10 +233,8 @@ def explain(loss, params=None, file=None):
     if loss._ctx.freed:
         raise RuntimeError("explain: the graph was already freed by backward(); call explain(loss) before "
                            "loss.backward(), or use loss.backward(retain_graph=True)")
-    from .nn.module import Parameter  # nn sits above this module's imports
-
     names = {id(p): n for n, p in (params or {}).items()}
-    order = autograd._topological_order([loss._ctx])
+    order = autograd.topological_order([loss._ctx])
     step = {id(ctx): i for i, ctx in enumerate(order, 1)}
     lines = [f"backward of a {_shape(loss.shape)} {loss.dtype} tensor: {len(order)} ops, run in this order "
              f"(seed: ones of shape {_shape(loss.shape)})"]

@@ -1,16 +1,28 @@
 """Tensor: a numpy array (``.data``) plus what autograd needs (``.grad``, ``.requires_grad``, ``_ctx``).
 
 Every operator and method here is one line that calls the op in ``minigrad.functional``; the math
-lives there, next to its backward.
+lives there, next to its backward. ``functional`` sits above this module (its ops take and return
+Tensors), so it is not imported here: it hands itself over when it loads (:func:`use_functional`),
+as this module hands ``Tensor`` to the engine below it (``autograd.set_tensor_type``).
 """
 import weakref
 
 import numpy as np
 
 from . import autograd
+from ._ops import FLOAT_DTYPES
 
 DEFAULT_DTYPE = np.dtype(np.float32)
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+# The ops the operators and methods call: minigrad.functional, bound by use_functional().
+F = None
+
+
+def use_functional(namespace):
+    """Bind the ops Tensor's operators and methods call (``minigrad.functional`` calls this once,
+    when it loads)."""
+    global F
+    F = namespace
 
 
 def _to_array(data, dtype=None):
@@ -486,4 +498,4 @@ def _shape_args(args):
     return tuple(args)
 
 
-from . import functional as F  # noqa: E402  (functional needs Tensor defined first)
+autograd.set_tensor_type(Tensor)

@@ -280,12 +280,12 @@ def _gradient_pass(root, tensors):
     leaves = [t for t in tensors.values() if t._ctx is None and t.requires_grad]
     with profile() as prof:
         recorder = _Recorder(prof)
-        autograd._profile_hook = recorder
+        autograd.set_op_hook(recorder)
         try:
             grads = autograd.grad(root, leaves, grad_outputs=np.ones_like(root.data), retain_graph=True,
                                   allow_unused=True)
         finally:
-            autograd._profile_hook = prof
+            autograd.set_op_hook(prof)
     leaf_grads = {id(t): g.data for t, g in zip(leaves, grads) if g is not None}
     return recorder, leaf_grads, {r["op"]: r for r in prof.rows}
 
@@ -360,7 +360,7 @@ def html(tensor, params=None, path=None, *, modules=None, profile=None):
                            "loss.backward(), or call loss.backward(retain_graph=True)")
     if modules is not None and not isinstance(modules, record_modules):
         raise TypeError(f"html: modules must be a minigrad.viz.record_modules, got {type(modules).__name__}")
-    if autograd._profile_hook is not None:
+    if autograd.get_op_hook() is not None:
         raise RuntimeError("html: call it outside a minigrad.profile() block (it runs its own); pass the "
                            "finished profile as html(..., profile=prof) to show its forward times")
     if params is None and modules is not None:
@@ -370,7 +370,7 @@ def html(tensor, params=None, path=None, *, modules=None, profile=None):
     user_rows = {r["op"]: r for r in profile.rows} if profile is not None else {}
 
     tensors, ops, key_edges = _walk(tensor)
-    order = autograd._topological_order([tensor._ctx]) if tensor._ctx is not None else []
+    order = autograd.topological_order([tensor._ctx]) if tensor._ctx is not None else []
     step = {id(ctx): i for i, ctx in enumerate(order, 1)}
     seen, leaf_grads, own_rows = {}, {}, {}
     if tensor.requires_grad and tensor._ctx is not None:

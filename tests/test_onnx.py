@@ -160,7 +160,7 @@ def test_training_mode_layers_are_refused(tmp_path, layer, op):
     model = nn.Sequential(nn.Linear(3, 4), layer)
     with pytest.raises(minigrad.onnx.UnsupportedOperatorError, match=fr"'{op}'.*call model\.eval\(\)"):
         minigrad.onnx.export(model, minigrad.randn(5, 3), tmp_path / "x.onnx")
-    assert minigrad.is_grad_enabled() and minigrad.autograd._profile_hook is None  # state restored
+    assert minigrad.is_grad_enabled() and minigrad.autograd.get_op_hook() is None  # state restored
 
 
 def test_bad_arguments(tmp_path):

@@ -104,14 +104,19 @@ def test_table_text():
 
 
 def test_state_is_restored_and_profiles_do_not_nest():
-    impl = _ops._impl
+    x = np.ones(3, np.float32)
+    kernel_calls = []
     with pytest.raises(ValueError):
-        with minigrad.profile():
-            assert autograd._profile_hook is not None and _ops._impl is not impl
+        with minigrad.profile() as prof:
+            assert autograd.get_op_hook() is prof
+            _ops.relu_forward(x)  # outside any op: a row of its own
+            kernel_calls.append(len(prof.rows))
             with pytest.raises(RuntimeError, match="do not nest"):
                 minigrad.profile().__enter__()
             raise ValueError("user error inside the block")
-    assert autograd._profile_hook is None and _ops._impl is impl
+    assert kernel_calls == [1] and autograd.get_op_hook() is None
+    _ops.relu_forward(x)  # no longer counted
+    assert [r["op"] for r in prof.rows] == ["_ops.relu_forward"] and prof.rows[0]["calls"] == 1
 
 
 class _Boom(Function):
@@ -151,7 +156,7 @@ def test_totals_match_measured_step_time():
         assert 0.8 <= best <= 1.0, ratios
         assert prof.wall_time >= step
     finally:
-        minigrad.set_num_threads(minigrad._ops._default_threads())
+        minigrad.set_num_threads(minigrad._ops.default_threads())
 
 
 def test_nothing_is_recorded_after_exit():
@@ -172,7 +177,7 @@ def test_explain_order_formulas_and_shapes(capsys):
     text = minigrad.explain(loss, params=dict(model.named_parameters()))
     assert capsys.readouterr().out == text + "\n"
     steps = re.findall(r"^\s*(\d+)\. (\w+)Backward   (.*)$", text, flags=re.M)
-    order = autograd._topological_order([loss._ctx])
+    order = autograd.topological_order([loss._ctx])
     assert [name for _, name, _ in steps] == [c.fn.__name__ for c in order]
     assert [name for _, name, _ in steps] == ["Sum", "ReLU", "Linear", "ReLU", "Linear"]
     # each op's local gradient comes from its docstring

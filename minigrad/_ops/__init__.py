@@ -20,8 +20,9 @@ from . import reference
 
 # Compiled modules; each defines a subset of ``reference.__all__`` under the same names.
 COMPILED_MODULES = ("elementwise", "im2col", "pooling", "gemm", "batchnorm", "optim")
-FLOAT_DTYPES = (np.float32, np.float64)
-_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+# The dtypes every kernel and every gradient-carrying Tensor holds.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOAT32, _FLOAT64 = FLOAT_DTYPES
 
 
 def _load_compiled():
@@ -88,9 +89,25 @@ def use_backend(name):
         backend, _impl = saved
 
 
+@contextlib.contextmanager
+def instrument_kernels(wrap):
+    """Call every kernel through ``wrap(name, fn, backend)`` while the block runs: ``fn`` is the
+    implementation the door would call and ``backend`` ('compiled' or 'numpy') what it is; the
+    returned callable replaces it (``minigrad.profile`` counts and times kernels this way)."""
+    global _impl
+    saved = _impl
+    _impl = {name: wrap(name, fn, "compiled" if _compiled.get(name) is fn else "numpy")
+             for name, fn in saved.items()}
+    try:
+        yield
+    finally:
+        _impl = saved
+
+
 # ---------------------------------------------------------------- threads
 
-def _default_threads():
+def default_threads():
+    """The cores this process may run on: the kernels' thread count unless told otherwise."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
@@ -135,7 +152,7 @@ def _threads_from_env():
             if value.isdigit() and int(value) > 0:
                 return int(value)
             warnings.warn(f"{name}={value!r} is not a positive integer; ignored", RuntimeWarning, stacklevel=2)
-    return _default_threads()
+    return default_threads()
 
 
 set_num_threads(_threads_from_env())

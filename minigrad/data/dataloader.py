@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from ..tensor import Tensor
-from .dataset import _as_generator
+from .dataset import as_generator
 
 __all__ = ["DataLoader", "default_collate"]
 
@@ -89,7 +89,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         # An int seed becomes one generator here, not one per epoch (that would repeat the order).
-        self.generator = generator if generator is None else _as_generator(generator)
+        self.generator = generator if generator is None else as_generator(generator)
         self.collate_fn = collate_fn
 
     def __len__(self):
@@ -100,7 +100,7 @@ class DataLoader:
 
     def _order(self):
         n = len(self.dataset)
-        return _as_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
+        return as_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
 
     def __iter__(self):
         order = self._order()

@@ -15,7 +15,7 @@ from ..tensor import Tensor
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
 
 
-def _as_generator(generator):
+def as_generator(generator):
     """``numpy.random.Generator`` from None (minigrad's global generator), an int seed, or a Generator."""
     if generator is None:
         return default_generator()
@@ -128,7 +128,7 @@ def random_split(dataset, lengths, generator=None):
         a generator.
     """
     counts = _split_lengths(lengths, len(dataset))
-    perm = _as_generator(generator).permutation(len(dataset))
+    perm = as_generator(generator).permutation(len(dataset))
     subsets, start = [], 0
     for k in counts:
         subsets.append(Subset(dataset, perm[start:start + k].tolist()))

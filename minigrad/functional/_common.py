@@ -37,8 +37,3 @@ def expand_reduced(grad, shape, axes, keepdim):
         grad = np.expand_dims(grad, axes)
     return np.broadcast_to(grad, shape)
 
-
-def check_float(name, x):
-    """Raise like PyTorch when a floating-point op gets an integer array."""
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating point tensor, got dtype {x.dtype}")

@@ -9,9 +9,10 @@ import warnings
 
 import numpy as np
 
+from .._ops import check_float
 from ..autograd import Function
 from ..tensor import Tensor
-from ._common import check_float, unbroadcast
+from ._common import unbroadcast
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
@@ -198,7 +199,7 @@ class NLLLoss(Function):
 
 def _class_loss_args(name, input, target, weight):
     x = _raw(input)
-    check_float(name, x)
+    check_float(f"{name}: input", x)
     if x.ndim == 0:
         raise ValueError(f"{name}: input must have at least 1 dimension (classes), got a scalar")
     t = _raw(target)
@@ -249,7 +250,7 @@ def _expand_grad(g, shape, reduction, dtype):
 
 def _float_pair(name, input, target):
     x, y = _raw(input), _raw(target)
-    check_float(name, x)
+    check_float(f"{name}: input", x)
     y = np.asarray(y)
     if y.dtype.kind != "f":
         raise TypeError(f"{name}: expected a floating point target, got dtype {y.dtype}")

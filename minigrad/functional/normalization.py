@@ -112,7 +112,7 @@ def _check_running(name, t, C):
     return t
 
 
-def _batch_norm_train(input, weight, bias, eps):
+def batch_norm_train(input, weight, bias, eps):
     """(y, μ_B, σ²_B): training-mode BN and its biased batch statistics (ndarrays), without any
     running-statistics update (used by ``batch_norm`` and the book-convention layer)."""
     size = input.data.shape
@@ -141,7 +141,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     running_mean = _check_running("running_mean", running_mean, C)
     running_var = _check_running("running_var", running_var, C)
     if training:
-        y, mean, var = _batch_norm_train(input, weight, bias, eps)
+        y, mean, var = batch_norm_train(input, weight, bias, eps)
         if running_mean is not None or running_var is not None:
             m = input.data.size // C
             momentum = float(momentum)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import functional as F
 from ..creation import ones, zeros
-from ..functional.normalization import _batch_norm_train
+from ..functional.normalization import batch_norm_train
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -128,7 +128,7 @@ class BookBatchNorm1d(BatchNorm1d):
         if not self.training:
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                                 False, 0.0, self.eps)
-        y, mean, var = _batch_norm_train(x, self.weight, self.bias, self.eps)
+        y, mean, var = batch_norm_train(x, self.weight, self.bias, self.eps)
         self.num_batches_tracked.data += 1
         old = (1.0 - 1.0 / float(self.num_batches_tracked.data)) if self.momentum is None else self.momentum
         for buf, stat in ((self.running_mean, mean), (self.running_var, var)):

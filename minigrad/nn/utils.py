@@ -6,11 +6,14 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import Sequential
 from .conv import Conv1d, Conv2d
 from .linear import Linear
 from .module import Parameter
+
+# The layers recalibrate_bn and bn_stats act on (BookBatchNorm1d is a BatchNorm1d).
+BATCH_NORMS = (BatchNorm1d, BatchNorm2d)
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "recalibrate_bn", "bn_stats", "fuse_bn"]
 
@@ -73,7 +76,7 @@ def recalibrate_bn(model, loader, num_batches=None):
     ``loader`` yields inputs, or tuples/lists whose first element is the input (Tensor or array).
     Returns the number of batches used.
     """
-    bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+    bns = [m for m in model.modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
     modes = {m: m.training for m in model.modules()}
     momenta = {m: m.momentum for m in bns}
     used = 0
@@ -122,7 +125,7 @@ def bn_stats(model):
         return None if t is None else np.array(t.data, copy=True)
     out = BNStats()
     for name, m in model.named_modules():
-        if isinstance(m, _BatchNorm):
+        if isinstance(m, BATCH_NORMS):
             out[name or type(m).__name__] = {
                 "type": type(m).__name__, "num_features": m.num_features, "training": m.training,
                 "momentum": m.momentum, "eps": m.eps,

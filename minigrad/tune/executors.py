@@ -33,6 +33,9 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from .. import _ops
+from .. import random as minigrad_random
+
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINIGRAD_NUM_THREADS")
 
 
@@ -44,9 +47,7 @@ def _start_methods():
 
 def default_workers():
     """CPUs this process may use (2 on the project's machine): the kernels' default thread count."""
-    from .._ops import _default_threads
-
-    return _default_threads()
+    return _ops.default_threads()
 
 
 # ---------------------------------------------------------------- one trial (runs on a worker)
@@ -57,10 +58,8 @@ def limit_threads(n):
     if n is None:
         yield
         return
-    import minigrad
-
-    before = minigrad.get_num_threads()
-    minigrad.set_num_threads(n)
+    before = _ops.get_num_threads()
+    _ops.set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # threadpoolctl is optional: the worker's environment variables still apply
@@ -71,7 +70,7 @@ def limit_threads(n):
         with blas:
             yield
     finally:
-        minigrad.set_num_threads(before)
+        _ops.set_num_threads(before)
 
 
 def _plain(value):
@@ -94,15 +93,11 @@ def _plain(value):
 def run_trial(train_fn, spec, metric, threads=1):
     """Run one trial and return its record: ``spec`` (trial, config, seed, budget, rung) plus
     ``status`` ("ok" or "failed"), ``metrics``, ``error``, ``seconds`` and ``worker``."""
-    import minigrad
-    from minigrad import random as minigrad_random
-
     record = dict(spec, status="ok", metrics={}, error=None, worker=f"{socket.gethostname()}:{os.getpid()}")
     start = time.perf_counter()
-    callers_generator = minigrad_random._generator  # the serial executor runs in the caller's process
-    try:
-        with limit_threads(threads):
-            minigrad.manual_seed(spec["seed"])
+    try:  # fork_rng: the serial executor runs in the caller's process, whose generator stays put
+        with minigrad_random.fork_rng(), limit_threads(threads):
+            minigrad_random.manual_seed(spec["seed"])
             config = dict(spec["config"])
             out = train_fn(config) if spec.get("budget") is None else train_fn(config, spec["budget"])
         if not isinstance(out, dict):
@@ -117,8 +112,6 @@ def run_trial(train_fn, spec, metric, threads=1):
         record["status"] = "failed"
         last = traceback.extract_tb(exc.__traceback__)[-1]
         record["error"] = f"{type(exc).__name__}: {exc} ({os.path.basename(last.filename)}:{last.lineno})"
-    finally:
-        minigrad_random._generator = callers_generator
     record["seconds"] = time.perf_counter() - start
     return record
 
