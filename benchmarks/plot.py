@@ -52,7 +52,7 @@ SERIES = {
 
 def _gemm_note():
     from minigrad import _ops
-    return ("minigrad = its compiled GEMM" if "gemm" in _ops._compiled
+    return ("minigrad = its compiled GEMM" if _ops.compiled_kernel("gemm") is not None
             else "minigrad's GEMM is not compiled in this build: its door runs the numpy twin")
 
 

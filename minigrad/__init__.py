@@ -50,6 +50,7 @@ def config():
         "openmp": _ops.openmp_enabled(),
         "threads": _ops.get_num_threads(),
         "cpu_features": _ops.cpu_features(),
+        "isa": _ops.isa_level,  # MINIGRAD_ISA or set_isa; each family's path below
     }
     info.update(_ops.kernel_paths())
     info["build"] = BUILD_INFO
@@ -57,7 +58,7 @@ def config():
 
 
 def show_config():
-    """Print version, kernel backend, OpenMP, threads, CPU paths and compiler flags."""
+    """Print version, kernel backend, OpenMP, threads, the ISA path of every kernel family and compiler flags."""
     info = config()
     build = info.pop("build")
     width = builtins.max(len(k) for k in info) + 1

@@ -17,6 +17,7 @@ import numpy as np
 import minigrad
 import minigrad.functional as F
 from minigrad import _ops, nn, optim
+from minigrad._ops.registry import KERNELS
 
 CASES = []
 
@@ -37,17 +38,33 @@ def readonly(a):
 
 
 # ---------------------------------------------------------------- the door: _ops
+# Each case's name starts with the kernel it calls (test_crash_suite checks every kernel has some).
 ops = "ops"
-case(ops, "relu: list input", TypeError, r"\bx\b", lambda: _ops.relu_forward([1.0, -1.0]))
-case(ops, "relu: int64", TypeError, r"\bx\b.*float32 or float64", lambda: _ops.relu_forward(i64(3)))
-case(ops, "relu: float16", TypeError, r"\bx\b", lambda: _ops.relu_forward(np.ones(3, np.float16)))
-case(ops, "relu_backward: grad shape", ValueError, r"grad_out.*shape", lambda: _ops.relu_backward(f32(4), f32(3)))
-case(ops, "relu_backward: mixed dtypes", TypeError, r"grad_out.*float32", lambda: _ops.relu_backward(f64(3), f32(3)))
-case(ops, "relu_backward: x int", TypeError, r"\bx\b", lambda: _ops.relu_backward(f32(3), i64(3)))
-case(ops, "gelu: list input", TypeError, r"\bx\b", lambda: _ops.gelu_forward([1.0, -1.0]))
-case(ops, "gelu: int64", TypeError, r"\bx\b.*float32 or float64", lambda: _ops.gelu_forward(i64(3)))
-case(ops, "gelu_backward: grad shape", ValueError, r"grad_out.*shape", lambda: _ops.gelu_backward(f32(4), f32(3)))
-case(ops, "gelu_backward: mixed dtypes", TypeError, r"grad_out.*float32", lambda: _ops.gelu_backward(f64(3), f32(3)))
+
+
+def _float_array_cases(kernel):
+    """The generated door of a kernel declared with Float arrays: every argument rejects a list, an
+    int64 and a float16 array; a ``like`` argument another shape or dtype; and the count is checked."""
+    names = [spec.name for spec in kernel.args]
+    door = getattr(_ops, kernel.name)
+
+    def call(**replace):
+        return lambda: door(*[replace.get(n, f32(3)) for n in names])
+    for spec in kernel.args:
+        n = spec.name
+        case(ops, f"{kernel.name}: {n} a list", TypeError, rf"\b{n}\b", call(**{n: [1.0, -1.0, 2.0]}))
+        case(ops, f"{kernel.name}: {n} int64", TypeError, rf"\b{n}\b.*float32 or float64", call(**{n: i64(3)}))
+        case(ops, f"{kernel.name}: {n} float16", TypeError, rf"\b{n}\b", call(**{n: np.ones(3, np.float16)}))
+        if spec.like:
+            case(ops, f"{kernel.name}: {n} shape", ValueError, rf"\b{n}\b.*shape", call(**{n: f32(4)}))
+            case(ops, f"{kernel.name}: {n} dtype", TypeError, rf"\b{n}\b.*float32", call(**{n: f64(3)}))
+    case(ops, f"{kernel.name}: too few arrays", TypeError, rf"{kernel.name}\(\) missing 1",
+         lambda: door(*[f32(3)] * (len(names) - 1)))
+
+
+for _kernel in KERNELS.values():
+    if _kernel.args:
+        _float_array_cases(_kernel)
 case(ops, "gemm: a int", TypeError, r"\ba\b", lambda: _ops.gemm(i64(2, 2), f32(2, 2)))
 case(ops, "gemm: mixed dtypes", TypeError, r"\bb\b.*float32", lambda: _ops.gemm(f32(2, 2), f64(2, 2)))
 case(ops, "gemm: a not an array", TypeError, r"\ba\b", lambda: _ops.gemm([[1.0]], f32(1, 1)))
@@ -88,39 +105,39 @@ case(ops, "col2im: input_shape 3 ints", TypeError, r"input_shape", lambda: _ops.
 case(ops, "col2im: input_shape negative", ValueError, r"input_shape", lambda: _ops.col2im(f32(4, 9), (1, 1, -4, 4), 2))
 case(ops, "col2im: int cols", TypeError, r"cols", lambda: _ops.col2im(i64(4, 9), (1, 1, 4, 4), 2))
 case(ops, "col2im: out shape", ValueError, r"\bout\b", lambda: _ops.col2im(f32(4, 9), (1, 1, 4, 4), 2, out=f32(1, 1, 4, 5)))
-case(ops, "max_pool2d: padding > k/2", ValueError, r"padding should be at most half", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 2, padding=2))
-case(ops, "max_pool2d: kernel_size 0", ValueError, r"kernel_size", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 0))
-case(ops, "max_pool2d: stride 0", ValueError, r"stride", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 2, stride=0))
-case(ops, "max_pool2d: stride -2", ValueError, r"stride", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 2, stride=-2))
-case(ops, "max_pool2d: dilation 0", ValueError, r"dilation", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 2, dilation=0))
-case(ops, "max_pool2d: input too small", ValueError, r"too small for kernel_size", lambda: _ops.max_pool2d_forward(f32(1, 1, 2, 2), 3))
-case(ops, "max_pool2d: 2-D x", ValueError, r"\bx\b", lambda: _ops.max_pool2d_forward(f32(8, 8), 2))
-case(ops, "max_pool2d: int x", TypeError, r"\bx\b", lambda: _ops.max_pool2d_forward(i64(1, 1, 8, 8), 2))
+case(ops, "max_pool2d_forward: padding > k/2", ValueError, r"padding should be at most half", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 2, padding=2))
+case(ops, "max_pool2d_forward: kernel_size 0", ValueError, r"kernel_size", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 0))
+case(ops, "max_pool2d_forward: stride 0", ValueError, r"stride", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 2, stride=0))
+case(ops, "max_pool2d_forward: stride -2", ValueError, r"stride", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 2, stride=-2))
+case(ops, "max_pool2d_forward: dilation 0", ValueError, r"dilation", lambda: _ops.max_pool2d_forward(f32(1, 1, 8, 8), 2, dilation=0))
+case(ops, "max_pool2d_forward: input too small", ValueError, r"too small for kernel_size", lambda: _ops.max_pool2d_forward(f32(1, 1, 2, 2), 3))
+case(ops, "max_pool2d_forward: 2-D x", ValueError, r"\bx\b", lambda: _ops.max_pool2d_forward(f32(8, 8), 2))
+case(ops, "max_pool2d_forward: int x", TypeError, r"\bx\b", lambda: _ops.max_pool2d_forward(i64(1, 1, 8, 8), 2))
 case(ops, "max_pool2d_backward: indices out of range", ValueError, r"indices", lambda: _ops.max_pool2d_backward(f32(1, 1, 2, 2), np.full((1, 1, 2, 2), 99), (1, 1, 4, 4)))
 case(ops, "max_pool2d_backward: negative indices", ValueError, r"indices", lambda: _ops.max_pool2d_backward(f32(1, 1, 2, 2), np.full((1, 1, 2, 2), -1), (1, 1, 4, 4)))
 case(ops, "max_pool2d_backward: indices int32", TypeError, r"indices.*int64", lambda: _ops.max_pool2d_backward(f32(1, 1, 2, 2), np.zeros((1, 1, 2, 2), np.int32), (1, 1, 4, 4)))
 case(ops, "max_pool2d_backward: indices shape", TypeError, r"indices", lambda: _ops.max_pool2d_backward(f32(1, 1, 2, 2), np.zeros((1, 1, 2, 3), np.int64), (1, 1, 4, 4)))
 case(ops, "max_pool2d_backward: grad_out channels", ValueError, r"grad_out", lambda: _ops.max_pool2d_backward(f32(1, 2, 2, 2), np.zeros((1, 2, 2, 2), np.int64), (1, 1, 4, 4)))
 case(ops, "max_pool2d_backward: input_shape", TypeError, r"input_shape", lambda: _ops.max_pool2d_backward(f32(1, 1, 2, 2), np.zeros((1, 1, 2, 2), np.int64), (1, 4, 4)))
-case(ops, "avg_pool2d: padding > k/2", ValueError, r"padding", lambda: _ops.avg_pool2d_forward(f32(1, 1, 8, 8), 3, padding=2))
-case(ops, "avg_pool2d: divisor_override 0", ValueError, r"divisor_override", lambda: _ops.avg_pool2d_forward(f32(1, 1, 8, 8), 2, divisor_override=0))
-case(ops, "avg_pool2d: divisor_override float", TypeError, r"divisor_override", lambda: _ops.avg_pool2d_forward(f32(1, 1, 8, 8), 2, divisor_override=1.5))
-case(ops, "avg_pool2d: kernel_size -1", ValueError, r"kernel_size", lambda: _ops.avg_pool2d_forward(f32(1, 1, 8, 8), -1))
+case(ops, "avg_pool2d_forward: padding > k/2", ValueError, r"padding", lambda: _ops.avg_pool2d_forward(f32(1, 1, 8, 8), 3, padding=2))
+case(ops, "avg_pool2d_forward: divisor_override 0", ValueError, r"divisor_override", lambda: _ops.avg_pool2d_forward(f32(1, 1, 8, 8), 2, divisor_override=0))
+case(ops, "avg_pool2d_forward: divisor_override float", TypeError, r"divisor_override", lambda: _ops.avg_pool2d_forward(f32(1, 1, 8, 8), 2, divisor_override=1.5))
+case(ops, "avg_pool2d_forward: kernel_size -1", ValueError, r"kernel_size", lambda: _ops.avg_pool2d_forward(f32(1, 1, 8, 8), -1))
 case(ops, "avg_pool2d_backward: grad_out shape", ValueError, r"grad_out", lambda: _ops.avg_pool2d_backward(f32(1, 1, 3, 3), (1, 1, 8, 8), 2))
 case(ops, "avg_pool2d_backward: mixed input_shape", TypeError, r"input_shape", lambda: _ops.avg_pool2d_backward(f32(1, 1, 4, 4), (1, 1, 8.0, 8), 2))
-case(ops, "bn train: 4-D x", ValueError, r"\bx\b", lambda: _ops.batch_norm_forward_train(f32(2, 3, 4, 4), None, None, 1e-5))
-case(ops, "bn train: empty x", ValueError, r"\bx\b.*at least one value", lambda: _ops.batch_norm_forward_train(f32(0, 3), None, None, 1e-5))
-case(ops, "bn train: weight shape", ValueError, r"weight.*\(3,\)", lambda: _ops.batch_norm_forward_train(f32(4, 3), f32(4), None, 1e-5))
-case(ops, "bn train: weight dtype", TypeError, r"weight.*float32", lambda: _ops.batch_norm_forward_train(f32(4, 3), f64(3), None, 1e-5))
-case(ops, "bn train: bias shape", ValueError, r"bias", lambda: _ops.batch_norm_forward_train(f32(4, 3), None, f32(3, 1), 1e-5))
-case(ops, "bn train: eps < 0", ValueError, r"eps", lambda: _ops.batch_norm_forward_train(f32(4, 3), None, None, -1.0))
-case(ops, "bn train: eps nan", ValueError, r"eps", lambda: _ops.batch_norm_forward_train(f32(4, 3), None, None, float("nan")))
-case(ops, "bn train: eps str", ValueError, r"eps", lambda: _ops.batch_norm_forward_train(f32(4, 3), None, None, "1e-5"))
-case(ops, "bn eval: scale shape", ValueError, r"scale", lambda: _ops.batch_norm_forward_eval(f32(4, 3), f32(2), f32(3)))
-case(ops, "bn eval: shift None", TypeError, r"shift", lambda: _ops.batch_norm_forward_eval(f32(4, 3), f32(3), None))
-case(ops, "bn backward: grad_out shape", ValueError, r"grad_out", lambda: _ops.batch_norm_backward(f32(4, 2), f32(4, 3), f32(3), f32(3), None))
-case(ops, "bn backward: mean shape", ValueError, r"mean", lambda: _ops.batch_norm_backward(f32(4, 3), f32(4, 3), f32(4), f32(3), None))
-case(ops, "bn backward: inv_std dtype", TypeError, r"inv_std", lambda: _ops.batch_norm_backward(f32(4, 3), f32(4, 3), f32(3), f64(3), None))
+case(ops, "batch_norm_forward_train: 4-D x", ValueError, r"\bx\b", lambda: _ops.batch_norm_forward_train(f32(2, 3, 4, 4), None, None, 1e-5))
+case(ops, "batch_norm_forward_train: empty x", ValueError, r"\bx\b.*at least one value", lambda: _ops.batch_norm_forward_train(f32(0, 3), None, None, 1e-5))
+case(ops, "batch_norm_forward_train: weight shape", ValueError, r"weight.*\(3,\)", lambda: _ops.batch_norm_forward_train(f32(4, 3), f32(4), None, 1e-5))
+case(ops, "batch_norm_forward_train: weight dtype", TypeError, r"weight.*float32", lambda: _ops.batch_norm_forward_train(f32(4, 3), f64(3), None, 1e-5))
+case(ops, "batch_norm_forward_train: bias shape", ValueError, r"bias", lambda: _ops.batch_norm_forward_train(f32(4, 3), None, f32(3, 1), 1e-5))
+case(ops, "batch_norm_forward_train: eps < 0", ValueError, r"eps", lambda: _ops.batch_norm_forward_train(f32(4, 3), None, None, -1.0))
+case(ops, "batch_norm_forward_train: eps nan", ValueError, r"eps", lambda: _ops.batch_norm_forward_train(f32(4, 3), None, None, float("nan")))
+case(ops, "batch_norm_forward_train: eps str", ValueError, r"eps", lambda: _ops.batch_norm_forward_train(f32(4, 3), None, None, "1e-5"))
+case(ops, "batch_norm_forward_eval: scale shape", ValueError, r"scale", lambda: _ops.batch_norm_forward_eval(f32(4, 3), f32(2), f32(3)))
+case(ops, "batch_norm_forward_eval: shift None", TypeError, r"shift", lambda: _ops.batch_norm_forward_eval(f32(4, 3), f32(3), None))
+case(ops, "batch_norm_backward: grad_out shape", ValueError, r"grad_out", lambda: _ops.batch_norm_backward(f32(4, 2), f32(4, 3), f32(3), f32(3), None))
+case(ops, "batch_norm_backward: mean shape", ValueError, r"mean", lambda: _ops.batch_norm_backward(f32(4, 3), f32(4, 3), f32(4), f32(3), None))
+case(ops, "batch_norm_backward: inv_std dtype", TypeError, r"inv_std", lambda: _ops.batch_norm_backward(f32(4, 3), f32(4, 3), f32(3), f64(3), None))
 case(ops, "sgd_step: grad shape", ValueError, r"grad.*shape", lambda: _ops.sgd_step(f32(3), f32(4), None, 0.1))
 case(ops, "sgd_step: grad dtype", TypeError, r"grad", lambda: _ops.sgd_step(f32(3), f64(3), None, 0.1))
 case(ops, "sgd_step: param read-only", ValueError, r"param.*writeable", lambda: _ops.sgd_step(readonly(f32(3)), f32(3), None, 0.1))

@@ -9,6 +9,7 @@ Also here, in-process: zero-size batches that must *work* (forward and backward)
 """
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 import minigrad
 import minigrad.functional as F
+from minigrad._ops.registry import KERNELS
 
 torch = pytest.importorskip("torch")
 
@@ -58,6 +60,12 @@ def test_malformed_calls_raise_clear_errors_and_never_crash(group):
     assert silent == [], f"accepted without an error: {silent}"
     assert wrong == [], f"unexpected exception types: {wrong}"
     assert unclear == [], f"messages that do not name the argument: {unclear}"
+
+
+def test_every_registered_kernel_has_crash_cases():
+    """Each ``ops`` case is named after the kernel whose door it calls: every kernel has some."""
+    called = {name.split(":")[0] for group, name, *_ in runpy.run_path(str(CASES))["CASES"] if group == "ops"}
+    assert set(KERNELS) <= called, sorted(set(KERNELS) - called)
 
 
 def test_a_segfault_in_a_case_is_detected(tmp_path):

@@ -1,5 +1,5 @@
-# Shared kernel source of batchnorm.pyx (baseline x86-64) and batchnorm_avx2.pyx (-mavx2 -mfma):
-# the same loops compiled twice; batchnorm.pyx picks one at import. See batchnorm.pyx's docstring.
+# Shared kernel source of batchnorm_generic.pyx (baseline x86-64) and batchnorm_avx2.pyx (-mavx2
+# -mfma): the same loops compiled twice; _ops picks one at import. See batchnorm_generic.pyx's docstring.
 import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange

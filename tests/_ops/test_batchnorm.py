@@ -4,15 +4,11 @@ The reference computes in float64 from the same inputs, so for float32 the compi
 within a few float32 ulps of it. The large-mean cases (1e4 + randn in float32, 1e6 + randn in
 float64) fail for any E[x²] − E[x]² variance and for a y computed from a rounded mean.
 """
-import importlib
-
 import numpy as np
 import pytest
 
 import minigrad._ops as ops
 from minigrad._ops import reference
-
-bn_module = importlib.import_module("minigrad._ops.batchnorm")
 
 # (shape, why): 2-D (N, C) uses the columns path, 3-D (N, C, L) the rows path.
 SHAPES = [
@@ -34,18 +30,21 @@ TOL = {np.dtype(np.float32): 2e-6, np.dtype(np.float64): 1e-12}
 LARGE_MEAN = {np.dtype(np.float32): 1e4, np.dtype(np.float64): 1e6}
 
 
-@pytest.fixture(params=list(bn_module.builds), autouse=False)
+KERNELS = ("batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward")
+
+
+@pytest.fixture(params=ops.available_isas("batchnorm"))
 def build(request):
-    return bn_module.builds[request.param]
+    """The compiled kernels of one ISA build, by name."""
+    with ops.use_isa(request.param):
+        yield {k: ops.compiled_kernel(k) for k in KERNELS}
 
 
 @pytest.fixture(autouse=True)
 def compiled_backend():
-    """The door on the compiled kernels (the batch-norm ones, imported above)."""
-    saved = ops._impl
-    ops._impl = dict(saved, **{k: getattr(bn_module, k) for k in bn_module.KERNELS})
-    yield
-    ops._impl = saved
+    """The door on the compiled kernels."""
+    with ops.use_backend("compiled"):
+        yield
 
 
 def data(rng, shape, dtype, offset=0.0):

@@ -11,8 +11,6 @@ within n·eps·Σ|terms|), so a dropped or doubled term fails while rounding-ord
 ``derandomize=True`` and no example database: CI replays the same 200 examples per kernel. Marked
 ``compiled_only``: it compares the two backends itself, so the Makefile's numpy pass deselects it.
 """
-import importlib
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +18,7 @@ from hypothesis import strategies as st
 
 import minigrad._ops as ops
 from minigrad._ops import reference
+from minigrad._ops.registry import KERNELS
 
 # Overflow and NaN arithmetic is the point here: numpy's RuntimeWarnings about it are noise.
 pytestmark = [pytest.mark.compiled_only, pytest.mark.filterwarnings("ignore::RuntimeWarning")]
@@ -28,7 +27,6 @@ EXAMPLES = 200
 fuzz = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
-gemm_module = importlib.import_module("minigrad._ops.gemm")  # (ops.gemm is the door function)
 SPECIALS = {
     np.float32: np.array([1e30, -1e30, 1e-40, -3e-42, np.nan, np.inf, -np.inf, 0.0, -0.0], np.float32),
     np.float64: np.array([1e30, -1e30, 1e-310, -3e-320, np.nan, np.inf, -np.inf, 0.0, -0.0], np.float64),
@@ -99,8 +97,16 @@ def sum_bound(dtype, n_terms, magnitude):
             + (n_terms + 2) * float(info.smallest_subnormal)
 
 
+# The kernels fuzzed by a test of their own below (arguments beyond float arrays, or a bound of
+# their own); every other kernel is fuzzed by test_float_array_kernels.
+BY_HAND = {"gelu_forward", "gelu_backward", "gemm", "matmul", "im2col", "col2im", "max_pool2d_forward",
+           "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_forward_train",
+           "batch_norm_forward_eval", "batch_norm_backward", "sgd_step", "adam_step"}
+
+
 def both(name, *args, prepare=None):
     """(compiled result, reference result) of door ``name``; ``prepare`` copies in-place arguments."""
+    assert name in BY_HAND or name in FLOAT_KERNELS, f"{name}: add it to BY_HAND"
     door = getattr(ops, name)
     results = []
     for backend in ("compiled", "numpy"):
@@ -120,21 +126,44 @@ def _restore_threads():
     ops.set_num_threads(saved)
 
 
-# ---------------------------------------------------------------- elementwise
+# ---------------------------------------------------------------- kernels declared with Float arrays
 
-@pytest.mark.parametrize("op", ["relu", "gelu"])
+# Every kernel whose arguments the registry declares as float arrays (elementwise: one shape for all),
+# with the compiled-vs-twin contract it declares: exactly equal, or within ``ulps``. New ones are
+# fuzzed here with no edit; a kernel whose bound is its own (ulps=None) has a test of its own below.
+FLOAT_KERNELS = sorted(k.name for k in KERNELS.values() if k.args and k.ulps is not None)
+
+
+def test_every_registered_kernel_is_fuzzed():
+    assert set(FLOAT_KERNELS) | BY_HAND == set(KERNELS)
+    assert not set(FLOAT_KERNELS) & BY_HAND
+
+
+@pytest.mark.parametrize("name", FLOAT_KERNELS)
 @fuzz
 @given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes, how=layouts,
        shape=st.lists(st.integers(0, 9), min_size=0, max_size=4))
-def test_elementwise_forward_and_backward(op, seed, dtype, nthreads, kind, how, shape, gelu_bounds):
+def test_float_array_kernels(name, seed, dtype, nthreads, kind, how, shape):
+    rng = np.random.default_rng(seed)
+    ops.set_num_threads(nthreads)
+    arrays = [layout(rng, values(rng, shape, dtype, kind), how) for _ in KERNELS[name].args]
+    (got, _), (want, _) = both(name, *arrays)
+    ulps = KERNELS[name].ulps
+    assert_matches(got, want, ulps * np.spacing(np.abs(want)).astype(np.float64) if ulps else None)
+
+
+@fuzz
+@given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes, how=layouts,
+       shape=st.lists(st.integers(0, 9), min_size=0, max_size=4))
+def test_gelu_forward_and_backward(seed, dtype, nthreads, kind, how, shape, gelu_bounds):
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
     x = layout(rng, values(rng, shape, dtype, kind), how)
     g = values(rng, shape, dtype, kind)
-    (y, _), (y_ref, _) = both(f"{op}_forward", x)
-    (gx, _), (gx_ref, _) = both(f"{op}_backward", g, x)
-    # ReLU selects, so exactly; GELU's twins use different exp implementations: within its error bound
-    y_bound, gx_bound = gelu_bounds(x, y_ref, g, gx_ref) if op == "gelu" else (None, None)
+    (y, _), (y_ref, _) = both("gelu_forward", x)
+    (gx, _), (gx_ref, _) = both("gelu_backward", g, x)
+    # The twins use another exp than the kernel (numpy's, by CPU): within GELU's error bound
+    y_bound, gx_bound = gelu_bounds(x, y_ref, g, gx_ref)
     assert_matches(y, y_ref, y_bound)
     assert_matches(gx, gx_ref, gx_bound)
 
@@ -148,13 +177,11 @@ dims = st.sampled_from([0, 1, 2, 3, 5, 8, 13, 17, 33])
 @given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes,
        M=dims, K=dims, N=dims, how_a=layouts, how_b=layouts, use_out=st.booleans(),
        alpha=st.sampled_from([1.0, -0.5, 2.0]), beta=st.sampled_from([0.0, 1.0, -2.0]),
-       isa=st.sampled_from(gemm_module.available_isas()))
+       isa=st.sampled_from(ops.available_isas("gemm")))
 def test_gemm(seed, dtype, nthreads, kind, M, K, N, how_a, how_b, use_out, alpha, beta, isa):
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
-    saved_isa = gemm_module.active_isa()
-    gemm_module.set_isa(isa)
-    try:
+    with ops.use_isa(isa):
         a = layout(rng, values(rng, (M, K), dtype, kind), how_a)
         b = layout(rng, values(rng, (K, N), dtype, kind, huge=False), how_b)
         c0 = values(rng, (M, N), dtype, "normal")
@@ -162,8 +189,6 @@ def test_gemm(seed, dtype, nthreads, kind, M, K, N, how_a, how_b, use_out, alpha
             c0[...] = np.nan  # with β = 0, out must not be read (BLAS semantics)
         prepare = (lambda: (a, b, alpha, beta, c0.copy())) if use_out else (lambda: (a, b, alpha, beta))
         (c, _), (c_ref, _) = both("gemm", prepare=prepare)
-    finally:
-        gemm_module.set_isa(saved_isa)
     scale = np.abs(alpha) * (np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64)))
     if use_out and beta != 0:
         scale = scale + abs(beta) * np.abs(c0)

@@ -4,10 +4,6 @@ Errors are bounded relative to K: |C - C_ref| <= 2·K·eps·(|A| @ |B|) elementw
 computed by the reference kernel in float64. A dropped or doubled product term (a wrong edge tile,
 block boundary or thread split) exceeds that bound for every K used here.
 """
-import importlib
-import os
-import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -17,8 +13,6 @@ from threadpoolctl import threadpool_limits
 import minigrad._ops as ops
 from minigrad._ops import reference
 
-gemm_module = importlib.import_module("minigrad._ops.gemm")  # (ops.gemm is the door function)
-
 SIZES = (1, 2, 5, 17, 63, 64, 65, 100, 257)
 DTYPES = (np.float32, np.float64)
 
@@ -26,17 +20,16 @@ DTYPES = (np.float32, np.float64)
 @pytest.fixture(autouse=True)
 def compiled_backend():
     """Compiled kernels; the oracle's BLAS on one thread, so it does not fight ours for the cores."""
-    saved_isa, saved_threads = gemm_module.active_isa(), ops.get_num_threads()
+    saved_threads = ops.get_num_threads()
     with ops.use_backend("compiled"), threadpool_limits(limits=1, user_api="blas"):
         yield
-    gemm_module.set_isa(saved_isa)
     ops.set_num_threads(saved_threads)
 
 
-@pytest.fixture(params=gemm_module.available_isas())
+@pytest.fixture(params=ops.available_isas("gemm"))
 def isa(request):
-    gemm_module.set_isa(request.param)
-    return request.param
+    with ops.use_isa(request.param):
+        yield request.param
 
 
 def rand(rng, shape, dtype):
@@ -172,7 +165,7 @@ def test_empty_dims():
                               np.zeros((2, 4, 3)))
         # a batch dim of 0 broadcast against 1 stays 0, from either side (numpy's rule)
         for sa, sb in (((0, 3, 4), (1, 4, 5)), ((2, 1, 3, 4), (0, 4, 5)), ((1, 3, 4), (0, 4, 5))):
-            got = gemm_module.matmul(np.ones(sa, dtype), np.ones(sb, dtype), None)
+            got = ops.compiled_kernel("matmul")(np.ones(sa, dtype), np.ones(sb, dtype), None)
             assert got.shape == np.matmul(np.ones(sa), np.ones(sb)).shape
 
 
@@ -299,31 +292,6 @@ def test_validation_errors():
         ops.matmul(a32[None], b32[None].transpose(0, 2, 1))
     with pytest.raises(ValueError, match="broadcast"):
         ops.matmul(np.ones((2, 3, 4), np.float32), np.ones((3, 4, 5), np.float32))
-
-
-def test_isa_selection():
-    isas = gemm_module.available_isas()
-    assert isas[0] == "generic" and gemm_module.active_isa() in isas
-    with pytest.raises(ValueError):
-        gemm_module.set_isa("sse9")
-    missing = [i for i in gemm_module.ISAS if i not in ops.cpu_features()]
-    for name in missing:  # never loaded on a CPU without it (it could die with SIGILL)
-        with pytest.raises(ValueError, match="cannot run"):
-            gemm_module.set_isa(name)
-        assert f"minigrad._ops.gemm_{name}" not in sys.modules
-
-
-def test_isa_environment_variable():
-    code = ("import importlib\n"
-            "try:\n"
-            "    print(importlib.import_module('minigrad._ops.gemm').active_isa())\n"
-            "except ImportError as e:\n"
-            "    print('ImportError', e)\n")
-    for isa, expected in (("generic", "generic"), ("sse9", "ImportError MINIGRAD_GEMM_ISA")):
-        env = dict(os.environ, MINIGRAD_GEMM_ISA=isa)
-        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                             check=True)
-        assert res.stdout.strip().startswith(expected), res.stdout + res.stderr
 
 
 def test_concurrent_python_threads():

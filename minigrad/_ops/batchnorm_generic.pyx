@@ -29,19 +29,7 @@ has at least PARALLEL_MIN elements, else 1. Dtypes: float32 and float64 through 
 
 ISA: the loops live in ``batchnorm_kernels.pxi``, compiled here for baseline x86-64 (SSE2) and in
 ``batchnorm_avx2.pyx`` with AVX2+FMA (8 floats per instruction instead of 4, and 4 float→double
-conversions instead of 2 in the columns path), so this module re-exports the AVX2 build when the
-CPU has it (``cpu_features()``), else keeps its own.
+conversions instead of 2 in the columns path); ``_ops/__init__.py`` imports the build the CPU runs
+(``registry.py`` declares the family's builds).
 """
 include "batchnorm_kernels.pxi"
-
-from minigrad._ops.cpu import cpu_features
-
-KERNELS = ("batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward")
-
-# Every build this CPU can run, best last (tests check each one against the reference).
-builds = {"generic": {name: globals()[name] for name in KERNELS}}
-if "avx2" in cpu_features():
-    from minigrad._ops import batchnorm_avx2
-    builds["avx2"] = {name: getattr(batchnorm_avx2, name) for name in KERNELS}
-active_build = "avx2" if "avx2" in builds else "generic"
-globals().update(builds[active_build])

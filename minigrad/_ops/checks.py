@@ -1,0 +1,403 @@
+"""Validation of every kernel's arguments, in one place: the doors in ``_ops/__init__.py`` call these
+before entering a kernel, so compiled code only ever sees arrays it can handle.
+
+A kernel whose arguments are all float arrays declares them with :class:`Float` in the registry, and
+its door, its crash cases and its differential fuzz are generated from that. The others have a
+validator here, named after the kernel: it takes the door's arguments, raises TypeError/ValueError
+naming the argument at fault and the value it expected, and returns the arguments of the kernel
+itself (the compiled module's function and its numpy twin in ``reference.py`` share them).
+"""
+import functools
+import math
+
+import numpy as np
+
+# The dtypes every kernel and every gradient-carrying Tensor holds.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOAT32, _FLOAT64 = FLOAT_DTYPES
+
+
+def check_float(name, x):
+    """``x`` as a C-contiguous float32/float64 ndarray, or a TypeError naming ``name``."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected dtype float32 or float64, got {x.dtype}")
+    return np.asarray(x, order="C")  # not ascontiguousarray: that turns a 0-d array into 1-d
+
+
+def check_same(name, x, ref_name, ref):
+    """``x`` validated like ``ref``: same dtype and shape, or an error naming both."""
+    x = check_float(name, x)
+    if x.dtype != ref.dtype:
+        raise TypeError(f"{name}: expected dtype {ref.dtype} (the dtype of {ref_name}), got {x.dtype}")
+    if x.shape != ref.shape:
+        raise ValueError(f"{name}: expected shape {ref.shape} (the shape of {ref_name}), got {x.shape}")
+    return x
+
+
+class Float:
+    """A float array argument of a kernel: float32 or float64, made C-contiguous; with ``like``, of
+    the same dtype and shape as that (earlier validated) argument, e.g. ``Float("grad_out", like="x")``."""
+
+    __slots__ = ("name", "like")
+
+    def __init__(self, name, like=None):
+        self.name, self.like = name, like
+
+    def __repr__(self):
+        return f"Float({self.name!r}" + (f", like={self.like!r})" if self.like else ")")
+
+
+# ---------------------------------------------------------------- GEMM
+
+def _check_operands(name, a, b):
+    """a and b: ndarrays of one float dtype, or a TypeError naming the culprit."""
+    for arg, x in (("a", a), ("b", b)):
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{name}: {arg} must be a numpy.ndarray, got {type(x).__name__}")
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: a: expected dtype float32 or float64, got {a.dtype}")
+    if b.dtype != a.dtype:
+        raise TypeError(f"{name}: b: expected dtype {a.dtype} (the dtype of a), got {b.dtype}")
+
+
+def gemm(a, b, alpha=1.0, beta=0.0, out=None):
+    """C = α·A·B + β·out for A (M, K), B (K, N); returns out (written in place) or a new array.
+
+    A and B may have any strides (transposed views, slices, read-only): no copy is made for them.
+    out must be a writeable C-contiguous array of A's dtype and shape (M, N); with β = 0 it is not
+    read (BLAS semantics), without out β is ignored.
+    """
+    # Fast path for the common call (two 2-D arrays of one native float dtype, no out): the full
+    # checks below cost ~1.3 µs, 5 % of a 100 x 100 x 100 product. (Builtin dtypes are singletons,
+    # so `is` is exact here; anything unusual takes the checked path.)
+    if (out is None and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2
+            and b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype is b.dtype
+            and (a.dtype is _FLOAT32 or a.dtype is _FLOAT64)):
+        return a, b, float(alpha), float(beta), None
+    _check_operands("gemm", a, b)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"gemm: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         "(expected (M, K) and (K, N))")
+    out = _check_out(out, (a.shape[0], b.shape[1]), a.dtype)
+    # The kernel writes out while it still reads A and B: an overlap would read partial results.
+    if out is not None and (np.may_share_memory(out, a) or np.may_share_memory(out, b)):
+        raise ValueError("out: must not overlap a or b (the product is written while they are read)")
+    return a, b, float(alpha), float(beta), out
+
+
+def matmul(a, b, out=None):
+    """Batched A @ B: (..., M, K) @ (..., K, N) with the leading dims broadcast, like numpy.
+
+    out: optional writeable array of the result's shape and dtype whose last axis is contiguous;
+    its other strides are free (e.g. a transposed view of a buffer), and it must not overlap a or b.
+    """
+    _check_operands("matmul", a, b)
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         "(expected (..., M, K) and (..., K, N))")
+    if a.ndim == 2 and b.ndim == 2 and out is None:
+        return a, b, None
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims {a.shape[:-2]} and {b.shape[:-2]} cannot be broadcast "
+                         f"(shapes {a.shape} and {b.shape})") from None
+    shape = batch + (a.shape[-2], b.shape[-1])
+    if out is not None:
+        if (not isinstance(out, np.ndarray) or out.dtype != a.dtype or out.shape != shape
+                or not out.flags.writeable or (shape[-1] > 1 and out.strides[-1] != out.itemsize)):
+            raise ValueError(f"out: expected a writeable {a.dtype} array of shape {shape} with a "
+                             f"contiguous last axis, got {getattr(out, 'dtype', type(out).__name__)} "
+                             f"{getattr(out, 'shape', '')}")
+        if np.may_share_memory(out, a) or np.may_share_memory(out, b):
+            raise ValueError("out: must not overlap a or b (the product is written while they are read)")
+    return a, b, out
+
+
+# ---------------------------------------------------------------- im2col / col2im, pooling
+
+def _ints(name, value, n, minimum):
+    """``value`` (an int or a sequence of ``n`` ints, each >= minimum) as a tuple of n ints."""
+    # Fast path first: conv calls these doors once per batch block, so validation must cost ~1 µs.
+    if type(value) is tuple and len(value) == n and all(type(v) is int for v in value) and min(value) >= minimum:
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value,) * n
+    if (not isinstance(value, (tuple, list)) or len(value) != n
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+        raise TypeError(f"{name}: expected an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in value):
+        raise ValueError(f"{name}: expected values >= {minimum}, got {tuple(value)}")
+    return tuple(int(v) for v in value)
+
+
+def conv_padding(padding):
+    """Conv padding as (top, bottom, left, right) from an int, a pair (ph, pw) or a 4-tuple."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        return _ints("padding", padding, 4, 0)
+    ph, pw = _ints("padding", padding, 2, 0)
+    return ph, ph, pw, pw
+
+
+def conv_output_size(input_hw, kernel_size, stride, padding, dilation):
+    """(OH, OW) of a convolution: ⌊(H + top + bottom − DH·(KH − 1) − 1) / SH⌋ + 1 per axis."""
+    (H, W), (KH, KW), (SH, SW), (pt, pb, pl, pr), (DH, DW) = input_hw, kernel_size, stride, padding, dilation
+    return (H + pt + pb - DH * (KH - 1) - 1) // SH + 1, (W + pl + pr - DW * (KW - 1) - 1) // SW + 1
+
+
+def _check_nchw(name, x):
+    x = check_float(name, x)
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D (N, C, H, W) array, got shape {x.shape}")
+    return x
+
+
+def _check_out(out, shape, dtype):
+    """A caller-supplied output buffer must be exactly right: it is written, never copied."""
+    if out is None:
+        return None
+    if not isinstance(out, np.ndarray) or out.dtype != dtype or out.shape != tuple(shape):
+        raise ValueError(f"out: expected a {np.dtype(dtype)} array of shape {tuple(shape)}, got "
+                         f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError("out: expected a writeable C-contiguous array")
+    return out
+
+
+def _conv_geometry(input_shape, kernel_size, stride, padding, dilation):
+    """Validated (kernel, stride, (top, left) padding, dilation, output size). Cached: conv calls
+    im2col/col2im once per batch block with the same geometry, and validation costs more than a
+    small block's kernel."""
+    key = (tuple(input_shape), kernel_size, stride, padding, dilation)
+    try:
+        hash(key)
+    except TypeError:  # lists among the arguments: validate without the cache
+        return _conv_geometry_uncached(*key)
+    return _conv_geometry_cached(*key)
+
+
+def _conv_geometry_uncached(input_shape, kernel_size, stride, padding, dilation):
+    kernel_size = _ints("kernel_size", kernel_size, 2, 1)
+    stride = _ints("stride", stride, 2, 1)
+    dilation = _ints("dilation", dilation, 2, 1)
+    padding = conv_padding(padding)
+    out_hw = conv_output_size(input_shape[2:], kernel_size, stride, padding, dilation)
+    if min(out_hw) < 1:
+        raise ValueError(f"im2col: input of size {tuple(input_shape[2:])} (padding {padding}) is smaller "
+                         f"than the dilated kernel {kernel_size} (dilation {dilation}): output size {out_hw}")
+    return kernel_size, stride, (padding[0], padding[2]), dilation, out_hw
+
+
+_conv_geometry_cached = functools.lru_cache(maxsize=256)(_conv_geometry_uncached)
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, out=None):
+    """The column matrix (C·KH·KW, N·OH·OW) of x (N, C, H, W); layout in ``_ops/im2col.pyx``.
+
+    ``padding``: int, (ph, pw) or (top, bottom, left, right). ``out``: optional buffer to fill.
+    """
+    x = _check_nchw("x", x)
+    N, C = x.shape[:2]
+    k, s, p, d, o = _conv_geometry(x.shape, kernel_size, stride, padding, dilation)
+    out = _check_out(out, (C * k[0] * k[1], N * o[0] * o[1]), x.dtype)
+    return x, k, s, p, d, o, out
+
+
+def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1, out=None):
+    """The adjoint of ``im2col``: x (input_shape) with every column entry added back where it came from."""
+    input_shape = _ints("input_shape", input_shape, 4, 0)
+    N, C = input_shape[:2]
+    cols = check_float("cols", cols)
+    k, s, p, d, o = _conv_geometry(input_shape, kernel_size, stride, padding, dilation)
+    expected = (C * k[0] * k[1], N * o[0] * o[1])
+    if cols.shape != expected:
+        raise ValueError(f"cols: expected shape {expected} for input {input_shape}, got {cols.shape}")
+    out = _check_out(out, input_shape, cols.dtype)
+    return cols, input_shape, k, s, p, d, o, out
+
+
+def pool_output_size(input_hw, kernel_size, stride, padding, dilation, ceil_mode):
+    """(OH, OW) of a pooling, PyTorch's rule: with ceil_mode the last window must start inside
+    the input or its left/top padding."""
+    sizes = []
+    for size, k, s, p, d in zip(input_hw, kernel_size, stride, padding, dilation):
+        span = size + 2 * p - d * (k - 1) - 1
+        o = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= size + p:
+            o -= 1
+        sizes.append(o)
+    return tuple(sizes)
+
+
+def _pool_geometry(name, input_shape, kernel_size, stride, padding, dilation, ceil_mode):
+    kernel_size = _ints("kernel_size", kernel_size, 2, 1)
+    stride = kernel_size if stride is None or stride == () or stride == [] else _ints("stride", stride, 2, 1)
+    padding = _ints("padding", padding, 2, 0)
+    dilation = _ints("dilation", dilation, 2, 1)
+    if any(p > k // 2 for p, k in zip(padding, kernel_size)):
+        raise ValueError(f"{name}: padding should be at most half of kernel size, got padding {padding} "
+                         f"and kernel_size {kernel_size}")
+    out_hw = pool_output_size(input_shape[2:], kernel_size, stride, padding, dilation, bool(ceil_mode))
+    if min(out_hw) < 1:
+        raise ValueError(f"{name}: input of size {tuple(input_shape[2:])} is too small for kernel_size "
+                         f"{kernel_size}, padding {padding}, dilation {dilation}: output size {out_hw}")
+    return kernel_size, stride, padding, dilation, out_hw
+
+
+def _check_grad_out(grad_out, input_shape, out_hw):
+    grad_out = check_float("grad_out", grad_out)
+    expected = tuple(input_shape[:2]) + tuple(out_hw)
+    if grad_out.shape != expected:
+        raise ValueError(f"grad_out: expected shape {expected}, got {grad_out.shape}")
+    return grad_out
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """(y, indices) of 2-D max pooling over x (N, C, H, W); indices are flat ih·W + iw (int64)."""
+    x = _check_nchw("x", x)
+    k, s, p, d, o = _pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    return x, k, s, p, d, o
+
+
+def max_pool2d_backward(grad_out, indices, input_shape):
+    """grad_x (input_shape): grad_out scattered to the positions in ``indices`` (accumulated)."""
+    input_shape = _ints("input_shape", input_shape, 4, 0)  # N or C = 0: an empty batch, as in forward
+    grad_out = check_float("grad_out", grad_out)
+    if grad_out.ndim != 4 or grad_out.shape[:2] != input_shape[:2]:
+        raise ValueError(f"grad_out: expected shape (N, C, OH, OW) with N, C = {input_shape[:2]}, got {grad_out.shape}")
+    if not isinstance(indices, np.ndarray) or indices.dtype != np.int64 or indices.shape != grad_out.shape:
+        raise TypeError(f"indices: expected an int64 array of shape {grad_out.shape}, got "
+                        f"{getattr(indices, 'dtype', type(indices).__name__)} {getattr(indices, 'shape', '')}")
+    return grad_out, np.ascontiguousarray(indices), input_shape
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                       divisor_override=None):
+    """2-D average pooling of x (N, C, H, W) with PyTorch's divisor rules."""
+    x = _check_nchw("x", x)
+    if divisor_override is not None:
+        _ints("divisor_override", divisor_override, 1, 1)
+    k, s, p, _, o = _pool_geometry("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
+    return x, k, s, p, o, bool(count_include_pad), divisor_override
+
+
+def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    """grad_x (input_shape) of ``avg_pool2d_forward`` with the same arguments."""
+    input_shape = _ints("input_shape", input_shape, 4, 0)
+    if divisor_override is not None:
+        _ints("divisor_override", divisor_override, 1, 1)
+    k, s, p, _, o = _pool_geometry("avg_pool2d", input_shape, kernel_size, stride, padding, 1, ceil_mode)
+    grad_out = _check_grad_out(grad_out, input_shape, o)
+    return grad_out, input_shape, k, s, p, bool(count_include_pad), divisor_override
+
+
+# ---------------------------------------------------------------- batch normalization
+
+def _check_bn_input(name, x, allow_empty=False):
+    x = check_float(name, x)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{name}: expected a 2-D (N, C) or 3-D (N, C, L) array, got shape {x.shape}")
+    if not allow_empty and x.size == 0:
+        raise ValueError(f"{name}: expected at least one value per channel, got shape {x.shape}")
+    return x
+
+
+def _check_channels(name, v, x, optional=False):
+    """``v`` as a (C,) vector of x's dtype (C = x.shape[1]); None passes through if ``optional``."""
+    if v is None and optional:
+        return None
+    v = check_float(name, v)
+    if v.dtype != x.dtype:
+        raise TypeError(f"{name}: expected dtype {x.dtype} (the dtype of x), got {v.dtype}")
+    if v.shape != (x.shape[1],):
+        raise ValueError(f"{name}: expected shape ({x.shape[1]},) (the channels of x), got {v.shape}")
+    return v
+
+
+def batch_norm_forward_train(x, weight, bias, eps):
+    """Training-mode batch norm of x (N, C) or (N, C, L) with batch statistics.
+
+    Returns (y, mean, var, inv_std): μ_B, the biased σ²_B and 1/sqrt(σ²_B + eps) per channel, in
+    x's dtype. weight (γ) and bias (β) are (C,) arrays or None. The running-statistics update
+    (with the unbiased σ²_B·m/(m−1)) is the caller's job.
+    """
+    x = _check_bn_input("x", x)
+    weight = _check_channels("weight", weight, x, optional=True)
+    bias = _check_channels("bias", bias, x, optional=True)
+    if not isinstance(eps, (int, float, np.floating, np.integer)) or isinstance(eps, bool) \
+            or not math.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps: expected a finite number >= 0, got {eps!r}")
+    return x, weight, bias, float(eps)
+
+
+def batch_norm_forward_eval(x, scale, shift):
+    """y = x·scale[c] + shift[c] for x (N, C) or (N, C, L); scale, shift (C,) in x's dtype."""
+    x = _check_bn_input("x", x, allow_empty=True)
+    return x, _check_channels("scale", scale, x), _check_channels("shift", shift, x)
+
+
+def batch_norm_backward(grad_out, x, mean, inv_std, weight):
+    """(grad_x, grad_weight, grad_bias) of ``batch_norm_forward_train``; mean and inv_std as it
+    returned them, weight (C,) or None (γ = 1; grad_weight is still returned)."""
+    x = _check_bn_input("x", x)
+    grad_out = check_same("grad_out", grad_out, "x", x)
+    return (grad_out, x, _check_channels("mean", mean, x), _check_channels("inv_std", inv_std, x),
+            _check_channels("weight", weight, x, optional=True))
+
+
+# ---------------------------------------------------------------- optimizer updates (in place)
+
+def _check_inplace(name, x, param):
+    """An array the update writes: param's dtype and shape and writeable (never copied)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray, got {type(x).__name__}")
+    if x.dtype != param.dtype or x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected dtype {param.dtype} (the dtype of param; float32 or float64), got {x.dtype}")
+    if x.shape != param.shape:
+        raise ValueError(f"{name}: expected shape {param.shape} (the shape of param), got {x.shape}")
+    if not x.flags.writeable:
+        raise ValueError(f"{name}: expected a writeable array (it is updated in place)")
+
+
+def sgd_step(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+             nesterov=False, maximize=False, first=False):
+    """One SGD update of ``param`` in place (PyTorch's rule, see reference.sgd_step).
+
+    ``momentum_buffer``: the momentum state b, updated in place (None when momentum is 0);
+    ``first``: this is b's first step (b = g instead of μ·b + (1 − dampening)·g).
+    """
+    _check_inplace("param", param, param)
+    grad = check_same("grad", grad, "param", param)
+    if momentum != 0:
+        if momentum_buffer is None:
+            raise ValueError("momentum_buffer: required when momentum != 0")
+        _check_inplace("momentum_buffer", momentum_buffer, param)
+    return (param, grad, momentum_buffer if momentum != 0 else None, float(lr), float(momentum),
+            float(dampening), float(weight_decay), bool(nesterov), bool(maximize), bool(first))
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step,
+              amsgrad=False, maximize=False, decoupled=False):
+    """One Adam (or AdamW, ``decoupled=True``) update of ``param`` and its state in place, PyTorch's
+    rule (see reference.adam_step); ``step`` ≥ 1 is this update's number, for the bias corrections.
+    ``max_exp_avg_sq`` is required with amsgrad, else ignored."""
+    for name, a in (("param", param), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
+        _check_inplace(name, a, param)
+    grad = check_same("grad", grad, "param", param)
+    if amsgrad:
+        if max_exp_avg_sq is None:
+            raise ValueError("max_exp_avg_sq: required when amsgrad=True")
+        _check_inplace("max_exp_avg_sq", max_exp_avg_sq, param)
+    if step < 1:
+        raise ValueError(f"step: expected an update number >= 1, got {step}")
+    for name, beta in (("beta1", beta1), ("beta2", beta2)):
+        if not 0.0 <= beta < 1.0:  # the bias corrections divide by 1 − βᵗ
+            raise ValueError(f"{name}: expected a value in [0, 1), got {beta}")
+    step_size = lr / (1 - beta1 ** step)
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    return (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad else None, float(lr), float(beta1),
+            float(beta2), float(eps), float(weight_decay), float(step_size), float(bias_correction2_sqrt),
+            bool(amsgrad), bool(maximize), bool(decoupled))
