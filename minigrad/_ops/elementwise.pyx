@@ -1,10 +1,12 @@
-"""Elementwise kernels: ReLU and exact GELU, forward and backward.
+"""Elementwise kernels: ReLU, exact GELU, sigmoid and tanh, forward and backward.
 
 Layout: any shape, C-contiguous; treated as one flat array of n elements. Loop: one pass, parallel
 over element blocks with ``prange`` when the array is large enough to repay waking the threads.
 Dtypes: float32 and float64 through the fused type ``floating``. GELU evaluates Φ through the C
 library's double-precision ``erf`` (correctly rounded to within an ulp; numpy has no erf) for both
-dtypes, so float32 results are Φ rounded once.
+dtypes, so float32 results are Φ rounded once. Sigmoid and tanh likewise evaluate in double (the C
+library's ``exp`` and ``tanh``) and round once; their backward takes the forward's output y, which is
+what the autograd Function saves (σ' = y·(1 − y), tanh' = 1 − y²).
 
 Accuracy contract, not bit patterns: the numpy twin computes the same float64 formula, but its
 ``np.exp`` is numpy's, which numpy picks at run time by CPU. On AVX-512 CPUs (Zen 4/5, Xeon) numpy
@@ -17,7 +19,7 @@ rounding to the dtype (``tests/_ops/conftest.py``), never demand equality.
 import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport M_SQRT1_2, erf, exp
+from libc.math cimport M_SQRT1_2, erf, exp, fabs, tanh
 from minigrad._ops.cpu cimport num_threads
 
 cdef double INV_SQRT_2PI = 0.3989422804014327  # 1/√(2π)
@@ -69,6 +71,44 @@ def _gelu_backward(const floating[::1] grad_out, const floating[::1] x, floating
             grad_x[i] = <floating>(grad_out[i] * (_cdf(v) + v * INV_SQRT_2PI * exp(-0.5 * v * v)))
 
 
+cdef inline double _sigmoid(double v) noexcept nogil:
+    """1/(1 + e⁻ᵛ), split by sign so that exp never overflows (and NaN stays NaN)."""
+    cdef double e = exp(-fabs(v))
+    return 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
+
+
+def _sigmoid_forward(const floating[::1] x, floating[::1] out):
+    cdef Py_ssize_t i, n = x.shape[0]
+    with nogil:
+        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+            out[i] = <floating>_sigmoid(x[i])
+
+
+def _sigmoid_backward(const floating[::1] grad_out, const floating[::1] y, floating[::1] grad_x):
+    cdef Py_ssize_t i, n = y.shape[0]
+    cdef double v
+    with nogil:
+        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+            v = y[i]
+            grad_x[i] = <floating>(grad_out[i] * v * (1.0 - v))
+
+
+def _tanh_forward(const floating[::1] x, floating[::1] out):
+    cdef Py_ssize_t i, n = x.shape[0]
+    with nogil:
+        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+            out[i] = <floating>tanh(x[i])
+
+
+def _tanh_backward(const floating[::1] grad_out, const floating[::1] y, floating[::1] grad_x):
+    cdef Py_ssize_t i, n = y.shape[0]
+    cdef double v
+    with nogil:
+        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+            v = y[i]
+            grad_x[i] = <floating>(grad_out[i] * (1.0 - v * v))
+
+
 def _forward(kernel, x):
     out = np.empty_like(x)
     kernel(x.reshape(-1), out.reshape(-1))
@@ -99,3 +139,23 @@ def gelu_forward(x):
 def gelu_backward(grad_out, x):
     """grad_x = grad_out·(Φ(x) + x·φ(x)), φ the standard normal density."""
     return _backward(_gelu_backward, grad_out, x)
+
+
+def sigmoid_forward(x):
+    """y = 1/(1 + e⁻ˣ), in double, rounded once to x's dtype."""
+    return _forward(_sigmoid_forward, x)
+
+
+def sigmoid_backward(grad_out, y):
+    """grad_x = grad_out·y·(1 − y), y = sigmoid(x) (the forward's output)."""
+    return _backward(_sigmoid_backward, grad_out, y)
+
+
+def tanh_forward(x):
+    """y = tanh x, in double, rounded once to x's dtype."""
+    return _forward(_tanh_forward, x)
+
+
+def tanh_backward(grad_out, y):
+    """grad_x = grad_out·(1 − y²), y = tanh x (the forward's output)."""
+    return _backward(_tanh_backward, grad_out, y)

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-__all__ = ["relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "gemm", "matmul",
+__all__ = ["relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "sigmoid_forward",
+           "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "matmul",
            "im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward",
            "avg_pool2d_forward", "avg_pool2d_backward",
            "batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward",
@@ -50,6 +51,33 @@ def gelu_backward(grad_out, x):
     x64 = x.astype(np.float64)
     x_pdf = x64 * (1 / math.sqrt(2 * math.pi)) * np.exp(-0.5 * x64 * x64)
     return (grad_out.astype(np.float64) * (_normal_cdf(x64) + x_pdf)).astype(x.dtype)
+
+
+# Sigmoid and tanh: in float64 (the kernel's double), rounded once to the dtype. Their backward takes
+# the forward's output y, as the autograd Functions save it.
+
+def sigmoid_forward(x):
+    """y = 1/(1 + e⁻ˣ), as e/(1 + e) with e = e⁻|ˣ| for x < 0, so exp never overflows."""
+    x64 = x.astype(np.float64)
+    e = np.exp(-np.abs(x64))
+    return np.where(x64 >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+
+def sigmoid_backward(grad_out, y):
+    """grad_x = grad_out·y·(1 − y)."""
+    y64 = y.astype(np.float64)
+    return (grad_out.astype(np.float64) * y64 * (1 - y64)).astype(y.dtype)
+
+
+def tanh_forward(x):
+    """y = tanh x."""
+    return np.tanh(x.astype(np.float64)).astype(x.dtype)
+
+
+def tanh_backward(grad_out, y):
+    """grad_x = grad_out·(1 − y²)."""
+    y64 = y.astype(np.float64)
+    return (grad_out.astype(np.float64) * (1 - y64 * y64)).astype(y.dtype)
 
 
 # ---------------------------------------------------------------- GEMM

@@ -388,14 +388,14 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = _sigmoid(x)
+        y = _ops.sigmoid_forward(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * y * (1 - y)
+        return _ops.sigmoid_backward(g, y)
 
 
 class Tanh(Function):
@@ -403,14 +403,14 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = np.tanh(x)
+        y = _ops.tanh_forward(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * (1 - y * y)
+        return _ops.tanh_backward(g, y)
 
 
 class LeakyReLU(Function):

@@ -1,4 +1,5 @@
-"""ReLU and GELU kernels (_ops/elementwise.pyx) against their numpy twins, and the door's validation."""
+"""ReLU, GELU, sigmoid and tanh kernels (_ops/elementwise.pyx) against their numpy twins, and the door's
+validation. (The differential fuzz in test_differential.py adds layouts, specials and thread counts.)"""
 import math
 from unittest import mock
 
@@ -7,9 +8,10 @@ import pytest
 
 import minigrad
 import minigrad._ops as ops
-from minigrad._ops import reference
+from minigrad._ops import reference, registry
 
-KERNELS = ("relu_forward", "relu_backward", "gelu_forward", "gelu_backward")
+KERNELS = ("relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "sigmoid_forward",
+           "sigmoid_backward", "tanh_forward", "tanh_backward")
 SHAPES = [(), (1,), (7,), (3, 5), (2, 3, 5, 7), (1, 1, 1), (70_001,), (257, 263)]  # odd, and > PARALLEL_MIN
 
 
@@ -203,3 +205,58 @@ def test_relu_op_on_both_backends(backend):
     y = minigrad.functional.relu(x)
     (y * minigrad.tensor([[5.0, 6.0, 7.0]])).sum().backward()
     assert y.tolist() == [[0.0, 0.0, 3.0]] and x.grad.tolist() == [[0.0, 0.0, 7.0]]
+
+
+# ---------------------------------------------------------------- sigmoid and tanh
+
+def _ulps(got, want):
+    """|got − want| in units of the last place of ``want`` (in its dtype)."""
+    return np.abs(got.astype(np.float64) - want) / np.spacing(np.abs(want).astype(want.dtype)).astype(np.float64)
+
+
+@pytest.mark.parametrize("op", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_sigmoid_tanh_match_reference_within_their_ulps(op, shape, dtype, threads, rng):
+    """Within the bound the registry declares: the twin's exp/tanh is numpy's (by CPU), the kernel's
+    the C library's."""
+    x = np.asarray(rng.standard_normal(shape) * 4, dtype)  # (a 0-d array times 4 is a scalar)
+    y, y_ref = both(f"{op}_forward", x)
+    assert y.dtype == dtype and (_ulps(y, y_ref) <= registry.KERNELS[f"{op}_forward"].ulps).all()
+    g = rng.standard_normal(shape).astype(dtype)
+    gx, gx_ref = both(f"{op}_backward", g, y)
+    assert gx.dtype == dtype and (_ulps(gx, gx_ref) <= registry.KERNELS[f"{op}_backward"].ulps).all()
+
+
+@pytest.mark.parametrize("op, truth", [("sigmoid", lambda x: 1 / (1 + np.exp(-x))), ("tanh", np.tanh)])
+def test_float32_sigmoid_tanh_are_the_double_result_rounded_once(op, truth, threads, rng):
+    """Evaluated in double and rounded once: within an ulp of the float64 value (a float32 evaluation
+    would miss by several near the saturation)."""
+    x = np.concatenate([rng.standard_normal(5000) * 6, np.linspace(-20, 20, 4001)]).astype(np.float32)
+    y, _ = both(f"{op}_forward", x)
+    want = truth(x.astype(np.float64))
+    assert (np.abs(y - want) <= np.spacing(np.abs(y))).all()
+
+
+def test_sigmoid_tanh_specials_are_their_ieee_values(dtype, threads):
+    x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 800.0, -800.0], dtype)
+    for name, want in (("sigmoid_forward", [1.0, 0.0, np.nan, 0.5, 0.5, 1.0, 0.0]),
+                       ("tanh_forward", [1.0, -1.0, np.nan, 0.0, -0.0, 1.0, -1.0])):
+        for y in both(name, x):  # no overflow warning, no NaN from inf/inf
+            np.testing.assert_array_equal(y, np.array(want, dtype))
+    y = np.array([1.0, 0.0, 0.5, -1.0], dtype)
+    g = np.full(4, 2.0, dtype)
+    for name, want in (("sigmoid_backward", [0.0, 0.0, 0.5, -4.0]), ("tanh_backward", [0.0, 2.0, 1.5, 0.0])):
+        for gx in both(name, g, y):
+            np.testing.assert_array_equal(gx, np.array(want, dtype))
+
+
+@pytest.mark.parametrize("op", ["sigmoid", "tanh"])
+def test_sigmoid_tanh_ops_on_both_backends_match_torch(op, backend, dtype, tol):
+    torch = pytest.importorskip("torch")
+    data = np.array([[-30.0, -2.5, -0.1, 0.0, 0.7, 3.0, 30.0]], dtype)
+    x, t = minigrad.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y, ty = getattr(minigrad.functional, op)(x), getattr(torch, op)(t)
+    y.backward(minigrad.ones_like(y))
+    ty.backward(torch.ones_like(ty))
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), **tol)
