@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick] [--only gemm,ladder,conv,bn,optim,train,overhead,scaling] [--out DIR]`
+"""`python -m benchmarks [--quick] [--only gemm,ladder,conv,bn,elementwise,optim,train,overhead,scaling] [--out DIR]`
 
 Runs the sanity probes, then each section's ``run(quick)`` (one module per section), then the
 probes again, and writes ``DIR/BENCHMARKS.md`` and ``DIR/benchmarks/results/<UTC time>.json``
@@ -32,6 +32,9 @@ SECTIONS = {
            "float32, module forward (batch statistics, running update) + backward to x, γ, β. `DRAM bound` "
            "= 5 × N·C·H·W·4 bytes (forward reads x, writes y; backward reads grad_out and x, writes grad_x) "
            "/ the run's 256 MB copy bandwidth (read + write); `GB/s (minigrad)` counts those same bytes."),
+    "elementwise": ("elementwise", "Activations forward + backward",
+                    "float32, `F.<op>(x)` and its backward to x (sigmoid, tanh, GELU, ReLU on the compiled "
+                    "elementwise kernels)."),
     "optim": ("optim", "Optimizer step", "One `optimizer.step()` over a model's parameters."),
     "overhead": ("overhead", "Per-op Python overhead",
                  "Tiny tensors, so the time is the framework's per-op dispatch and autograd "
