@@ -214,19 +214,19 @@ def _run_walkthrough(setattr_):
     """Execute the python blocks of adding_an_op.md, each in a namespace of its own, as if in the
     file its first line names. What the page adds to the package is put there with ``setattr_``
     (pytest's monkeypatch.setattr, undone after the test): ``F.softsign`` after step 1, ``nn.Softsign``
-    after step 3. The door runs inside a copy of ``minigrad._ops`` with the twins in its table.
-    Returns the namespaces by file."""
+    after step 3. The registry block is a line of the KERNELS table: it is evaluated as a list in the
+    registry's namespace, giving its ``Kernel`` entries (``kernels``). Returns the namespaces by file."""
     import minigrad.functional
     import minigrad.nn
+    from minigrad._ops import registry
 
     spaces = {}
     for code in _blocks("adding_an_op.md", "python"):
         path = code.splitlines()[0].lstrip("# ").split()[0]
         ns = spaces.setdefault(path, {"__name__": path})
-        if path == "minigrad/_ops/__init__.py":
-            ns.update(vars(_ops))
-            twins = spaces["minigrad/_ops/reference.py"]
-            ns["_impl"] = {**_ops._impl, **{k: twins[k] for k in _KERNEL_NAMES}}
+        if path == "minigrad/_ops/registry.py":
+            ns["kernels"] = eval(compile("[" + code + "]", "adding_an_op.md (registry)", "eval"), vars(registry))
+            continue
         exec(compile(code, f"adding_an_op.md ({path})", "exec"), ns)
         if path == "minigrad/functional/elementwise.py":
             setattr_(minigrad.functional, "softsign", ns["softsign"], raising=False)
@@ -239,13 +239,21 @@ def test_adding_an_op_walkthrough_runs(monkeypatch):
     pytest.importorskip("torch")
     spaces = _run_walkthrough(monkeypatch.setattr)
     assert set(spaces) == {"minigrad/functional/elementwise.py", "minigrad/_ops/reference.py",
-                           "minigrad/_ops/__init__.py", "minigrad/nn/activation.py", "tests/functional/test_elementwise.py"}
+                           "minigrad/_ops/registry.py", "minigrad/nn/activation.py",
+                           "tests/functional/test_elementwise.py"}
     tests = [f for name, f in spaces["tests/functional/test_elementwise.py"].items() if name.startswith("test_softsign")]
     assert len(tests) == 2
     for t in tests:
         t()
-    # the Function, the twin and the door agree; the door validates like the real ones
-    twins, door = spaces["minigrad/_ops/reference.py"], spaces["minigrad/_ops/__init__.py"]
+    # the registry line declares both kernels; the doors generated from it validate like the real
+    # ones and call the twins (put where the door looks for them, as the package would have them)
+    twins = spaces["minigrad/_ops/reference.py"]
+    kernels = spaces["minigrad/_ops/registry.py"]["kernels"]
+    assert [k.name for k in kernels] == list(_KERNEL_NAMES) and all(k.family == "elementwise" for k in kernels)
+    for name in _KERNEL_NAMES:
+        monkeypatch.setattr(_ops.reference, name, twins[name], raising=False)
+        monkeypatch.setitem(_ops._impl, name, twins[name])
+    door = {k.name: _ops._door(k) for k in kernels}
     x = np.random.default_rng(0).standard_normal((5, 3))
     g = np.random.default_rng(1).standard_normal((5, 3))
     xt = minigrad.tensor(x, requires_grad=True)
@@ -253,7 +261,8 @@ def test_adding_an_op_walkthrough_runs(monkeypatch):
     y.backward(minigrad.tensor(g))
     np.testing.assert_allclose(y.data, twins["softsign_forward"](x), rtol=1e-15)
     np.testing.assert_allclose(xt.grad.data, twins["softsign_backward"](g, x), rtol=1e-15)
-    np.testing.assert_allclose(door["softsign_forward"](x), y.data, rtol=1e-15)
+    np.testing.assert_allclose(door["softsign_forward"](x[:, ::-1]), y.data[:, ::-1], rtol=1e-15)
+    np.testing.assert_allclose(door["softsign_backward"](g, x), xt.grad.data, rtol=1e-15)
     with pytest.raises(TypeError, match="x: expected dtype float32 or float64"):
         door["softsign_forward"](np.arange(3))
     with pytest.raises(ValueError, match="grad_out: expected shape"):
