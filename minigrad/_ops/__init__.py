@@ -279,6 +279,8 @@ def _door(kernel):
             return _impl[name](*check(*args, **kwargs))
         functools.update_wrapper(door, check)
     door.__name__ = door.__qualname__ = name
+    # and its code object: tracebacks and cProfile then name the kernel, not "door"
+    door.__code__ = door.__code__.replace(co_name=name, co_qualname=name)
     return door
 
 
