@@ -134,6 +134,11 @@ def _restore_threads():
 FLOAT_KERNELS = sorted(k.name for k in KERNELS.values() if k.args and k.ulps is not None)
 
 
+# One draw of an elementwise test: arrays of one shape (0 to 4 dims of 0 to 9), in any layout
+elementwise_draws = given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes,
+                          how=layouts, shape=st.lists(st.integers(0, 9), min_size=0, max_size=4))
+
+
 def test_every_registered_kernel_is_fuzzed():
     assert set(FLOAT_KERNELS) | BY_HAND == set(KERNELS)
     assert not set(FLOAT_KERNELS) & BY_HAND
@@ -141,8 +146,7 @@ def test_every_registered_kernel_is_fuzzed():
 
 @pytest.mark.parametrize("name", FLOAT_KERNELS)
 @fuzz
-@given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes, how=layouts,
-       shape=st.lists(st.integers(0, 9), min_size=0, max_size=4))
+@elementwise_draws
 def test_float_array_kernels(name, seed, dtype, nthreads, kind, how, shape):
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
@@ -153,8 +157,7 @@ def test_float_array_kernels(name, seed, dtype, nthreads, kind, how, shape):
 
 
 @fuzz
-@given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes, how=layouts,
-       shape=st.lists(st.integers(0, 9), min_size=0, max_size=4))
+@elementwise_draws
 def test_gelu_forward_and_backward(seed, dtype, nthreads, kind, how, shape, gelu_bounds):
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
