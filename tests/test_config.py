@@ -25,6 +25,9 @@ def test_show_config_prints_backend_threads_and_versions(capsys):
 def test_config_dict_matches_runtime():
     info = minigrad.config()
     assert info["kernels"] == _ops.get_backend() and info["threads"] == minigrad.get_num_threads()
+    if info.get("gemm_path", "not built") != "not built":  # the blocking chosen from the caches
+        b = _ops.gemm_blocking()
+        assert b["kc"] > 0 and b["mc"] > 0 and info["gemm_blocking"] == f"tile {b['mr']}x{b['nr']}, kc {b['kc']}, mc {b['mc']}, nc {b['nc']}"
 
 
 def test_compiled_backend_is_active_by_default():

@@ -168,8 +168,18 @@ def available_isas(family):
 
 
 def kernel_paths():
-    """The ISA build each family runs, as ``{'<family>_path': isa}`` (``minigrad.show_config``)."""
-    return {f"{family}_path": _paths.get(family, "not built") for family in FAMILIES}
+    """The ISA build each family runs, as ``{'<family>_path': isa}`` (``minigrad.show_config``), and
+    the GEMM's register tile and cache blocks (``gemm_blocking``, chosen from the cache sizes)."""
+    paths = {f"{family}_path": _paths.get(family, "not built") for family in FAMILIES}
+    if "gemm" in _paths:
+        b = gemm_blocking()
+        paths["gemm_blocking"] = f"tile {b['mr']}x{b['nr']}, kc {b['kc']}, mc {b['mc']}, nc {b['nc']}"
+    return paths
+
+
+def gemm_blocking():
+    """The active GEMM build's blocking: {'mr', 'nr', 'kc', 'mc', 'nc'} (float32 elements)."""
+    return importlib.import_module(f"{__name__}.{_module_name('gemm', _paths['gemm'])}").blocking()
 
 
 def compiled_kernel(name):

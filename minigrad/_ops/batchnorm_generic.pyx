@@ -24,8 +24,8 @@ and blocks are merged with Chan's pairwise formula, so large-mean data (1e4 + ra
 E[x²] − E[x]² cancellation. Sums use several independent accumulators so that the compiler can
 vectorize them without reassociating floating-point additions.
 
-Parallel axis: items, with ``prange`` (dynamic schedule), ``num_threads()`` threads when the tensor
-has at least PARALLEL_MIN elements, else 1. Dtypes: float32 and float64 through ``floating``.
+Parallel axis: items, with ``prange`` (dynamic schedule), on a team sized by the bytes of x
+(``cpu.threads_for``: 1 thread below FIRST_BYTES). Dtypes: float32 and float64 through ``floating``.
 
 ISA: the loops live in ``batchnorm_kernels.pxi``, compiled here for baseline x86-64 (SSE2) and in
 ``batchnorm_avx2.pyx`` with AVX2+FMA (8 floats per instruction instead of 4, and 4 float→double

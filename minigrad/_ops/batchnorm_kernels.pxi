@@ -5,10 +5,13 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
-from minigrad._ops.cpu cimport num_threads
+from minigrad._ops.cpu cimport threads_for
 
 cdef enum:
-    PARALLEL_MIN = 1 << 15  # below this, waking the threads costs more than the loops
+    # Bytes of x from which a second thread pays for its wake-up (32 Ki float32 elements); each
+    # further thread needs half as many (docs/kernels.md). Train forward + backward reads x 3 times
+    # and writes y and grad_x: the team is sized by x, the other passes scale with it.
+    FIRST_BYTES = 1 << 17
     LANES = 16              # independent accumulators along a contiguous run (2 AVX2 registers of float)
     SEG = 256               # values per lane sum in the input dtype before it is folded into float64
     BLOCK_BYTES = 32768     # rows per two-pass block: the second pass must hit L1/L2
@@ -332,6 +335,11 @@ cdef inline void _grad_coefficients(Py_ssize_t c, double sum_g, double sum_gxc, 
 
 # ---------------------------------------------------------------- the plan shared by both passes
 
+cdef inline int _threads_for(Py_ssize_t n, Py_ssize_t itemsize) noexcept nogil:
+    """Team for a pass over x (n elements)."""
+    return threads_for(<double>n * itemsize, FIRST_BYTES, FIRST_BYTES // 2)
+
+
 cdef struct Plan:
     Py_ssize_t N, C, L
     int threads
@@ -344,7 +352,7 @@ cdef struct Plan:
 cdef Plan _plan(Py_ssize_t N, Py_ssize_t C, Py_ssize_t L, Py_ssize_t itemsize):
     cdef Plan pl
     pl.N, pl.C, pl.L = N, C, L
-    pl.threads = num_threads() if N * C * L >= PARALLEL_MIN else 1
+    pl.threads = _threads_for(N * C * L, itemsize)
     pl.cols = L == 1
     if pl.cols:
         # One group of all C channels, split over n: a block of rows is one contiguous range.
@@ -505,7 +513,7 @@ def batch_norm_forward_train(x, weight, bias, eps):
 def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y,
                   const floating[::1] scale, const floating[::1] shift):
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], L = x.shape[2], r, n, i, j, c
-    cdef int threads = num_threads() if N * C * L >= PARALLEL_MIN else 1
+    cdef int threads = _threads_for(N * C * L, sizeof(floating))
     cdef const floating* xp = &x[0, 0, 0]
     cdef floating* yp = &y[0, 0, 0]
     with nogil:

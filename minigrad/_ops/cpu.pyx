@@ -5,8 +5,11 @@ ISA-specific module (``*_avx2``, ``*_avx512``) the CPU can run. Feature checks u
 ``__builtin_cpu_supports``, which also checks that the OS saves the wide registers.
 
 Kernels read the thread count with ``num_threads()`` (a cimport), so ``set_num_threads`` governs
-every ``prange`` in the package without passing it through each call.
+every ``prange`` in the package without passing it through each call; ``threads_for`` turns it into
+the team size for one call from the call's work (docs/kernels.md, "How many threads").
 """
+import os
+
 
 cdef extern from *:
     """
@@ -69,3 +72,55 @@ def cpu_features():
         if mg_has_avx512():
             levels.append("avx512")
     return levels
+
+
+cdef int threads_for(double work, double first, double grain) noexcept nogil:
+    """Team size for one parallel call of ``work`` units (flops, or bytes moved), capped by
+    ``set_num_threads``: see ``threads_for_work``."""
+    return threads_capped(work, first, grain, _num_threads)
+
+
+cdef int threads_capped(double work, double first, double grain, int cap) noexcept nogil:
+    if work < first or cap < 2:
+        return 1
+    if work >= grain * cap:
+        return cap
+    return max(2, <int>(work / grain))
+
+
+def threads_for_work(double work, double first, double grain, int cap):
+    """The thread rule of every parallel kernel, as a pure function: 1 thread below ``first``
+    units of work (where a second thread stops paying for its wake-up, measured per kernel
+    family), else one thread per ``grain`` units, at least 2 and at most ``cap``."""
+    if not (first > 0 and grain > 0 and cap >= 1):
+        raise ValueError(f"threads_for_work: expected first > 0, grain > 0 and cap >= 1, "
+                         f"got {first}, {grain} and {cap}")
+    return threads_capped(work, first, grain, cap)
+
+
+def _cache_size(level, kind):
+    """Bytes of the level-``level`` cache of cpu0 of the given kind ('Data', 'Unified'), from
+    sysfs, else sysconf; 0 when neither says."""
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(os.listdir(base)):
+            d = os.path.join(base, index)
+            with open(os.path.join(d, "level")) as f, open(os.path.join(d, "type")) as g:
+                if int(f.read()) != level or g.read().strip() not in (kind, "Unified"):
+                    continue
+            with open(os.path.join(d, "size")) as f:
+                text = f.read().strip()
+            digits = text.rstrip("KMG")  # e.g. "48K"
+            return int(digits) << {"": 0, "K": 10, "M": 20, "G": 30}[text[len(digits):]]
+    except (OSError, ValueError, KeyError):
+        pass
+    name = {1: "SC_LEVEL1_DCACHE_SIZE", 2: "SC_LEVEL2_CACHE_SIZE"}.get(level)
+    try:
+        return max(0, os.sysconf(name)) if name else 0
+    except (ValueError, OSError):
+        return 0
+
+
+def cache_sizes():
+    """{'l1d': bytes, 'l2': bytes} per core, read at run time (0 where the OS does not say)."""
+    return {"l1d": _cache_size(1, "Data"), "l2": _cache_size(2, "Unified")}

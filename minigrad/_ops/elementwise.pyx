@@ -1,7 +1,7 @@
 """Elementwise kernels: ReLU, exact GELU, sigmoid and tanh, forward and backward.
 
 Layout: any shape, C-contiguous; treated as one flat array of n elements. Loop: one pass, parallel
-over element blocks with ``prange`` when the array is large enough to repay waking the threads.
+over element blocks with ``prange``, with a team sized by the bytes the call moves (``cpu.threads_for``).
 Dtypes: float32 and float64 through the fused type ``floating``. GELU evaluates Φ through the C
 library's double-precision ``erf`` (correctly rounded to within an ulp; numpy has no erf) for both
 dtypes, so float32 results are Φ rounded once. Sigmoid and tanh likewise evaluate in double (the C
@@ -20,22 +20,25 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport M_SQRT1_2, erf, exp, fabs, tanh
-from minigrad._ops.cpu cimport num_threads
+from minigrad._ops.cpu cimport threads_for
 
 cdef double INV_SQRT_2PI = 0.3989422804014327  # 1/√(2π)
 
 cdef enum:
-    PARALLEL_MIN = 1 << 16  # below this, thread start-up costs more than the loop
+    # Bytes moved (x and out, + grad_out backward) from which a second thread pays for its wake-up
+    # (64 Ki float32 elements forward); each further thread needs half as many (docs/kernels.md).
+    FIRST_BYTES = 1 << 19
 
 
-cdef inline int _threads_for(Py_ssize_t n) noexcept nogil:
-    return num_threads() if n >= PARALLEL_MIN else 1
+cdef inline int _threads_for(Py_ssize_t n, Py_ssize_t streams, Py_ssize_t itemsize) noexcept nogil:
+    """Team for a pass over n elements of `streams` arrays."""
+    return threads_for(<double>n * streams * itemsize, FIRST_BYTES, FIRST_BYTES // 2)
 
 
 def _relu_forward(const floating[::1] x, floating[::1] out):
     cdef Py_ssize_t i, n = x.shape[0]
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+        for i in prange(n, schedule="static", num_threads=_threads_for(n, 2, sizeof(floating))):
             out[i] = 0 if x[i] <= 0 else x[i]  # NaN propagates, like torch
 
 
@@ -43,7 +46,7 @@ def _relu_backward(const floating[::1] grad_out, const floating[::1] x, floating
     cdef Py_ssize_t i, n = x.shape[0]
     cdef floating g
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+        for i in prange(n, schedule="static", num_threads=_threads_for(n, 3, sizeof(floating))):
             # Load grad_out unconditionally: a select instead of a branch lets the compiler vectorize
             # (with the load inside the condition it branched, ~30x slower on random signs).
             g = grad_out[i]
@@ -58,7 +61,7 @@ cdef inline double _cdf(double x) noexcept nogil:
 def _gelu_forward(const floating[::1] x, floating[::1] out):
     cdef Py_ssize_t i, n = x.shape[0]
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+        for i in prange(n, schedule="static", num_threads=_threads_for(n, 2, sizeof(floating))):
             out[i] = <floating>(x[i] * _cdf(x[i]))
 
 
@@ -66,7 +69,7 @@ def _gelu_backward(const floating[::1] grad_out, const floating[::1] x, floating
     cdef Py_ssize_t i, n = x.shape[0]
     cdef double v
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+        for i in prange(n, schedule="static", num_threads=_threads_for(n, 3, sizeof(floating))):
             v = x[i]
             grad_x[i] = <floating>(grad_out[i] * (_cdf(v) + v * INV_SQRT_2PI * exp(-0.5 * v * v)))
 
@@ -80,7 +83,7 @@ cdef inline double _sigmoid(double v) noexcept nogil:
 def _sigmoid_forward(const floating[::1] x, floating[::1] out):
     cdef Py_ssize_t i, n = x.shape[0]
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+        for i in prange(n, schedule="static", num_threads=_threads_for(n, 2, sizeof(floating))):
             out[i] = <floating>_sigmoid(x[i])
 
 
@@ -88,7 +91,7 @@ def _sigmoid_backward(const floating[::1] grad_out, const floating[::1] y, float
     cdef Py_ssize_t i, n = y.shape[0]
     cdef double v
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+        for i in prange(n, schedule="static", num_threads=_threads_for(n, 3, sizeof(floating))):
             v = y[i]
             grad_x[i] = <floating>(grad_out[i] * v * (1.0 - v))
 
@@ -96,7 +99,7 @@ def _sigmoid_backward(const floating[::1] grad_out, const floating[::1] y, float
 def _tanh_forward(const floating[::1] x, floating[::1] out):
     cdef Py_ssize_t i, n = x.shape[0]
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+        for i in prange(n, schedule="static", num_threads=_threads_for(n, 2, sizeof(floating))):
             out[i] = <floating>tanh(x[i])
 
 
@@ -104,7 +107,7 @@ def _tanh_backward(const floating[::1] grad_out, const floating[::1] y, floating
     cdef Py_ssize_t i, n = y.shape[0]
     cdef double v
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n)):
+        for i in prange(n, schedule="static", num_threads=_threads_for(n, 3, sizeof(floating))):
             v = y[i]
             grad_x[i] = <floating>(grad_out[i] * (1.0 - v * v))
 

@@ -4,11 +4,11 @@ and OS support them, never on AVX2-only machines where it would die with SIGILL)
 Kernel in gemm_kernel.pxi. Tile 8 x 32 float32 / 4 x 32 float64: 16 zmm accumulators, 2 zmm
 (float32) or 4 zmm (float64) of B and 1 broadcast of A per row and k step, of the 32 zmm
 registers. Narrow tail tile (a last column panel of <= 16 columns): 16 x 16 float32 / 8 x 16
-float64, again 16 zmm accumulators. Blocking (Intel Sapphire Rapids: 48 KB L1d, 2 MB L2 per
-core): a kc x NR panel of B~ (32 KB at KC = 256) plus the streamed 8 KB panel of A~ fit L1; the
-MC x KC block of A~ (192 KB float32) sits in L2, the KC x NC block of B~ in L3.
-Not yet timed on an AVX-512 machine: the sizes follow the AVX2 path's measurements scaled to the
-wider registers and larger caches.
+float64, again 16 zmm accumulators. Blocking from the cache sizes read at import
+(gemm_kernel.pxi:blocking_for): a kc x NR panel of B~ fills half of L1d (kc 192 on 48 KB: Intel
+Sapphire Rapids, Zen 5; kc 128 on Zen 4's 32 KB, where the former fixed KC = 256 made the panel
+as large as the whole L1d), an mc x kc block of A~ a quarter of L2, the kc x NC block of B~ L3.
+KC and MC below are the fallback when the OS does not report the caches.
 Layout, loop order and threading: see gemm_kernel.pxi. Dtypes: float32, float64 (fused).
 """
 

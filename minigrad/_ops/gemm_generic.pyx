@@ -3,8 +3,9 @@
 Kernel in gemm_kernel.pxi. Tile 4 x 12 float32 / 2 x 12 float64: 12 xmm accumulators, 3 xmm
 (float32) of B and 1 broadcast of A within the 16 xmm registers (no FMA: multiply, then add).
 Narrow tail tile (a last column panel of <= 4 columns): 8 x 4 float32 / 4 x 4 float64, 8 xmm
-accumulators. Blocking as for AVX2: a kc x NR panel of B~ (12 KB) in L1, the MC x KC block of A~
-(128 KB) in L2, B~ in L3.
+accumulators. Blocking from the cache sizes read at import, as for AVX2 (gemm_kernel.pxi:
+blocking_for; KC and MC below when the OS does not report them): a kc x NR panel of B~ in half
+of L1d, the mc x kc block of A~ in a quarter of L2, B~ in L3.
 Layout, loop order and threading: see gemm_kernel.pxi. Dtypes: float32, float64 (fused).
 """
 

@@ -5,10 +5,12 @@
 #        vector registers, and more than 8 so that GCC vectorizes this loop instead of peeling it
 #   MR   rows of the register tile for float32; float64 uses MR / 2 rows of the same NR columns,
 #        so both dtypes hold the same bytes of accumulators (the register file)
-#   KC   depth of one packed block for float32; float64 uses KC / 2, so a kc x NR panel of B~
-#        has the same bytes (it must stay in L1)
-#   MC   rows of one packed A block per thread (its L2-resident part)
+#   KC   depth of one packed block for float32 when the L1d size is unknown; float64 uses KC / 2,
+#        so a kc x NR panel of B~ has the same bytes (it must stay in L1)
+#   MC   rows of one packed A block per thread (its L2-resident part) when the L2 size is unknown
 #   NC   columns of one packed B block (shared by the threads, L3-resident)
+# At import the depth and row blocks are set from the cache sizes read at run time (blocking_for):
+# a kc x NR panel of B~ fills half of L1d, an mc x kc block of A~ a quarter of L2.
 # MR and NRT are also C macros (MG_GEMM_MR, MG_GEMM_NRT: the includer declares them in a verbatim
 # C block, as extern enum values for Cython) because the narrow tile is C code that needs them.
 #   NRT  columns of the narrow tail tile (a whole number of vector registers, NR / 2 or less): a
@@ -32,10 +34,11 @@
 # in place. Edge tiles are zero-padded in the packed buffers (rows of A~, columns of B~), so the
 # micro-kernel always computes the full tile; only the final write to C is trimmed. The first
 # depth block applies beta, later ones accumulate. One OpenMP parallel region per call: threads
-# split the rows of C (or, when C has few rows, the column panels) and meet at an orphaned
+# form a grid over the rows of C and the column panels (_grid) and meet at an orphaned
 # `omp barrier` between packing B~ and using it, unless B~ is small (PRIVATE_B_MAX): then each
 # thread packs its own and the region has no barrier. Products below PARALLEL_MIN_FLOPS run on
-# one thread (no region). Batched matmul of small matrices runs whole matrices per thread.
+# one thread (no region); above, one thread per GRAIN_FLOPS (at least 2, at most set_num_threads and
+# the micro-tiles of C). Batched matmul of small matrices runs whole matrices per thread.
 
 import numpy as np
 
@@ -45,7 +48,8 @@ from cpython.pythread cimport (NOWAIT_LOCK, PyThread_acquire_lock, PyThread_allo
 from cython cimport floating
 from libc.stdlib cimport free, malloc
 from cython.parallel cimport parallel, prange, threadid
-from minigrad._ops.cpu cimport num_threads
+from minigrad._ops.cpu cimport num_threads, threads_capped
+from minigrad._ops.cpu import cache_sizes
 
 cnp.import_array()
 
@@ -205,8 +209,12 @@ cdef enum:
     KU = 4                # k-loop unroll of the micro-kernel
     DIRECT_A_MAX_N = 128  # up to this N, row-major A is read in place instead of packed
     ALIGN = 64            # packed buffers start on a cache line
-    # Below this many flops (2*M*N*K) a call runs on one thread: waking the second costs more.
+    # Below this many flops (2*M*N*K) a call runs on one thread: waking the second costs more
+    # (measured on 2-core machines, where a 2-thread team is cheap).
     PARALLEL_MIN_FLOPS = 1 << 18
+    # Above it, one thread per this many flops (~25 us of one core's work): on 16 cores a
+    # 100 x 784 x 100 product took 154 us on 2 threads and 394 us on 16 (docs/kernels.md).
+    GRAIN_FLOPS = 1 << 22
     # Batched matmul runs whole batches per thread when one batch is below this many flops.
     BATCH_PARALLEL_MAX_FLOPS = 1 << 26
     # When the threads split the rows of C and all of B~ (K x N, padded) has at most this many
@@ -214,6 +222,36 @@ cdef enum:
     # ~1 us idle, and much more when a thread is descheduled on a loaded host), for packing work
     # that is small next to the thread's rows of products (at least 4 row panels each).
     PRIVATE_B_MAX = 1 << 17
+
+
+# Depth and row blocks in float32 elements (float64: half the depth), set at import from the cache
+# sizes (blocking_for); KC and MC when the OS does not report them.
+cdef Py_ssize_t _kc = KC, _mc = MC
+
+
+def blocking_for(Py_ssize_t l1d, Py_ssize_t l2):
+    """(kc, mc) for caches of l1d and l2 bytes per core (0: unknown, KC or MC is kept).
+
+    A kc x NR float32 panel of B~ fills half of L1d (the other half holds the streamed A~ panel
+    and C rows), an mc x kc block of A~ a quarter of L2 (the rest holds B~ panels on their way
+    in). kc is a whole number of k-loop unrolls (KU), mc of register tiles (MR)."""
+    kc = min(512, max(64, l1d // (8 * NR) // KU * KU)) if l1d > 0 else KC
+    mc = min(512 // MR * MR, max(4 * MR, l2 // (16 * kc) // MR * MR)) if l2 > 0 else MC
+    return kc, mc
+
+
+def set_blocking(Py_ssize_t kc, Py_ssize_t mc):
+    """Use depth blocks of kc and row blocks of mc (float32 elements; multiples of KU and MR)."""
+    global _kc, _mc
+    if kc < KU or kc % KU or mc < MR or mc % MR:
+        raise ValueError(f"set_blocking: expected kc a positive multiple of {KU} and mc of {MR}, "
+                         f"got {kc} and {mc}")
+    _kc, _mc = kc, mc
+
+
+def blocking():
+    """The blocking in use: {'mr', 'nr', 'kc', 'mc', 'nc'} (float32 elements)."""
+    return {"mr": MR, "nr": NR, "kc": _kc, "mc": _mc, "nc": NC}
 
 
 cdef inline Py_ssize_t _mr(Py_ssize_t itemsize) noexcept nogil:
@@ -229,9 +267,47 @@ cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return _ceil_div(a, b) * b
 
 
-cdef inline bint _split_rows(Py_ssize_t M, Py_ssize_t N, Py_ssize_t mrt, int nt) noexcept nogil:
-    """Whether the threads split the rows of C (else its column panels)."""
-    return _ceil_div(M, mrt) >= 2 * nt or _ceil_div(M, mrt) >= _ceil_div(N, NR)
+cdef struct Grid:
+    int tm  # thread rows: each takes a share of the rows of C (and packs those rows of A)
+    int tn  # thread columns: each takes a share of the column panels of every B~ block
+
+
+cdef inline bint _private_b(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t mrt,
+                            int nt) noexcept nogil:
+    """Whether nt threads splitting the rows of C each pack their own B~ (see PRIVATE_B_MAX)."""
+    return nt > 1 and K * _round_up(N, NR) <= PRIVATE_B_MAX and _ceil_div(M, nt) >= 4 * mrt
+
+
+cdef Grid _grid(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t mrt, int nt) noexcept nogil:
+    """How nt threads split C (tm * tn <= nt; the rest idle). Rows only when that allows a private
+    B~ (no barriers at all). Else, among the grids whose busiest thread has at most 1/8 more
+    micro-tiles than the best balanced one (the critical path), the fewest rows + columns per
+    thread: each k step a thread reads its rows of A~ and its columns of B~, which other cores
+    packed, so a 1-D split of 256 x 1024 on 16 threads (16 rows each) streams all of B~ into every
+    core for 2 tiles per panel, where 4 x 4 streams a quarter of it for 8. Fewer thread rows must
+    save 1/8 of that traffic (near-ties go to rows, the split measured on 2-core machines)."""
+    cdef Py_ssize_t R = _ceil_div(M, mrt), P = _ceil_div(min(N, <Py_ssize_t>NC), NR)
+    cdef Py_ssize_t least = R * P, cost, best_cost = -1
+    cdef int tm, tn
+    cdef bint exact = False  # some grid uses all nt threads (tm * tn == nt)
+    cdef Grid g
+    g.tm, g.tn = 1, 1
+    if _private_b(M, N, K, mrt, nt):
+        g.tm = nt
+        return g
+    for tm in range(1, nt + 1):
+        if tm <= R and nt // tm <= P:
+            least = min(least, _ceil_div(R, tm) * _ceil_div(P, nt // tm))
+            exact = exact or nt % tm == 0
+    for tm in range(nt, 0, -1):
+        tn = nt // tm
+        if tm > R or tn > P or (exact and nt % tm) \
+                or 8 * _ceil_div(R, tm) * _ceil_div(P, tn) > 9 * least:
+            continue
+        cost = _ceil_div(R, tm) * mrt + _ceil_div(P, tn) * NR
+        if best_cost < 0 or 8 * cost < 7 * best_cost:
+            g.tm, g.tn, best_cost = tm, tn, cost
+    return g
 
 
 cdef inline Py_ssize_t _even_block(Py_ssize_t n, Py_ssize_t cap, Py_ssize_t unit) noexcept nogil:
@@ -393,14 +469,15 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
 
     kc, nc: depth and column block lengths (nc a multiple of NR). bpack: the B~ buffer, shared
     (the threads pack its panels in turn and meet at barriers) or, with private_b, this thread's
-    own (it packs all of B~, no barriers); apack: this thread's A~ buffer. Rows of C are split
-    between the threads (each packs only its own rows of A); when C has too few rows for that,
-    the column panels are split instead.
+    own (it packs all of B~, no barriers); apack: this thread's A~ buffer. The threads form a
+    _grid: thread rows split the rows of C (each packs only its rows of A), thread columns split
+    the column panels; all threads share the packing of a shared B~.
     """
     cdef Py_ssize_t mrt = _mr(sizeof(floating))
     cdef Py_ssize_t jcb, pcb, icb, irb, jc, pc, ic, jr, ir, ncur, kcur, mcur, mc, npan, q0, q1
-    cdef Py_ssize_t m0 = 0, m1 = M, j0, j1, rows, nr, direct
-    cdef bint split_rows = _split_rows(M, N, mrt, nt)
+    cdef Py_ssize_t m0, m1, j0, j1, rows, nr, direct
+    cdef Grid grid = _grid(M, N, K, mrt, nt)
+    cdef int ti = tid // grid.tn, tj = tid % grid.tn
     cdef bint sync = nt > 1 and not private_b
     # With few column panels, packing row-major A costs more than it saves: its full row panels
     # are read in place (only a partial last panel is packed, with zero rows).
@@ -409,18 +486,15 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
     cdef const floating* ap
     cdef floating* cj
     cdef floating beta_k
-    if split_rows:
-        rows = _round_up(_ceil_div(M, nt), mrt)
-        m0 = min(M, tid * rows)
-        m1 = min(M, m0 + rows)
-    mc = _even_block(max(m1 - m0, 1), MC, mrt)
+    rows = _round_up(_ceil_div(M, grid.tm), mrt)
+    m0 = min(M, ti * rows) if ti < grid.tm else M  # threads outside the grid idle (but pack B~)
+    m1 = min(M, m0 + rows)
+    mc = _even_block(max(m1 - m0, 1), _mc, mrt)
     for jcb in range(_ceil_div(N, nc)):
         jc = jcb * nc
         ncur = min(nc, N - jc)
         npan = _ceil_div(ncur, NR)
-        j0, j1 = 0, npan
-        if not split_rows:
-            j0, j1 = tid * npan // nt, (tid + 1) * npan // nt
+        j0, j1 = tj * npan // grid.tn, (tj + 1) * npan // grid.tn
         for pcb in range(_ceil_div(K, kc)):
             pc = pcb * kc
             kcur = min(kc, K - pc)
@@ -481,21 +555,39 @@ cdef struct Plan:
     bint private_b    # one B~ per thread (see PRIVATE_B_MAX)
 
 
+cdef int _threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t mrt, int cap) noexcept nogil:
+    """Team for one M x K x N product: from its flops (cpu.threads_for's rule), no more threads
+    than micro-tiles of C, and only as many as the _grid uses."""
+    cdef int nt = threads_capped(2.0 * M * N * K, PARALLEL_MIN_FLOPS, GRAIN_FLOPS, cap)
+    cdef Grid g
+    nt = <int>min(<Py_ssize_t>nt, _ceil_div(M, mrt) * _ceil_div(min(N, <Py_ssize_t>NC), NR))
+    g = _grid(M, N, K, mrt, nt)
+    return g.tm * g.tn
+
+
 cdef Plan _plan(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t itemsize,
                 int nt) noexcept nogil:
     """Block sizes and buffer sizes for one M x K x N product on at most nt threads."""
     cdef Plan plan
     cdef Py_ssize_t mrt = _mr(itemsize)
-    plan.kc = _even_block(K, KC * 4 // itemsize, KU)  # (KU: whole unrolled steps, bar the last block)
+    plan.kc = _even_block(K, _kc * 4 // itemsize, KU)  # (KU: whole unrolled steps, bar the last block)
     plan.nc = _even_block(N, NC, NR)
     plan.bsize = plan.kc * plan.nc
-    plan.asize = plan.kc * min(_round_up(M, mrt), _round_up(MC, mrt))
-    plan.nt = nt if 2.0 * M * N * K >= PARALLEL_MIN_FLOPS else 1
-    plan.private_b = plan.nt > 1 and _split_rows(M, N, mrt, plan.nt) \
-        and K * _round_up(N, NR) <= PRIVATE_B_MAX and _ceil_div(M, plan.nt) >= 4 * mrt
+    plan.asize = plan.kc * min(_round_up(M, mrt), _round_up(_mc, mrt))
+    plan.nt = _threads(M, N, K, mrt, nt)
+    plan.private_b = _private_b(M, N, K, mrt, plan.nt)
     plan.wsize = plan.nt * (plan.bsize + plan.asize) if plan.private_b \
         else plan.bsize + plan.nt * plan.asize
     return plan
+
+
+def plan_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t itemsize, int cap):
+    """(threads, thread rows, thread columns) for one M x K x N product with at most cap threads
+    (the rule of _threads and _grid, as a pure function)."""
+    cdef Py_ssize_t mrt = _mr(itemsize)
+    cdef int nt = _threads(M, N, K, mrt, cap)
+    cdef Grid g = _grid(M, N, K, mrt, nt)
+    return nt, g.tm, g.tn
 
 
 cdef void _gemm_run(Plan* plan, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, floating alpha,
@@ -713,7 +805,7 @@ def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out=None):
     cdef Plan plan
     cdef Scratch scratch
     cdef bint by_batch, bad
-    cdef int nt = num_threads()
+    cdef int nt
     if na < 2 or nbd < 2 or a.shape[na - 1] != b.shape[nbd - 2]:
         raise ValueError(f"matmul: shapes {(<object>a).shape} and {(<object>b).shape} cannot be multiplied")
     M, K, N = a.shape[na - 2], a.shape[na - 1], b.shape[nbd - 1]
@@ -746,8 +838,10 @@ def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out=None):
     _batch_strides(a, nd, sa)
     _batch_strides(b, nd, sb)
     _batch_strides(out, nd, sc)
-    plan = _plan(M, N, K, s, nt)
-    # Small matrices: whole matrices per thread, when they split evenly enough.
+    plan = _plan(M, N, K, s, num_threads())
+    # Small matrices: whole matrices per thread, when they split evenly enough; the team is sized
+    # by the flops of the whole batch.
+    nt = threads_capped(2.0 * M * N * K * nb, PARALLEL_MIN_FLOPS, GRAIN_FLOPS, num_threads())
     by_batch = nt > 1 and nb >= nt and (nb % nt == 0 or nb >= 4 * nt) \
         and 2.0 * M * N * K < BATCH_PARALLEL_MAX_FLOPS
     if by_batch:
@@ -764,3 +858,6 @@ def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out=None):
                                     sc, scratch.data, 1)
     _scratch_give(scratch)
     return out
+
+
+set_blocking(*blocking_for(**cache_sizes()))

@@ -18,7 +18,8 @@ consecutive). Y comes out channel-major; the caller permutes it to NCHW while ad
 Padding may be asymmetric (``padding='same'`` with an even kernel): the kernels take the top and
 left padding and the output size; anything beyond the bottom/right edge of ``x`` reads as zero.
 
-Loop order and parallelism: one task per (n, c) input plane, parallel over tasks with ``prange``.
+Loop order and parallelism: one task per (n, c) input plane, parallel over tasks with ``prange``,
+with a team sized by the bytes of ``cols`` (``cpu.threads_for``).
 A task walks its KH·KW rows of ``cols`` and, for each output row, copies one contiguous run (a
 ``memcpy`` when SW == 1) and zeroes the padded ends. col2im does the same walk in reverse,
 accumulating into the plane of ``dx``; since a plane receives only from its own task, overlapping
@@ -28,14 +29,17 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.string cimport memset
-from minigrad._ops.cpu cimport num_threads
+from minigrad._ops.cpu cimport threads_for
 
 cdef enum:
-    PARALLEL_MIN = 1 << 15  # elements of cols below which waking a second thread costs more
+    # Bytes of cols from which a second thread pays for its wake-up (32 Ki float32 elements); each
+    # further thread needs half as many (docs/kernels.md).
+    FIRST_BYTES = 1 << 17
 
 
-cdef inline int _threads_for(Py_ssize_t work) noexcept nogil:
-    return num_threads() if work >= PARALLEL_MIN else 1
+cdef inline int _threads_for(Py_ssize_t planes, Py_ssize_t cols_size, Py_ssize_t itemsize) noexcept nogil:
+    """Team for `planes` tasks filling (or reading) cols_size elements of cols."""
+    return min(planes, threads_for(<double>cols_size * itemsize, FIRST_BYTES, FIRST_BYTES // 2))
 
 
 cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
@@ -129,7 +133,7 @@ def _im2col(const floating[:, :, :, ::1] x, floating[:, ::1] cols,
     cdef const floating* xp = &x[0, 0, 0, 0]
     cdef floating* cp = &cols[0, 0]
     cdef Py_ssize_t sN = x.strides[0] // sizeof(floating), sC = x.strides[1] // sizeof(floating)
-    cdef int nthreads = _threads_for(row_stride * cols.shape[0])
+    cdef int nthreads = _threads_for(N * C, row_stride * cols.shape[0], sizeof(floating))
     with nogil:
         for t in prange(N * C, schedule="static", num_threads=nthreads):
             n = t // C
@@ -153,7 +157,7 @@ def _col2im(const floating[:, ::1] cols, floating[:, :, :, ::1] x,
     cdef const floating* cp = &cols[0, 0]  # outside prange, as in _im2col
     cdef floating* xp = &x[0, 0, 0, 0]
     cdef Py_ssize_t sN = x.strides[0] // sizeof(floating), sC = x.strides[1] // sizeof(floating)
-    cdef int nthreads = _threads_for(row_stride * cols.shape[0])
+    cdef int nthreads = _threads_for(N * C, row_stride * cols.shape[0], sizeof(floating))
     with nogil:
         for t in prange(N * C, schedule="static", num_threads=nthreads):
             n = t // C

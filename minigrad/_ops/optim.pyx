@@ -3,23 +3,27 @@ Adam/AdamW (coupled or decoupled weight decay, amsgrad, maximize) in one pass ov
 
 Layout: param, grad and the state buffers are C-contiguous arrays of one shape, viewed as flat arrays
 of n elements. Loop: one pass that reads grad and the state and writes param and the state (torch's
-single-tensor path makes 5–8 passes), in blocks of BLOCK elements: ``prange`` over the blocks when n is
-large enough to repay waking the threads, a plain vectorizable loop inside each block. Arithmetic: torch.optim's single-tensor ops in the same order,
+single-tensor path makes 5–8 passes), in blocks of BLOCK elements: ``prange`` over the blocks, with a
+team sized by the bytes the call moves (``cpu.threads_for``), a plain vectorizable loop inside each block. Arithmetic: torch.optim's single-tensor ops in the same order,
 in the parameter's dtype with the scalars rounded to it first, so float32 results agree with
 PyTorch's to rounding. Dtypes: float32 and float64 through the fused type ``floating``.
 """
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport sqrt, sqrtf
-from minigrad._ops.cpu cimport num_threads
+from minigrad._ops.cpu cimport threads_for
 
 cdef enum:
-    PARALLEL_MIN = 1 << 17  # below this, waking a second thread costs more than it saves on the pass
+    # Bytes moved (param, grad and the state, each read or written) from which a second thread pays
+    # for its wake-up on the pass (128 Ki float32 SGD-momentum elements); each further thread needs
+    # half as many (docs/kernels.md).
+    FIRST_BYTES = 5 << 19
     BLOCK = 4096            # elements per task: the inner loop is a plain C loop the compiler vectorizes
 
 
-cdef inline int _threads_for(Py_ssize_t n) noexcept nogil:
-    return num_threads() if n >= PARALLEL_MIN else 1
+cdef inline int _threads_for(Py_ssize_t n, Py_ssize_t streams, Py_ssize_t itemsize) noexcept nogil:
+    """Team for a pass over n elements of `streams` array reads and writes."""
+    return threads_for(<double>n * streams * itemsize, FIRST_BYTES, FIRST_BYTES // 2)
 
 
 cdef inline floating _sqrt(floating x) noexcept nogil:
@@ -96,7 +100,8 @@ def _sgd_step(floating[::1] param, const floating[::1] grad, floating[::1] buf, 
     cdef Py_ssize_t blk, start, n = param.shape[0], nblocks = (n + BLOCK - 1) // BLOCK
     cdef floating sign = -1 if maximize else 1
     with nogil:
-        for blk in prange(nblocks, schedule="static", num_threads=_threads_for(n)):
+        for blk in prange(nblocks, schedule="static",
+                          num_threads=_threads_for(n, 5 if momentum != 0 else 3, sizeof(floating))):
             start = blk * BLOCK
             _sgd_block(&param[start], &grad[start], &buf[start], min(<Py_ssize_t>BLOCK, n - start), sign,
                        <floating>lr, <floating>momentum, <floating>(1 - dampening), <floating>weight_decay,
@@ -113,7 +118,8 @@ def _adam_step(floating[::1] param, const floating[::1] grad, floating[::1] exp_
     cdef floating shrink = <floating>(1 - lr * weight_decay) if decoupled else 1
     cdef bint coupled = weight_decay != 0 and not decoupled
     with nogil:
-        for blk in prange(nblocks, schedule="static", num_threads=_threads_for(n)):
+        for blk in prange(nblocks, schedule="static",
+                          num_threads=_threads_for(n, 9 if amsgrad else 7, sizeof(floating))):
             start = blk * BLOCK
             _adam_block(&param[start], &grad[start], &exp_avg[start], &exp_avg_sq[start], &max_exp_avg_sq[start],
                         min(<Py_ssize_t>BLOCK, n - start), sign, <floating>weight_decay, shrink, w1, 1 - w1,

@@ -2,7 +2,8 @@
 
 Layout: ``x`` NCHW, C-contiguous; outputs (N, C, OH, OW). Every kernel treats the N·C planes as
 independent tasks and runs them in parallel with ``prange`` (each task reads and writes only its own
-plane, so the backward scatters need no atomics). Within a plane: output rows, output columns,
+plane, so the backward scatters need no atomics), with a team sized by the bytes of the input-side
+tensor (``cpu.threads_for``). Within a plane: output rows, output columns,
 then the window (rows, columns). Dtypes: float32 and float64 through the fused type ``floating``.
 
 Windows are clipped to the input (padding reads as "absent", never as a value); with ``ceil_mode``
@@ -23,14 +24,17 @@ from cython.parallel cimport prange
 from libc.math cimport isnan, INFINITY
 from libc.stdint cimport int64_t
 from libc.string cimport memset
-from minigrad._ops.cpu cimport num_threads
+from minigrad._ops.cpu cimport threads_for
 
 cdef enum:
-    PARALLEL_MIN = 1 << 14  # input elements below which waking a second thread costs more
+    # Bytes of x (or grad_x) from which a second thread pays for its wake-up (16 Ki float32
+    # elements); each further thread needs half as many (docs/kernels.md).
+    FIRST_BYTES = 1 << 16
 
 
-cdef inline int _threads_for(Py_ssize_t work) noexcept nogil:
-    return num_threads() if work >= PARALLEL_MIN else 1
+cdef inline int _threads_for(Py_ssize_t planes, Py_ssize_t plane_size, Py_ssize_t itemsize) noexcept nogil:
+    """Team for `planes` tasks of plane_size elements each (no more threads than tasks)."""
+    return min(planes, threads_for(<double>planes * plane_size * itemsize, FIRST_BYTES, FIRST_BYTES // 2))
 
 
 cdef inline void _max_plane(const floating* x, floating* y, int64_t* idx,
@@ -71,7 +75,7 @@ def _max_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t OH = y.shape[2], OW = y.shape[3], t, n, c
     with nogil:
-        for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C * H * W)):
+        for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C, H * W, sizeof(floating))):
             n = t // C
             c = t % C
             _max_plane(&x[n, c, 0, 0], &y[n, c, 0, 0], &idx[n, c, 0, 0],
@@ -88,7 +92,7 @@ def _max_pool2d_backward(const floating[:, :, :, ::1] grad_out, const int64_t[:,
     cdef const floating* go
     cdef const int64_t* ix
     with nogil:
-        for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C * HW)):
+        for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C, HW, sizeof(floating))):
             n = t // C
             c = t % C
             gx = &grad_x[n, c, 0, 0]
@@ -160,7 +164,7 @@ def _avg_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t OH = y.shape[2], OW = y.shape[3], t, n, c
     with nogil:
-        for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C * H * W)):
+        for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C, H * W, sizeof(floating))):
             n = t // C
             c = t % C
             _avg_plane(&x[n, c, 0, 0], &y[n, c, 0, 0], H, W, KH, KW, SH, SW, PH, PW, OH, OW,
@@ -173,7 +177,7 @@ def _avg_pool2d_backward(const floating[:, :, :, ::1] grad_out, floating[:, :, :
     cdef Py_ssize_t N = grad_x.shape[0], C = grad_x.shape[1], H = grad_x.shape[2], W = grad_x.shape[3]
     cdef Py_ssize_t OH = grad_out.shape[2], OW = grad_out.shape[3], t, n, c
     with nogil:
-        for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C * H * W)):
+        for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C, H * W, sizeof(floating))):
             n = t // C
             c = t % C
             _avg_plane_backward(&grad_out[n, c, 0, 0], &grad_x[n, c, 0, 0], H, W, KH, KW, SH, SW,

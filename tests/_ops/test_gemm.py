@@ -4,6 +4,7 @@ Errors are bounded relative to K: |C - C_ref| <= 2·K·eps·(|A| @ |B|) elementw
 computed by the reference kernel in float64. A dropped or doubled product term (a wrong edge tile,
 block boundary or thread split) exceeds that bound for every K used here.
 """
+import importlib
 import threading
 
 import numpy as np
@@ -312,3 +313,77 @@ def test_concurrent_python_threads():
     for t in threads:
         t.join()
     assert not errors
+
+
+def _isa_module(isa):
+    return importlib.import_module(f"minigrad._ops.gemm_{isa}")
+
+
+def test_plan_threads_follow_the_work(isa):
+    """Threads from the flops (1 below 2^18, one per 2^22 beyond, at least 2), capped by the cap
+    and by the micro-tiles of C; the grid uses every thread it is given."""
+    mod = _isa_module(isa)
+    assert mod.plan_threads(32, 32, 32, 4, 16)[0] == 1
+    assert mod.plan_threads(100, 100, 784, 4, 16) == (3, 3, 1)  # the issue's 16-thread case
+    assert mod.plan_threads(100, 100, 784, 4, 2) == (2, 2, 1)
+    assert mod.plan_threads(1024, 1024, 1024, 4, 16)[0] == 16
+    assert mod.plan_threads(3, 1000, 5, 4, 16)[0] == 1  # one micro-tile
+    for m, n, k in ((100, 100, 100), (256, 1024, 1024), (7, 1000, 300), (1024, 64, 1024)):
+        for cap in (1, 2, 3, 4, 8, 16):
+            nt, tm, tn = mod.plan_threads(m, n, k, 4, cap)
+            assert 1 <= nt <= cap and tm * tn == nt
+
+
+def test_plan_grid_splits_columns_when_rows_are_few(isa):
+    """256 x 1024 x 1024 on 16 threads: a 2-D grid (a 16 x 1 split would stream all of B~ into
+    every core); square products split both ways; a small B~ keeps a rows-only split (private B~,
+    no barriers); one row panel splits the columns."""
+    mod = _isa_module(isa)
+    mr = mod.blocking()["mr"]
+    nt, tm, tn = mod.plan_threads(256, 1024, 1024, 4, 16)
+    assert nt == 16 and tn > 1 and tm > 1
+    assert mod.plan_threads(2048, 2048, 2048, 4, 16)[1:] == (4, 4)
+    assert mod.plan_threads(100, 100, 784, 4, 3) == (3, 3, 1)
+    assert mod.plan_threads(mr, 4096, 4096, 4, 4) == (4, 1, 4)
+
+
+def test_blocking_from_cache_sizes(isa):
+    """A kc x NR float32 panel of B~ fits half of L1d, an mc x kc block of A~ a quarter of L2;
+    unknown sizes keep the compiled defaults; set_blocking validates."""
+    mod = _isa_module(isa)
+    b = mod.blocking()
+    for l1d, l2 in ((32 << 10, 512 << 10), (48 << 10, 2 << 20), (32 << 10, 1 << 20), (64 << 10, 32 << 20)):
+        kc, mc = mod.blocking_for(l1d, l2)
+        assert kc % 4 == 0 and mc % b["mr"] == 0
+        assert kc * b["nr"] * 4 <= l1d // 2 and mc * kc * 4 <= l2 // 4
+    default = mod.blocking_for(0, 0)
+    assert mod.blocking_for(0, 1 << 20)[0] == default[0] and mod.blocking_for(48 << 10, 0)[1] == default[1]
+    with pytest.raises(ValueError, match="set_blocking"):
+        mod.set_blocking(6, b["mr"])
+    with pytest.raises(ValueError, match="set_blocking"):
+        mod.set_blocking(64, b["mr"] + 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_grids_and_small_blocks_give_identical_results(isa, dtype):
+    """With small blocks (several depth and row blocks, many barriers), every team size and grid
+    computes each element with the same operations: 1-4 threads agree bit for bit, and are right."""
+    mod = _isa_module(isa)
+    saved = mod.blocking()
+    mr = saved["mr"]
+    rng = np.random.default_rng(12)
+    grids = set()
+    try:
+        mod.set_blocking(16, 2 * mr)
+        for M, K, N in ((64, 300, 512), (96, 200, 200), (2 * mr, 260, 700), (130, 70, 300)):
+            a, b = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype)
+            got = {}
+            for nt in (1, 2, 3, 4):
+                ops.set_num_threads(nt)
+                grids.add(mod.plan_threads(M, N, K, np.dtype(dtype).itemsize, nt)[1:])
+                got[nt] = ops.gemm(a, b)
+                assert np.array_equal(got[nt], got[1]), (M, K, N, nt)
+            assert_gemm_close(got[1], a, b)
+    finally:
+        mod.set_blocking(saved["kc"], saved["mc"])
+    assert any(tm > 1 for tm, _ in grids) and any(tn > 1 for _, tn in grids), grids
