@@ -1,9 +1,11 @@
-"""`python -m benchmarks [--quick] [--only gemm,ladder,conv,bn,elementwise,optim,train,overhead,scaling] [--out DIR]`
+"""`python -m benchmarks [--quick] [--only gemm,ladder,conv,bn,elementwise,optim,train,overhead,scaling,threads] [--out DIR]`
 
 Runs the sanity probes, then each section's ``run(quick)`` (one module per section), then the
-probes again, and writes ``DIR/BENCHMARKS.md`` and ``DIR/benchmarks/results/<UTC time>.json``
-(DIR defaults to the repository root). A section whose module is missing or fails is reported as
-such; the others still run.
+probes again, and writes ``DIR/benchmarks/results/<UTC time>.json`` and a report: a full run (every
+section, not QUICK) ``DIR/benchmarks/results/<CPU kind>.md``, then the index ``DIR/BENCHMARKS.md``
+(one section per CPU kind, see :mod:`benchmarks.per_cpu`); a partial or QUICK run
+``DIR/benchmarks/results/<UTC time>.md``. DIR defaults to the repository root. A section whose
+module is missing or fails is reported as such; the others still run.
 """
 import argparse
 import importlib
@@ -11,7 +13,7 @@ import os
 import sys
 import time
 
-from . import harness
+from . import harness, per_cpu
 
 # section → (module, title, description); the order is the report's order.
 SECTIONS = {
@@ -40,6 +42,10 @@ SECTIONS = {
                  "Tiny tensors, so the time is the framework's per-op dispatch and autograd "
                  "bookkeeping, not arithmetic. `numpy` is the bare numpy expression (a floor)."),
     "scaling": ("plot", "Scaling", "Time or throughput against problem size, 1 and 2 threads."),
+    "threads": ("threads", "Thread scaling",
+                "The headline rows at 1, 2, 4, 8 and 16 threads (those this machine has, and its core count), "
+                "each thread count its own interleaved comparison; `minigrad / 2 threads` is minigrad's median "
+                "time over its own at 2 threads."),
     "tune": ("tune", "Hyperparameter search on local worker processes",
              "Wall time of 20 trials of the book's §6.5 random search (`minigrad.tune.random_search`, "
              "pool start included) on 1 and on 2 one-thread worker processes; acceptance: speed-up ≥ 1.7×."),
@@ -64,6 +70,9 @@ def main(argv=None):
     os.makedirs(results_dir, exist_ok=True)
     stamp = started.strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
     path_json = os.path.join(results_dir, stamp + ".json")
+    ids = per_cpu.cpu_ids()
+    kind, full = per_cpu.cpu_kind(ids), not args.quick and set(only) == set(SECTIONS)
+    path_md = per_cpu.report_path(results_dir, kind, stamp, full)
 
     print("[bench] machine info and sanity probes", file=sys.stderr, flush=True)
     info = harness.machine_info()
@@ -94,13 +103,15 @@ def main(argv=None):
     info["loadavg_end"] = os.getloadavg()
     data = {
         "meta": {"started": started.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "argv": sys.argv,
+                 "kind": kind, "cpu_ids": ids, "full": full, "report": os.path.basename(path_md),
                  "duration_s": time.perf_counter() - t0, "defaults": dict(harness.DEFAULTS),
                  "process": process, "machine": info},
         "probes": probes,
         "sections": sections,
     }
-    path_md = os.path.join(args.out, "BENCHMARKS.md")
     harness.write_report(path_md, path_json, data, {k: v[1:] for k, v in SECTIONS.items()})
+    if full:
+        per_cpu.write_index(os.path.join(args.out, "BENCHMARKS.md"), results_dir)
     print(f"[bench] wrote {path_md} and {path_json} ({data['meta']['duration_s']:.0f} s)", file=sys.stderr)
     return 0
 

@@ -154,8 +154,11 @@ def test_quick_run_writes_well_formed_report(tmp_path, monkeypatch):
         assert r["bytes"] == 5 * 4 * math.prod(int(v) for v in re.findall(r"\d+", r["case"]))
         assert r["derived"]["gbs"] > 0 and r["bound_s"] > 0
 
-    md = (tmp_path / "BENCHMARKS.md").read_text()
-    assert f"**CPU:** {machine['cpu']}" in md
+    assert data["meta"]["full"] is False and not (tmp_path / "BENCHMARKS.md").exists()  # QUICK: no index
+    md = results[0].with_suffix(".md").read_text()  # a partial run's report, next to its JSON
+    assert data["meta"]["report"] == results[0].with_suffix(".md").name
+    assert md.startswith(f"# minigrad benchmarks: {data['meta']['kind']}")
+    assert f"**CPU:** {machine['cpu']}" in md and "ISA path per kernel family: " in md
     assert "## Per-op Python overhead" in md and "## BatchNorm forward + backward" in md
     assert "`OMP_WAIT_POLICY`" in md  # the method paragraph names the process settings
     assert "| case | threads | minigrad |" in md

@@ -1,0 +1,58 @@
+"""One report per CPU kind and the BENCHMARKS.md index (no timing is run here)."""
+import json
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if REPO not in sys.path:  # the `benchmarks` package lives at the repo root, next to `minigrad`
+    sys.path.insert(0, REPO)
+
+from benchmarks import per_cpu  # noqa: E402
+
+CPUINFO = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n" \
+          "processor\t: 1\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+
+
+def test_cpu_kind_from_vendor_family_model():
+    assert per_cpu.cpu_ids(CPUINFO) == ("AuthenticAMD", 25, 17)
+    assert per_cpu.cpu_kind(per_cpu.cpu_ids(CPUINFO)) == "AMD Zen 4"
+    assert per_cpu.cpu_kind(("AuthenticAMD", 25, 1)) == "AMD Zen 3"
+    assert per_cpu.cpu_kind(("AuthenticAMD", 26, 2)) == "AMD Zen 5"
+    assert per_cpu.cpu_kind(("GenuineIntel", 6, 143)) == "Intel Sapphire Rapids"
+    assert per_cpu.cpu_kind(("GenuineIntel", 6, 999)) == "GenuineIntel family 6 model 999"
+    assert per_cpu.cpu_ids("") == (None, None, None)
+    assert per_cpu.slug("AMD Zen 4") == "amd-zen-4"
+
+
+def test_report_path_per_kind_only_for_full_runs(tmp_path):
+    assert per_cpu.report_path(str(tmp_path), "AMD Zen 4", "20261204T190000Z", True) == str(tmp_path / "amd-zen-4.md")
+    assert per_cpu.report_path(str(tmp_path), "AMD Zen 4", "20261204T190000Z-quick", False) \
+        == str(tmp_path / "20261204T190000Z-quick.md")
+
+
+def _run(kind, started, full, value):
+    row = {"section": "overhead", "case": "tiny", "threads": 1, "baseline": "torch",
+           "candidates": {"minigrad": {"median": value}, "torch": {"median": 1.0}},
+           "ratios": {"minigrad": {"median": value, "q1": value, "q3": value}}}
+    return {"meta": {"kind": kind, "full": full, "started": started, "duration_s": 60, "quick": not full,
+                     "machine": {"cpu": "AMD EPYC", "cores_available": 2,
+                                 "minigrad_config": {"gemm_path": "avx512", "batchnorm_path": "avx2"}}},
+            "sections": {"overhead": {"rows": [row]}}}
+
+
+def test_index_has_one_section_per_kind_from_its_latest_full_run(tmp_path):
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    runs = {"20261101T000000Z": _run("AMD Zen 4", "2026-11-01", True, 0.5),
+            "20261102T000000Z": _run("AMD Zen 4", "2026-11-02", True, 0.75),   # latest Zen 4
+            "20261103T000000Z-quick": _run("AMD Zen 4", "2026-11-03", False, 9.0),  # QUICK: ignored
+            "20261104T000000Z": _run("Intel Sapphire Rapids", "2026-11-04", True, 1.25)}
+    for stamp, data in runs.items():
+        (results / f"{stamp}.json").write_text(json.dumps(data))
+    per_cpu.write_index(str(tmp_path / "BENCHMARKS.md"), str(results))
+    md = (tmp_path / "BENCHMARKS.md").read_text()
+    assert md.count("\n## ") == 2 and "## AMD Zen 4" in md and "## Intel Sapphire Rapids" in md
+    zen4 = md.split("## AMD Zen 4")[1].split("## Intel")[0]
+    assert "**0.75×**" in zen4 and "0.50" not in zen4 and "9.00" not in md
+    assert "gemm avx512, batchnorm avx2" in zen4 and "2 cores" in zen4
+    assert "(benchmarks/results/amd-zen-4.md)" in zen4
