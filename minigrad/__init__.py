@@ -5,6 +5,7 @@
     import minigrad.nn.functional as F
 """
 import builtins
+import sys
 
 import numpy as np
 
@@ -21,6 +22,13 @@ from .profiler import explain, profile  # noqa: F401  per-op timing table; backw
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor
+from . import autograd_functional as _autograd_functional  # noqa: E402
+
+# ``minigrad.autograd.functional`` (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``vhp``, ``hvp``), where
+# PyTorch has it, also for ``from minigrad.autograd.functional import hessian``; it lives in its own
+# module because it sits above the ops, while the engine in autograd.py sits below them.
+autograd.functional = _autograd_functional
+sys.modules[__name__ + ".autograd.functional"] = _autograd_functional
 
 __version__ = "0.1.0"
 

@@ -11,6 +11,10 @@ output down, calling each ``Function.backward`` with the gradient of its output 
 returned input gradients to the producing contexts (summed when a tensor is used more than once)
 or, for leaves, into ``.grad`` (accumulated, like PyTorch). Saved arrays are released as soon as
 a context has run, unless ``retain_graph=True``.
+
+With ``create_graph=True`` the same walk calls each Function's ``backward_create_graph`` instead:
+it receives and returns Tensors and is written with differentiable ops, so the backward pass is
+itself recorded and its result can be differentiated again (docs/internals.md, section 4).
 """
 import functools
 import os
@@ -206,7 +210,7 @@ def _check_forward(cls, arrays, out, where):
 
 def _check_backward(ctx, grads):
     for i, g in enumerate(grads):
-        bad = _non_finite(g if g is None else np.asarray(g))
+        bad = _non_finite(g.data if isinstance(g, Tensor) else g if g is None else np.asarray(g))
         if bad:
             raise RuntimeError(f"Function '{ctx.fn.__name__}Backward' returned {bad} values in its {i}th "
                                f"output (anomaly detection). The op was created at "
@@ -227,6 +231,13 @@ class Context:
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
+
+    def graph_input(self, i, value):
+        """Input ``i`` for a ``backward_create_graph``: the input Tensor (so the new graph reaches
+        it), or ``value`` itself for an argument that was not a Tensor (a Python number or array
+        stays a constant)."""
+        t = self.inputs[i]
+        return value if t is None else t
 
     def release(self):
         """Drop everything backward needed: the graph below this node can be collected."""
@@ -261,7 +272,13 @@ class Function:
     """An op: ``forward(ctx, *arrays)`` → ndarray and, beside it, ``backward(ctx, grad_out)`` →
     one gradient (ndarray or None) per positional input. Subclasses write both as staticmethods
     on ndarrays; ``apply`` does the Tensor bookkeeping. ``forward`` stores on ``ctx`` only what
-    backward needs and never reads it back (under ``no_grad`` its stores are dropped)."""
+    backward needs and never reads it back (under ``no_grad`` its stores are dropped).
+
+    ``backward_create_graph(ctx, grad_out)`` is the same gradient for ``create_graph=True``:
+    ``grad_out`` is a Tensor, the inputs are ``ctx.inputs`` (``ctx.graph_input``), and the result
+    (Tensors or None) is computed with differentiable ops, so it can be differentiated again. An op
+    that does not define it is differentiable once: its gradient is computed by ``backward`` and
+    differentiating that gradient raises (PyTorch's ``once_differentiable``)."""
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -270,6 +287,15 @@ class Function:
     @staticmethod
     def backward(ctx, grad_out):
         raise NotImplementedError
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        grads = ctx.fn.backward(ctx, grad_out.data)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        # the result depends on grad_out and on the inputs: it requires grad when they do
+        deps = [grad_out] + [t for t in ctx.inputs if t is not None]
+        return tuple(None if g is None else _OnceDifferentiable.apply(g, ctx.fn.__name__, *deps)
+                     for g in grads)
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -298,6 +324,40 @@ class Function:
         if _anomaly_enabled:
             _check_forward(cls, arrays, out, where)
         return Tensor._wrap(out, ctx if track else None)
+
+
+class _OnceDifferentiable(Function):
+    """y = g, a gradient computed by a first-order-only backward;  ∂y/∂· raises."""
+
+    @staticmethod
+    def forward(ctx, g, name, *deps):
+        ctx.name = name
+        return np.asarray(g)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        raise RuntimeError(
+            f"trying to differentiate twice the function {ctx.name}, whose backward is only "
+            f"differentiable once: give {ctx.name} a backward_create_graph written with "
+            "differentiable ops"
+        )
+
+
+class _GradCopy(Function):
+    """y = x (a copy);  ∂y/∂x = 1. A leaf's first ``.grad`` under create_graph: a differentiable
+    copy, so that no two leaves (nor the user's seed) share one gradient Tensor (PyTorch clones)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return grad_out
 
 
 def topological_order(roots):
@@ -341,8 +401,30 @@ def _as_grad(t, g, fn_name, index):
     return g if g.dtype == t.data.dtype else g.astype(t.data.dtype)
 
 
-def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
-    """The engine. Returns the gradients of ``capture`` tensors if given, else accumulates into leaves."""
+def _as_graph_grad(t, g, fn_name, index):
+    """``_as_grad`` for create_graph: a Tensor gradient, cast with a differentiable op."""
+    g = g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
+    if g.shape != t.data.shape:
+        raise RuntimeError(
+            f"Function {fn_name} returned an invalid gradient at index {index} - got {list(g.shape)} "
+            f"but expected shape compatible with {list(t.data.shape)}"
+        )
+    return g if g.dtype == t.data.dtype else g.to(t.data.dtype)
+
+
+def _run_backward(outputs, grad_outputs, retain_graph, capture=None, create_graph=False):
+    """The engine. Returns the gradients of ``capture`` tensors if given, else accumulates into leaves.
+
+    First order (the default), gradients are ndarrays and each node runs ``Function.backward``.
+    With ``create_graph`` they are Tensors, each node runs ``Function.backward_create_graph`` in
+    grad mode, and what it computes is recorded: a graph of the backward pass."""
+    if create_graph:
+        with _GradMode(True):
+            return _walk(outputs, grad_outputs, retain_graph, capture, True)
+    return _walk(outputs, grad_outputs, retain_graph, capture, False)
+
+
+def _walk(outputs, grad_outputs, retain_graph, capture, create_graph):
     roots = []
     node_grads = {}   # id(ctx) -> gradient of that context's output
     leaf_grads = {}   # id(leaf) -> [leaf, summed gradient]
@@ -361,6 +443,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
     if capture is not None:
         captured_nodes = {id(t._ctx): i for i, t in enumerate(capture) if t._ctx is not None}
     results = [None] * len(capture) if capture is not None else None
+    as_grad = _as_graph_grad if create_graph else _as_grad
 
     for ctx in topological_order(roots):
         if ctx.freed:
@@ -372,10 +455,15 @@ def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
             grad_out = run_hooks(ctx._hooks, grad_out)
         out = ctx.output() if ctx.output is not None else None
         if out is not None and out._retains_grad and capture is None:
-            out._accumulate(grad_out)
+            if create_graph:
+                _accumulate_graph(out, grad_out)
+            else:
+                out._accumulate(grad_out)
         if id(ctx) in captured_nodes:
             results[captured_nodes[id(ctx)]] = grad_out
-        if _op_hook is None:
+        if create_graph:
+            grads = ctx.fn.backward_create_graph(ctx, grad_out)
+        elif _op_hook is None:
             grads = ctx.fn.backward(ctx, grad_out)
         else:
             grads = _op_hook.backward(ctx, grad_out)
@@ -391,7 +479,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
         for i, (t, g) in enumerate(zip(ctx.inputs, grads)):
             if t is None or g is None or not t.requires_grad:
                 continue
-            g = _as_grad(t, g, ctx.fn.__name__, i)
+            g = as_grad(t, g, ctx.fn.__name__, i)
             if t._ctx is None:
                 _add(leaf_grads, id(t), t, g)
             else:
@@ -410,9 +498,18 @@ def _run_backward(outputs, grad_outputs, retain_graph, capture=None):
         t, g = leaf_grads.popitem()[1]
         if t._hooks:
             g = run_hooks(t._hooks, g)
+        if create_graph:
+            _accumulate_graph(t, g)
+            continue
         steal = _refcount(g) == _LOCAL_ONLY and _stealable(g, t.data)
         t._accumulate(g, steal)
     return None
+
+
+def _accumulate_graph(t, grad):
+    """create_graph: ``.grad`` becomes a Tensor with a graph. Accumulation is out of place (an
+    earlier ``.grad`` may be part of someone's graph) and the first gradient a differentiable copy."""
+    t.grad = _GradCopy.apply(grad) if t.grad is None else t.grad + grad
 
 
 # Stealing a leaf's first gradient (as PyTorch's AccumulateGrad does when nothing else holds it)
@@ -454,10 +551,16 @@ def _stealable(g, data):
 
 
 def run_hooks(hooks, grad):
-    """Pass ``grad`` through tensor hooks; a hook returning a Tensor replaces the gradient."""
+    """Pass ``grad`` through tensor hooks; a hook returning a Tensor replaces the gradient. Under
+    create_graph ``grad`` is a Tensor with a graph, and stays one."""
+    graph = isinstance(grad, Tensor)
     for hook in hooks:
-        result = hook(Tensor._wrap(grad))
-        if result is not None:
+        result = hook(grad if graph else Tensor._wrap(grad))
+        if result is None:
+            continue
+        if graph:
+            grad = result if isinstance(result, Tensor) else Tensor._wrap(np.asarray(result))
+        else:
             grad = result.data if isinstance(result, Tensor) else np.asarray(result)
     return grad
 
@@ -469,7 +572,9 @@ def _add(grads, key, t, g):
         grads[key] = [t, g]
 
 
-def _seed_grads(outputs, grad_outputs):
+def _seed_grads(outputs, grad_outputs, create_graph=False):
+    """The gradient each output starts with: ndarrays, or Tensors under create_graph (a seed that
+    requires grad then joins the new graph, as in PyTorch)."""
     seeds = []
     for t, g in zip(outputs, grad_outputs):
         if not t.requires_grad:
@@ -478,46 +583,72 @@ def _seed_grads(outputs, grad_outputs):
             if t.data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             g = np.ones_like(t.data)
+        elif create_graph and isinstance(g, Tensor):
+            if g.dtype != t.dtype:
+                g = g.to(t.dtype)
         else:
             g = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=t.data.dtype)
-            if g.shape != t.data.shape:
-                raise RuntimeError(
-                    f"Mismatch in shape: grad_output has a shape of {list(g.shape)} and output has a "
-                    f"shape of {list(t.data.shape)}."
-                )
-        seeds.append(g)
+        if g.shape != t.data.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output has a shape of {list(g.shape)} and output has a "
+                f"shape of {list(t.data.shape)}."
+            )
+        seeds.append(Tensor._wrap(g) if create_graph and not isinstance(g, Tensor) else g)
     return seeds
 
 
-def backward(tensors, grad_tensors=None, retain_graph=False):
-    """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``torch.autograd.backward``)."""
-    tensors = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
-    if grad_tensors is None:
-        grad_tensors = [None] * len(tensors)
-    elif not isinstance(grad_tensors, (list, tuple)):
-        grad_tensors = [grad_tensors]
-    _run_backward(tensors, _seed_grads(tensors, grad_tensors), retain_graph)
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
-    """d(outputs)/d(inputs) as a tuple of Tensors, without touching any ``.grad``.
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``torch.autograd.backward``).
 
-    Like ``torch.autograd.grad`` (first-order only: ``create_graph`` is not supported).
+    ``create_graph=True`` records the backward pass, so the gradients in ``.grad`` carry a graph
+    and can be differentiated again (``retain_graph`` then defaults to True). As in PyTorch, a
+    parameter's ``.grad`` then refers back, through that graph, to the parameter itself: a
+    reference cycle, collected by Python's cycle collector rather than at once. Set ``.grad`` to
+    None (``zero_grad()``) or use ``autograd.grad(..., create_graph=True)``, which leaves ``.grad``
+    alone, to release it at once.
     """
-    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    elif not isinstance(grad_outputs, (list, tuple)):
-        grad_outputs = [grad_outputs]
+    tensors = _as_list(tensors)
+    grad_tensors = [None] * len(tensors) if grad_tensors is None else _as_list(grad_tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    _run_backward(tensors, _seed_grads(tensors, grad_tensors, create_graph), retain_graph,
+                  create_graph=create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of Tensors, without touching any ``.grad``
+    (``torch.autograd.grad``).
+
+    ``grad_outputs``: the vector of the vector-Jacobian product, one per output (None: ones, for
+    scalar outputs). ``create_graph=True`` records the backward pass, so the returned gradients can
+    be differentiated again (higher-order derivatives); ``retain_graph`` defaults to
+    ``create_graph``. An input the outputs do not depend on raises, or gives None with
+    ``allow_unused=True``.
+    """
+    outputs, inputs = _as_list(outputs), _as_list(inputs)
+    grad_outputs = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} "
+                           f"grad_outputs and {len(outputs)} outputs")
     for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__} at index {i}")
         if not t.requires_grad:
             raise RuntimeError(f"One of the differentiated Tensors (index {i}) does not require grad")
-    results = _run_backward(outputs, _seed_grads(outputs, grad_outputs), retain_graph, capture=inputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    results = _run_backward(outputs, _seed_grads(outputs, grad_outputs, create_graph), retain_graph,
+                            capture=inputs, create_graph=create_graph)
     for i, g in enumerate(results):
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"One of the differentiated Tensors (index {i}) appears to not have been used in the "
                 "graph. Set allow_unused=True if this is the desired behavior."
             )
+    if create_graph:
+        return tuple(results)
     return tuple(None if g is None else Tensor(np.array(g, copy=True)) for g in results)

@@ -146,9 +146,12 @@ class Tensor:
         else:
             self.grad.data += grad
 
-    def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad."""
-        autograd.backward([self], [gradient], retain_graph=retain_graph)
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        ``create_graph=True`` records the backward pass so ``.grad`` can be differentiated again;
+        see ``minigrad.autograd.backward`` (it makes a reference cycle, as in PyTorch)."""
+        autograd.backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph."""

@@ -25,6 +25,9 @@ import numpy as np
 from .. import _ops
 from ..autograd import Function
 from ..tensor import Tensor
+from ._common import mT
+from .linalg import MatMul
+from .shape import IndexAdd
 
 __all__ = ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
@@ -47,10 +50,11 @@ class _ConvPlan:
     """Geometry of one convolution and its batch blocking."""
 
     def __init__(self, x_shape, w_shape, stride, padding, dilation, groups):
-        self.N, self.C, H, W = x_shape
+        self.N, self.C, self.H, self.W = x_shape
         self.Cout, cin_g, self.KH, self.KW = w_shape
         self.groups, self.stride, self.padding, self.dilation = groups, stride, padding, dilation
-        self.OH, self.OW = _ops.conv_output_size((H, W), (self.KH, self.KW), stride, padding, dilation)
+        self.OH, self.OW = _ops.conv_output_size((self.H, self.W), (self.KH, self.KW), stride, padding,
+                                                 dilation)
         self.OHW = self.OH * self.OW
         self.ckk_g = cin_g * self.KH * self.KW        # rows of cols per group
         self.ckk = self.ckk_g * groups
@@ -159,6 +163,73 @@ class ConvNd(Function):
         return (None if gx is None else gx.reshape(x_shape), None if gw is None else gw.reshape(w_shape),
                 gb, None, None, None, None)
 
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        # The same products as backward, on the whole batch, with differentiable ops: ∂x is col2im of
+        # Wᵀ·G (a transposed convolution), ∂W = Σ_n G_n·cols_nᵀ, and im2col/col2im are each other's adjoint.
+        x, weight = ctx.saved_tensors
+        p = ctx.plan
+        x_shape, w_shape = ctx.shapes
+        need = ctx.needs_input_grad
+        g = grad_out.reshape(p.N, p.groups, p.cout_g, p.OHW)
+        grad_x = grad_w = grad_b = None
+        if need[0]:
+            w = ctx.graph_input(1, weight).reshape(p.groups, p.cout_g, p.ckk_g)
+            dcols = MatMul.apply(mT(w), g).reshape(p.N, p.ckk, p.OHW)
+            grad_x = Col2Im.apply(dcols, p).reshape(x_shape)
+        if need[1]:
+            cols = Im2Col.apply(ctx.graph_input(0, x).reshape(x.shape), p).reshape(p.N, p.groups, p.ckk_g, p.OHW)
+            grad_w = MatMul.apply(g, mT(cols)).sum(0).reshape(w_shape)
+        if need[2]:
+            grad_b = g.sum((0, 3)).reshape(p.Cout)
+        return grad_x, grad_w, grad_b, None, None, None, None
+
+
+class Im2Col(Function):
+    """cols = the sliding windows of x (N, C, H, W), as (N, C·KH·KW, OH·OW) (create_graph only);
+    ∂L/∂x = col2im(grad_out): every window entry added back where it came from."""
+
+    @staticmethod
+    def forward(ctx, x, plan):
+        ctx.plan = plan
+        return _im2col_batch(x, plan)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _col2im_batch(grad_out, ctx.plan), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return Col2Im.apply(grad_out, ctx.plan), None
+
+
+class Col2Im(Function):
+    """x = col2im(cols), the adjoint of im2col (create_graph only);  ∂L/∂cols = im2col(grad_out)."""
+
+    @staticmethod
+    def forward(ctx, cols, plan):
+        ctx.plan = plan
+        return _col2im_batch(cols, plan)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _im2col_batch(grad_out, ctx.plan), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return Im2Col.apply(grad_out, ctx.plan), None
+
+
+def _im2col_batch(x, p):
+    """(N, C·KH·KW, OH·OW) columns of the whole batch (no blocking: create_graph's small nets)."""
+    cols = _ops.im2col(np.ascontiguousarray(x), (p.KH, p.KW), p.stride, p.padding, p.dilation)
+    return p.per_sample(cols, p.N)
+
+
+def _col2im_batch(cols, p):
+    cols = np.ascontiguousarray(cols.transpose(1, 0, 2)).reshape(p.ckk, p.N * p.OHW)
+    return _ops.col2im(cols, (p.N, p.C, p.H, p.W), (p.KH, p.KW), p.stride, p.padding, p.dilation)
+
 
 def _tuple(name, value, n):
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
@@ -266,6 +337,14 @@ class MaxPool2d(Function):
         gx = _ops.max_pool2d_backward(grad_out.reshape(idx.shape), idx, _as_4d(ctx.x_shape, 2))
         return gx.reshape(ctx.x_shape), None, None, None, None, None, None
 
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        (idx,) = ctx.saved_tensors
+        N, C, H, W = _as_4d(ctx.x_shape, 2)
+        planes = (np.arange(N)[:, None, None], np.arange(C)[None, :, None], idx.reshape(N, C, -1))
+        gx = IndexAdd.apply(grad_out.reshape(N, C, -1), (N, C, H * W), planes, False)
+        return gx.reshape(ctx.x_shape), None, None, None, None, None, None
+
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-D max pooling (stride defaults to kernel_size); ties pick the first maximum, NaN wins.
@@ -295,6 +374,30 @@ class AvgPool2d(Function):
         gx = _ops.avg_pool2d_backward(grad_out.reshape(x4[:2] + grad_out.shape[-2:]), x4, *ctx.args)
         return gx.reshape(ctx.x_shape), None, None, None, None, None, None
 
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x4 = _as_4d(ctx.x_shape, 2)
+        gx = AvgPool2dBackward.apply(grad_out.reshape(x4[:2] + grad_out.shape[-2:]), x4, ctx.args)
+        return gx.reshape(ctx.x_shape), None, None, None, None, None, None
+
+
+class AvgPool2dBackward(Function):
+    """gx = what avg_pool2d's backward computes from its grad_out g: each g / divisor spread over its
+    window, the adjoint of average pooling (create_graph only);  ∂L/∂g = avg_pool2d(grad_out)."""
+
+    @staticmethod
+    def forward(ctx, g, x_shape, args):
+        ctx.args = args
+        return _ops.avg_pool2d_backward(g, x_shape, *args)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _ops.avg_pool2d_forward(grad_out, *ctx.args), None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return AvgPool2d.apply(grad_out, *ctx.args), None, None
+
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
@@ -310,6 +413,26 @@ def _adaptive_bounds(size, out):
     return (i * size) // out, -((-(i + 1) * size) // out)
 
 
+def _adaptive_mean(x, bounds):
+    (h0, h1), (w0, w1) = bounds
+    y = np.empty(x.shape[:-2] + (len(h0), len(w0)), dtype=x.dtype)
+    for i in range(len(h0)):  # windows of unequal size: one slice mean each (output is small)
+        for j in range(len(w0)):
+            y[..., i, j] = x[..., h0[i]:h1[i], w0[j]:w1[j]].mean(axis=(-2, -1))
+    return y
+
+
+def _adaptive_spread(grad_out, bounds, x_shape):
+    """The adjoint of ``_adaptive_mean``: each gradient / window area spread over its window."""
+    (h0, h1), (w0, w1) = bounds
+    g = grad_out / ((h1 - h0)[:, None] * (w1 - w0)).astype(grad_out.dtype)
+    gx = np.zeros(x_shape, dtype=grad_out.dtype)
+    for i in range(len(h0)):
+        for j in range(len(w0)):
+            gx[..., h0[i]:h1[i], w0[j]:w1[j]] += g[..., i, j, None, None]
+    return gx
+
+
 class AdaptiveAvgPool2d(Function):
     """y[..., i, j] = mean of x over the adaptive window (i, j);  ∂x: G / area spread over it."""
 
@@ -317,22 +440,34 @@ class AdaptiveAvgPool2d(Function):
     def forward(ctx, x, output_size):
         ctx.x_shape = x.shape
         H, W = x.shape[-2:]
-        (h0, h1), (w0, w1) = ctx.bounds = _adaptive_bounds(H, output_size[0]), _adaptive_bounds(W, output_size[1])
-        y = np.empty(x.shape[:-2] + tuple(output_size), dtype=x.dtype)
-        for i in range(len(h0)):  # windows of unequal size: one slice mean each (output is small)
-            for j in range(len(w0)):
-                y[..., i, j] = x[..., h0[i]:h1[i], w0[j]:w1[j]].mean(axis=(-2, -1))
-        return y
+        ctx.bounds = bounds = _adaptive_bounds(H, output_size[0]), _adaptive_bounds(W, output_size[1])
+        return _adaptive_mean(x, bounds)
 
     @staticmethod
     def backward(ctx, grad_out):
-        (h0, h1), (w0, w1) = ctx.bounds
-        g = grad_out / ((h1 - h0)[:, None] * (w1 - w0)).astype(grad_out.dtype)
-        gx = np.zeros(ctx.x_shape, dtype=grad_out.dtype)
-        for i in range(len(h0)):
-            for j in range(len(w0)):
-                gx[..., h0[i]:h1[i], w0[j]:w1[j]] += g[..., i, j, None, None]
-        return gx, None
+        return _adaptive_spread(grad_out, ctx.bounds, ctx.x_shape), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return AdaptiveAvgPool2dBackward.apply(grad_out, ctx.x_shape, ctx.bounds), None
+
+
+class AdaptiveAvgPool2dBackward(Function):
+    """gx = each g / window area spread over its adaptive window, the adjoint of adaptive average
+    pooling (create_graph only);  ∂L/∂g = the window means of grad_out."""
+
+    @staticmethod
+    def forward(ctx, g, x_shape, bounds):
+        ctx.bounds = bounds
+        return _adaptive_spread(g, bounds, x_shape)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _adaptive_mean(grad_out, ctx.bounds), None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return AdaptiveAvgPool2d.apply(grad_out, tuple(len(b[0]) for b in ctx.bounds)), None, None
 
 
 def adaptive_avg_pool2d(input, output_size):

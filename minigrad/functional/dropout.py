@@ -28,6 +28,11 @@ class MaskMul(Function):
         (mask,) = ctx.saved_tensors
         return grad_out * mask, None
 
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        (mask,) = ctx.saved_tensors
+        return grad_out * mask, None
+
 
 def _check_p(p):
     if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool):

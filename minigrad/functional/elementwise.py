@@ -11,7 +11,7 @@ import numpy as np
 from .. import _ops
 from ..autograd import Function
 from ..tensor import DEFAULT_DTYPE, Tensor
-from ._common import unbroadcast
+from ._common import sum_to, unbroadcast
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clamp", "maximum",
@@ -35,9 +35,15 @@ class Add(Function):
         return np.add(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         sa, sb = ctx.shapes
-        return unbroadcast(g, sa), unbroadcast(g, sb)
+        return unbroadcast(grad_out, sa), unbroadcast(grad_out, sb)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        sa, sb = ctx.shapes
+        need = ctx.needs_input_grad
+        return (sum_to(grad_out, sa) if need[0] else None), (sum_to(grad_out, sb) if need[1] else None)
 
 
 class Sub(Function):
@@ -49,9 +55,15 @@ class Sub(Function):
         return np.subtract(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         sa, sb = ctx.shapes
-        return unbroadcast(g, sa), (unbroadcast(-g, sb) if ctx.needs_input_grad[1] else None)
+        return unbroadcast(grad_out, sa), (unbroadcast(-grad_out, sb) if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        sa, sb = ctx.shapes
+        need = ctx.needs_input_grad
+        return (sum_to(grad_out, sa) if need[0] else None), (sum_to(-grad_out, sb) if need[1] else None)
 
 
 class Mul(Function):
@@ -63,10 +75,18 @@ class Mul(Function):
         return np.multiply(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
-        ga = unbroadcast(g * b, _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(g * a, _shape(b)) if ctx.needs_input_grad[1] else None
+        ga = unbroadcast(grad_out * b, _shape(a)) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(grad_out * a, _shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        A, B = ctx.graph_input(0, a), ctx.graph_input(1, b)
+        ga = sum_to(grad_out * B, _shape(a)) if ctx.needs_input_grad[0] else None
+        gb = sum_to(grad_out * A, _shape(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -79,10 +99,18 @@ class Div(Function):
         return np.true_divide(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
-        ga = unbroadcast(g / b, _shape(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-g * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        ga = unbroadcast(grad_out / b, _shape(a)) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(-grad_out * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        A, B = ctx.graph_input(0, a), ctx.graph_input(1, b)
+        ga = sum_to(grad_out / B, _shape(a)) if ctx.needs_input_grad[0] else None
+        gb = sum_to(-grad_out * A / (B * B), _shape(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -94,8 +122,12 @@ class Neg(Function):
         return np.negative(x)
 
     @staticmethod
-    def backward(ctx, g):
-        return -g
+    def backward(ctx, grad_out):
+        return -grad_out
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return -grad_out
 
 
 class Pow(Function):
@@ -108,17 +140,31 @@ class Pow(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b, y = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 local = np.where(b == 0, 0, b * np.power(a, b - 1))  # x⁰ has gradient 0, even at 0
-            ga = unbroadcast(g * local, _shape(a))
+            ga = unbroadcast(grad_out * local, _shape(a))
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 dlog = np.where((a == 0) & (b >= 0), 0, y * np.log(a))
-            gb = unbroadcast(g * dlog, _shape(b))
+            gb = unbroadcast(grad_out * dlog, _shape(b))
+        return ga, gb
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        a, b, y = ctx.saved_tensors
+        A, B = ctx.graph_input(0, a), ctx.graph_input(1, b)
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                ga = sum_to(grad_out * where(np.asarray(b) == 0, 0.0, B * A ** (B - 1)), _shape(a))
+            if ctx.needs_input_grad[1]:
+                log_a = log(A) if isinstance(A, Tensor) else np.log(np.asarray(a, y.dtype))
+                dlog = where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 0.0, A ** B * log_a)
+                gb = sum_to(grad_out * dlog, _shape(b))
         return ga, gb
 
 
@@ -194,9 +240,13 @@ class Exp(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
-        return g * y
+        return grad_out * y
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return grad_out * exp(ctx.inputs[0])
 
 
 class Log(Function):
@@ -208,9 +258,13 @@ class Log(Function):
         return np.log(x)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        return g / x
+        return grad_out / x
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return grad_out / ctx.inputs[0]
 
 
 class Sqrt(Function):
@@ -223,9 +277,13 @@ class Sqrt(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
-        return g / (2 * y)
+        return grad_out / (2 * y)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return grad_out / (2 * sqrt(ctx.inputs[0]))
 
 
 class Abs(Function):
@@ -237,9 +295,14 @@ class Abs(Function):
         return np.abs(x)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        return g * np.sign(x)
+        return grad_out * np.sign(x)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * np.sign(x)  # piecewise constant: no second derivative
 
 
 class Sin(Function):
@@ -251,9 +314,13 @@ class Sin(Function):
         return np.sin(x)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        return g * np.cos(x)
+        return grad_out * np.cos(x)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return grad_out * cos(ctx.inputs[0])
 
 
 class Cos(Function):
@@ -265,9 +332,23 @@ class Cos(Function):
         return np.cos(x)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        return -g * np.sin(x)
+        return -grad_out * np.sin(x)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return -grad_out * sin(ctx.inputs[0])
+
+
+def _inside(x, lo, hi):
+    """1[lo ≤ x ≤ hi] (a missing bound does not limit)."""
+    mask = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        mask &= x >= lo
+    if hi is not None:
+        mask &= x <= hi
+    return mask
 
 
 class Clamp(Function):
@@ -280,15 +361,14 @@ class Clamp(Function):
         return np.clip(x, lo, hi).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        mask = np.ones(x.shape, dtype=bool)
-        if lo is not None:
-            mask &= x >= lo
-        if hi is not None:
-            mask &= x <= hi
-        return g * mask, None, None
+        return grad_out * _inside(x, *ctx.bounds), None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * _inside(x, *ctx.bounds), None, None
 
 
 class Maximum(Function):
@@ -300,10 +380,16 @@ class Maximum(Function):
         return np.maximum(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
         w = (a > b) + 0.5 * (a == b)
-        return unbroadcast(g * w, _shape(a)), unbroadcast(g * (1 - w), _shape(b))
+        return unbroadcast(grad_out * w, _shape(a)), unbroadcast(grad_out * (1 - w), _shape(b))
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        w = ((a > b) + 0.5 * (a == b)).astype(grad_out.dtype)
+        return sum_to(grad_out * w, _shape(a)), sum_to(grad_out * (1 - w), _shape(b))
 
 
 class Minimum(Function):
@@ -315,10 +401,16 @@ class Minimum(Function):
         return np.minimum(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
         w = (a < b) + 0.5 * (a == b)
-        return unbroadcast(g * w, _shape(a)), unbroadcast(g * (1 - w), _shape(b))
+        return unbroadcast(grad_out * w, _shape(a)), unbroadcast(grad_out * (1 - w), _shape(b))
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        w = ((a < b) + 0.5 * (a == b)).astype(grad_out.dtype)
+        return sum_to(grad_out * w, _shape(a)), sum_to(grad_out * (1 - w), _shape(b))
 
 
 def exp(x):
@@ -372,9 +464,14 @@ class ReLU(Function):
         return _ops.relu_forward(x)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        return _ops.relu_backward(g, x)
+        return _ops.relu_backward(grad_out, x)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * (x > 0)
 
 
 def _sigmoid(x):
@@ -393,9 +490,14 @@ class Sigmoid(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
-        return _ops.sigmoid_backward(g, y)
+        return _ops.sigmoid_backward(grad_out, y)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        y = sigmoid(ctx.inputs[0])
+        return grad_out * y * (1 - y)
 
 
 class Tanh(Function):
@@ -408,9 +510,14 @@ class Tanh(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
-        return _ops.tanh_backward(g, y)
+        return _ops.tanh_backward(grad_out, y)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        y = tanh(ctx.inputs[0])
+        return grad_out * (1 - y * y)
 
 
 class LeakyReLU(Function):
@@ -423,9 +530,40 @@ class LeakyReLU(Function):
         return np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        return np.where(x > 0, g, g * ctx.slope), None
+        return np.where(x > 0, grad_out, grad_out * ctx.slope), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * np.where(x > 0, 1, ctx.slope).astype(x.dtype), None
+
+
+def _gelu_tanh_slope(x, tanh):
+    """∂y/∂x of the tanh-approximated GELU, for ndarrays (``np.tanh``) or Tensors (``tanh``)."""
+    k = math.sqrt(2 / math.pi)
+    t = tanh(k * (x + 0.044715 * x ** 3))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+
+
+class GELUSlope(Function):
+    """y = Φ(x) + x·φ(x), the slope of the exact GELU (create_graph only);  ∂y/∂x = φ(x)·(2 − x²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _ops.gelu_backward(np.ones_like(x), x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi) * (2 - x * x)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x = ctx.inputs[0]
+        return grad_out * exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi)) * (2 - x * x)
 
 
 class GELU(Function):
@@ -443,14 +581,18 @@ class GELU(Function):
         return _ops.gelu_forward(x)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
         if ctx.approximate == "tanh":
-            k = math.sqrt(2 / math.pi)
-            t = np.tanh(k * (x + 0.044715 * x ** 3))
-            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
-            return (g * d).astype(x.dtype, copy=False), None
-        return _ops.gelu_backward(g, x), None
+            return (grad_out * _gelu_tanh_slope(x, np.tanh)).astype(x.dtype, copy=False), None
+        return _ops.gelu_backward(grad_out, x), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x = ctx.inputs[0]
+        if ctx.approximate == "tanh":
+            return grad_out * _gelu_tanh_slope(x, tanh), None
+        return grad_out * GELUSlope.apply(x), None
 
 
 class SiLU(Function):
@@ -463,9 +605,15 @@ class SiLU(Function):
         return x * s
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         x, s = ctx.saved_tensors
-        return g * s * (1 + x * (1 - s))
+        return grad_out * s * (1 + x * (1 - s))
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x = ctx.inputs[0]
+        s = sigmoid(x)
+        return grad_out * s * (1 + x * (1 - s))
 
 
 class ELU(Function):
@@ -479,9 +627,15 @@ class ELU(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         x, y = ctx.saved_tensors
-        return np.where(x > 0, g, g * (y + ctx.alpha)), None
+        return np.where(x > 0, grad_out, grad_out * (y + ctx.alpha)), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x = ctx.inputs[0]
+        negative = grad_out * (ctx.alpha * exp(Clamp.apply(x, None, 0.0)))  # α·eˣ, no overflow for x > 0
+        return Where.apply(x.data > 0, grad_out, negative), None
 
 
 class Softplus(Function):
@@ -496,11 +650,17 @@ class Softplus(Function):
         return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
         bx = ctx.beta * x
         s = _sigmoid(bx)  # not Sigmoid.forward: that would overwrite the saved x (retain_graph)
-        return np.where(bx > ctx.threshold, g, g * s), None, None
+        return np.where(bx > ctx.threshold, grad_out, grad_out * s), None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x = ctx.inputs[0]
+        linear = ctx.beta * x.data > ctx.threshold
+        return Where.apply(linear, grad_out, grad_out * sigmoid(ctx.beta * x)), None, None
 
 
 def relu(x):
@@ -549,10 +709,18 @@ class Where(Function):
         return np.where(cond, a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         sa, sb = ctx.shapes
-        zero = np.zeros((), g.dtype)
-        return None, unbroadcast(np.where(ctx.cond, g, zero), sa), unbroadcast(np.where(ctx.cond, zero, g), sb)
+        zero = np.zeros((), grad_out.dtype)
+        return (None, unbroadcast(np.where(ctx.cond, grad_out, zero), sa),
+                unbroadcast(np.where(ctx.cond, zero, grad_out), sb))
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        sa, sb = ctx.shapes
+        need = ctx.needs_input_grad
+        return (None, sum_to(Where.apply(ctx.cond, grad_out, 0.0), sa) if need[1] else None,
+                sum_to(Where.apply(ctx.cond, 0.0, grad_out), sb) if need[2] else None)
 
 
 def _bool_mask(name, mask):
@@ -588,8 +756,12 @@ class ToDtype(Function):
         return x.astype(dtype)
 
     @staticmethod
-    def backward(ctx, g):
-        return g.astype(ctx.dtype), None
+    def backward(ctx, grad_out):
+        return grad_out.astype(ctx.dtype), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return grad_out.to(ctx.dtype), None
 
 
 def to_dtype(x, dtype):

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _ops
 from ..autograd import Function
-from ._common import unbroadcast
+from ._common import mT, sum_to, unbroadcast
 
 __all__ = ["matmul", "linear"]
 
@@ -32,19 +32,29 @@ class MatMul(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a2, b2 = ctx.saved_tensors
         sa, sb = ctx.shapes
         # Undo the squeezes of forward, the last one first (1-D @ 1-D gives a 0-d g).
         if len(sb) == 1:
-            g = np.expand_dims(g, -1)
+            grad_out = np.expand_dims(grad_out, -1)
         if len(sa) == 1:
-            g = np.expand_dims(g, -2)
+            grad_out = np.expand_dims(grad_out, -2)
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(_ops.matmul(g, np.swapaxes(b2, -1, -2)), a2.shape).reshape(sa)
+            ga = unbroadcast(_ops.matmul(grad_out, np.swapaxes(b2, -1, -2)), a2.shape).reshape(sa)
         if ctx.needs_input_grad[1]:
-            gb = unbroadcast(_ops.matmul(np.swapaxes(a2, -1, -2), g), b2.shape).reshape(sb)
+            gb = unbroadcast(_ops.matmul(np.swapaxes(a2, -1, -2), grad_out), b2.shape).reshape(sb)
+        return ga, gb
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        a2, b2 = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        a, b = ctx.graph_input(0, a2).reshape(a2.shape), ctx.graph_input(1, b2).reshape(b2.shape)
+        g = grad_out.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+        ga = sum_to(MatMul.apply(g, mT(b)), a2.shape).reshape(sa) if ctx.needs_input_grad[0] else None
+        gb = sum_to(MatMul.apply(mT(a), g), b2.shape).reshape(sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -90,12 +100,22 @@ class Linear(Function):
         return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         x2, weight = ctx.saved_tensors
-        g2 = g.reshape(x2.shape[0], weight.shape[0])
+        g2 = grad_out.reshape(x2.shape[0], weight.shape[0])
         gx = _ops.gemm(g2, weight).reshape(ctx.x_shape) if ctx.needs_input_grad[0] else None
         gw = _ops.gemm(g2.T, x2) if ctx.needs_input_grad[1] else None
         gb = g2.sum(axis=0) if ctx.needs_input_grad[2] else None
+        return gx, gw, gb
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x2, weight = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        g2 = grad_out.reshape(x2.shape[0], weight.shape[0])
+        gx = MatMul.apply(g2, ctx.graph_input(1, weight)).reshape(ctx.x_shape) if need[0] else None
+        gw = MatMul.apply(mT(g2), ctx.graph_input(0, x2).reshape(x2.shape)) if need[1] else None
+        gb = g2.sum(0) if need[2] else None
         return gx, gw, gb
 
 

@@ -12,7 +12,9 @@ import numpy as np
 from .._ops import check_float
 from ..autograd import Function
 from ..tensor import Tensor
-from ._common import unbroadcast
+from ._common import sum_to, unbroadcast
+from .elementwise import Clamp, Where, log, sigmoid, softplus
+from .reduction import LogSoftmax, Softmax
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
@@ -111,6 +113,19 @@ def _row_scale(g, reduction, denom, m, dtype):
     return np.full((m, 1), scale, dtype=dtype)
 
 
+def _graph_scale(grad_out, reduction, denom, cdim):
+    """``_row_scale`` for create_graph: the upstream gradient per row as a Tensor that broadcasts
+    against the input (class dim ``cdim`` kept as size 1)."""
+    if reduction == "none":
+        return grad_out.unsqueeze(cdim)
+    return grad_out / denom if reduction == "mean" else grad_out
+
+
+def _class_shaped(w, ndim):
+    """A per-class vector (C,) shaped to broadcast along dim 1 of an (N, C, d...) input."""
+    return w.reshape((-1,) + (1,) * (ndim - 2)) if ndim > 2 else w
+
+
 class CrossEntropy(Function):
     """ℓ_i = −Σ_c q_ic·log softmax(x_i)_c with q the (weighted, smoothed) target distribution;
     ∂ℓ_i/∂x_ic = softmax(x_i)_c·Σ_k q_ik − q_ic;  ∂ℓ_i/∂q_ic = −log softmax(x_i)_c."""
@@ -138,6 +153,7 @@ class CrossEntropy(Function):
                 q = q * weight
             denom = m
             ctx.target_grad_scale = (1 - eps) if weight is None else (1 - eps) * weight
+            ctx.smoothing = eps, weight
         else:
             labels = _class_target("cross_entropy", x, target, ignore_index)
             keep = labels != ignore_index
@@ -157,14 +173,36 @@ class CrossEntropy(Function):
         return np.asarray(_reduce_rows(per_row, reduction, denom, out_shape), dtype=x.dtype)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         softmax, q, log_p = ctx.saved_tensors
-        scale = _row_scale(g, ctx.reduction, ctx.denom, q.shape[0], softmax.dtype)
+        scale = _row_scale(grad_out, ctx.reduction, ctx.denom, q.shape[0], softmax.dtype)
         grad_x = grad_t = None
         if ctx.needs_input_grad[0]:
             grad_x = _unrows((softmax * q.sum(axis=1, keepdims=True) - q) * scale, ctx.shape)
         if ctx.needs_input_grad[1]:
             grad_t = _unrows(-log_p * ctx.target_grad_scale * scale, ctx.shape)
+        return grad_x, grad_t, None, None, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        _, q, _ = ctx.saved_tensors
+        x, target = ctx.inputs[0], ctx.inputs[1]
+        cdim = 0 if x.ndim == 1 else 1
+        scale = _graph_scale(grad_out, ctx.reduction, ctx.denom, cdim)
+        need = ctx.needs_input_grad
+        if need[1]:  # class probabilities that require grad: q = ((1 − ε)·target + ε/C)·w
+            eps, weight = ctx.smoothing
+            n_classes = x.shape[cdim]
+            w = 1.0 if weight is None else _class_shaped(weight, x.ndim)
+            q = (target * (1 - eps) + eps / n_classes) * w
+        else:
+            q = Tensor._wrap(_unrows(q, ctx.shape))
+        grad_x = (Softmax.apply(x, cdim) * q.sum(cdim, keepdim=True) - q) * scale if need[0] else None
+        grad_t = None
+        if need[1]:
+            t_scale = ctx.target_grad_scale
+            t_scale = t_scale if np.ndim(t_scale) == 0 else _class_shaped(t_scale, x.ndim)
+            grad_t = -LogSoftmax.apply(x, cdim) * t_scale * scale
         return grad_x, grad_t, None, None, None, None
 
 
@@ -188,13 +226,22 @@ class NLLLoss(Function):
         return np.asarray(_reduce_rows(per_row, reduction, denom, out_shape), dtype=x.dtype)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         safe, w_label = ctx.saved_tensors
         m = safe.shape[0]
-        scale = _row_scale(g, ctx.reduction, ctx.denom, m, w_label.dtype)
+        scale = _row_scale(grad_out, ctx.reduction, ctx.denom, m, w_label.dtype)
         grad = np.zeros((m, ctx.n_classes), w_label.dtype)
         grad[np.arange(m), safe] = -w_label * scale[:, 0]
         return _unrows(grad, ctx.shape), None, None, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        safe, w_label = ctx.saved_tensors
+        m = safe.shape[0]
+        coef = np.zeros((m, ctx.n_classes), w_label.dtype)
+        coef[np.arange(m), safe] = -w_label
+        scale = _graph_scale(grad_out, ctx.reduction, ctx.denom, 0 if len(ctx.shape) == 1 else 1)
+        return _unrows(coef, ctx.shape) * scale, None, None, None, None
 
 
 def _class_loss_args(name, input, target, weight):
@@ -273,22 +320,36 @@ def _broadcast_pair(name, input, target):
         )
 
 
+def _graph_expand(grad_out, n, reduction):
+    """``_expand_grad`` for create_graph (a Tensor)."""
+    return grad_out / n if reduction == "mean" else grad_out
+
+
 class _PairLoss(Function):
     """Base of losses f(x − y): subclasses give ``loss(d)`` and ``dloss(d)`` elementwise."""
 
     @staticmethod
     def forward(ctx, x, y, reduction, *params):
         d = x - y
-        ctx.save_for_backward(d)
+        ctx.save_for_backward(d, y)
         ctx.x_shape, ctx.y_shape, ctx.reduction, ctx.params = x.shape, np.shape(y), reduction, params
         return _reduce(ctx.fn.loss(d, *params).astype(d.dtype, copy=False), reduction)
 
     @staticmethod
-    def backward(ctx, g):
-        (d,) = ctx.saved_tensors
-        grad = ctx.fn.dloss(d, *ctx.params) * _expand_grad(g, d.shape, ctx.reduction, d.dtype)
+    def backward(ctx, grad_out):
+        d = ctx.saved_tensors[0]
+        grad = ctx.fn.dloss(d, *ctx.params) * _expand_grad(grad_out, d.shape, ctx.reduction, d.dtype)
         grad_x = unbroadcast(grad, ctx.x_shape) if ctx.needs_input_grad[0] else None
         grad_y = -unbroadcast(grad, ctx.y_shape) if ctx.needs_input_grad[1] else None
+        return (grad_x, grad_y, None) + (None,) * len(ctx.params)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        d, y = ctx.saved_tensors
+        diff = ctx.graph_input(0, d + y) - ctx.graph_input(1, y)
+        grad = ctx.fn.dloss_graph(diff, d, *ctx.params) * _graph_expand(grad_out, d.size, ctx.reduction)
+        grad_x = sum_to(grad, ctx.x_shape) if ctx.needs_input_grad[0] else None
+        grad_y = -sum_to(grad, ctx.y_shape) if ctx.needs_input_grad[1] else None
         return (grad_x, grad_y, None) + (None,) * len(ctx.params)
 
 
@@ -303,6 +364,10 @@ class MSELoss(_PairLoss):
     def dloss(d):
         return 2 * d
 
+    @staticmethod
+    def dloss_graph(diff, d):
+        return 2 * diff
+
 
 class L1Loss(_PairLoss):
     """ℓ = |x − y|;  ∂ℓ/∂x = sign(x − y) (0 at 0) = −∂ℓ/∂y."""
@@ -314,6 +379,10 @@ class L1Loss(_PairLoss):
     @staticmethod
     def dloss(d):
         return np.sign(d)
+
+    @staticmethod
+    def dloss_graph(diff, d):
+        return Tensor._wrap(np.sign(d))  # piecewise constant
 
 
 class SmoothL1Loss(_PairLoss):
@@ -331,6 +400,12 @@ class SmoothL1Loss(_PairLoss):
         if beta == 0:
             return np.sign(d)
         return np.where(np.abs(d) < beta, d / beta, np.sign(d))
+
+    @staticmethod
+    def dloss_graph(diff, d, beta):
+        if beta == 0:
+            return Tensor._wrap(np.sign(d))
+        return Where.apply(np.abs(d) < beta, diff / beta, np.sign(d))
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -380,9 +455,9 @@ class BinaryCrossEntropy(Function):
         return _reduce(loss.astype(x.dtype, copy=False), reduction)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         x, y, weight, log_ratio = ctx.saved_tensors
-        scale = _expand_grad(g, x.shape, ctx.reduction, x.dtype)
+        scale = _expand_grad(grad_out, x.shape, ctx.reduction, x.dtype)
         if weight is not None:
             scale = scale * weight
         grad_x = grad_y = None
@@ -390,6 +465,20 @@ class BinaryCrossEntropy(Function):
             grad_x = (x - y) / np.maximum(x * (1 - x), 1e-12) * scale
         if ctx.needs_input_grad[1]:
             grad_y = -log_ratio * scale
+        return grad_x, grad_y, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x, y, weight, _ = ctx.saved_tensors
+        xt, yt = ctx.graph_input(0, x), ctx.graph_input(1, y)
+        scale = _graph_expand(grad_out, x.size, ctx.reduction)
+        if weight is not None:
+            scale = scale * weight
+        grad_x = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_x = (xt - yt) / Clamp.apply(xt * (1 - xt), 1e-12, None) * scale
+        if ctx.needs_input_grad[1]:
+            grad_y = -(Clamp.apply(log(xt), -100, None) - Clamp.apply(log(1 - xt), -100, None)) * scale
         return grad_x, grad_y, None, None
 
 
@@ -422,9 +511,9 @@ class BinaryCrossEntropyWithLogits(Function):
         return _reduce(loss.astype(x.dtype, copy=False), reduction)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         x, y, weight, pos_weight, softplus_neg = ctx.saved_tensors
-        scale = _expand_grad(g, x.shape, ctx.reduction, x.dtype)
+        scale = _expand_grad(grad_out, x.shape, ctx.reduction, x.dtype)
         if weight is not None:
             scale = scale * weight
         grad_x = grad_y = None
@@ -436,6 +525,25 @@ class BinaryCrossEntropyWithLogits(Function):
                 grad_x = ((1 + (pos_weight - 1) * y) * sig - pos_weight * y) * scale
         if ctx.needs_input_grad[1]:
             d = -x if pos_weight is None else (pos_weight - 1) * softplus_neg - x
+            grad_y = d * scale
+        return grad_x, grad_y, None, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x, y, weight, pos_weight, _ = ctx.saved_tensors
+        xt, yt = ctx.graph_input(0, x), ctx.graph_input(1, y)
+        scale = _graph_expand(grad_out, x.size, ctx.reduction)
+        if weight is not None:
+            scale = scale * weight
+        grad_x = grad_y = None
+        if ctx.needs_input_grad[0]:
+            sig = sigmoid(xt)
+            if pos_weight is None:
+                grad_x = (sig - yt) * scale
+            else:
+                grad_x = ((1 + (pos_weight - 1) * yt) * sig - pos_weight * yt) * scale
+        if ctx.needs_input_grad[1]:
+            d = -xt if pos_weight is None else (pos_weight - 1) * softplus(-xt) - xt
             grad_y = d * scale
         return grad_x, grad_y, None, None, None
 

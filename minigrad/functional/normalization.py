@@ -36,6 +36,12 @@ def _as_ncl(x):
     return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
 
 
+def _channel_axes(x3):
+    """The axes BN reduces over in the (N, C[, L]) layout, and the shape a per-channel vector
+    takes to broadcast against it."""
+    return ((0, 2), (1, -1, 1)) if x3.ndim == 3 else ((0,), (1, -1))
+
+
 def _param(a, dtype):
     return None if a is None else np.ascontiguousarray(a, dtype=dtype)
 
@@ -54,7 +60,7 @@ class BatchNormTrain(Function):
             x3, _param(weight, x.dtype), _param(bias, x.dtype), eps)
         stats.extend((mean, var))
         ctx.save_for_backward(x3, mean, inv_std, _param(weight, x.dtype))
-        ctx.shape = x.shape
+        ctx.shape, ctx.eps = x.shape, eps
         return y.reshape(x.shape)
 
     @staticmethod
@@ -66,6 +72,26 @@ class BatchNormTrain(Function):
         return (grad_x.reshape(ctx.shape) if need[0] else None,
                 grad_weight if need[1] else None,
                 grad_bias if need[2] else None, None, None)
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        # backward's formula on Tensors, with μ_B, σ²_B and x̂ recomputed from x by differentiable ops
+        x3 = ctx.saved_tensors[0]
+        axes, shape = _channel_axes(x3)
+        m = x3.size // x3.shape[1]
+        x = ctx.inputs[0].reshape(x3.shape)
+        xc = x - x.mean(axes, keepdim=True)
+        inv_std = ((xc * xc).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+        x_hat = xc * inv_std
+        g = grad_out.reshape(x3.shape)
+        sum_g, sum_g_xhat = g.sum(axes, keepdim=True), (g * x_hat).sum(axes, keepdim=True)
+        need, weight = ctx.needs_input_grad, ctx.graph_input(1, ctx.saved_tensors[3])
+        grad_x = None
+        if need[0]:
+            gamma = 1.0 if weight is None else weight.reshape(shape)
+            grad_x = (gamma * inv_std * (1 / m) * (m * g - sum_g - x_hat * sum_g_xhat)).reshape(ctx.shape)
+        return (grad_x, sum_g_xhat.reshape(-1) if need[1] else None,
+                sum_g.reshape(-1) if need[2] else None, None, None)
 
 
 class BatchNormEval(Function):
@@ -90,8 +116,7 @@ class BatchNormEval(Function):
     def backward(ctx, grad_out):
         x3, running_mean, inv_std, scale = ctx.saved_tensors
         g = grad_out.reshape(x3.shape)
-        shape = (1, -1, 1) if x3.ndim == 3 else (1, -1)
-        axes = (0, 2) if x3.ndim == 3 else (0,)
+        axes, shape = _channel_axes(x3)
         need = ctx.needs_input_grad
         grad_x = (g * scale.reshape(shape)).astype(x3.dtype).reshape(ctx.shape) if need[0] else None
         grad_weight = None
@@ -99,6 +124,24 @@ class BatchNormEval(Function):
             x_hat = (x3 - running_mean.reshape(shape).astype(np.float64)) * inv_std.reshape(shape)
             grad_weight = (g * x_hat).sum(axes).astype(x3.dtype)
         grad_bias = g.sum(axes, dtype=np.float64).astype(x3.dtype) if need[2] else None
+        return grad_x, grad_weight, grad_bias, None, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x3, running_mean, inv_std, scale = ctx.saved_tensors
+        axes, shape = _channel_axes(x3)
+        need, weight = ctx.needs_input_grad, ctx.inputs[1]
+        g = grad_out.reshape(x3.shape)
+        inv_std = inv_std.astype(x3.dtype).reshape(shape)
+        grad_x = grad_weight = grad_bias = None
+        if need[0]:
+            scale = scale.astype(x3.dtype).reshape(shape) if weight is None else weight.reshape(shape) * inv_std
+            grad_x = (g * scale).reshape(ctx.shape)
+        if need[1]:
+            x_hat = (ctx.inputs[0].reshape(x3.shape) - running_mean.reshape(shape)) * inv_std
+            grad_weight = (g * x_hat).sum(axes)
+        if need[2]:
+            grad_bias = g.sum(axes)
         return grad_x, grad_weight, grad_bias, None, None, None
 
 
@@ -177,7 +220,7 @@ class LayerNorm(Function):
         if bias is not None:
             y = y + bias
         ctx.save_for_backward(x_hat, inv_std, weight)
-        ctx.axes = axes
+        ctx.axes, ctx.eps = axes, eps
         return y.astype(x.dtype)
 
     @staticmethod
@@ -195,6 +238,26 @@ class LayerNorm(Function):
             n = int(np.prod([g.shape[a] for a in axes]))
             grad_x = (inv_std / n * (n * gh - gh.sum(axes, keepdims=True)
                                      - x_hat * (gh * x_hat).sum(axes, keepdims=True))).astype(dtype)
+        return grad_x, grad_weight, grad_bias, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        # backward's formula on Tensors (in the input's dtype), μ, σ² and x̂ recomputed differentiably
+        axes, need = ctx.axes, ctx.needs_input_grad
+        x = ctx.inputs[0]
+        xc = x - x.mean(axes, keepdim=True)
+        inv_std = ((xc * xc).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+        x_hat = xc * inv_std
+        weight = ctx.graph_input(1, ctx.saved_tensors[2])
+        lead = tuple(range(grad_out.ndim - len(axes)))
+        grad_weight = (grad_out * x_hat).sum(lead) if weight is not None and need[1] else None
+        grad_bias = grad_out.sum(lead) if need[2] else None
+        grad_x = None
+        if need[0]:
+            gh = grad_out if weight is None else grad_out * weight
+            n = int(np.prod([x.shape[a] for a in axes]))
+            grad_x = inv_std * (1 / n) * (n * gh - gh.sum(axes, keepdim=True)
+                                          - x_hat * (gh * x_hat).sum(axes, keepdim=True))
         return grad_x, grad_weight, grad_bias, None, None
 
 

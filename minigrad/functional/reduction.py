@@ -10,7 +10,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._common import expand_reduced, normalize_dims
+from ._common import expand_reduced, expand_to, normalize_dims
+from .elementwise import Where, exp, sqrt
 
 __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
@@ -29,8 +30,12 @@ class Sum(Function):
         return np.sum(x, axis=axes, keepdims=keepdim)
 
     @staticmethod
-    def backward(ctx, g):
-        return expand_reduced(g, ctx.shape, ctx.axes, ctx.keepdim), None, None
+    def backward(ctx, grad_out):
+        return expand_reduced(grad_out, ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return expand_to(grad_out, ctx.shape, ctx.axes, ctx.keepdim), None, None
 
 
 class Mean(Function):
@@ -43,8 +48,12 @@ class Mean(Function):
         return np.mean(x, axis=axes, keepdims=keepdim)
 
     @staticmethod
-    def backward(ctx, g):
-        return expand_reduced(g / ctx.n, ctx.shape, ctx.axes, ctx.keepdim), None, None
+    def backward(ctx, grad_out):
+        return expand_reduced(grad_out / ctx.n, ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return expand_to(grad_out / ctx.n, ctx.shape, ctx.axes, ctx.keepdim), None, None
 
 
 class Var(Function):
@@ -61,12 +70,20 @@ class Var(Function):
             return (np.sum(centered * centered, axis=axes, keepdims=keepdim) / denom).astype(x.dtype)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (centered,) = ctx.saved_tensors
-        g = expand_reduced(g, centered.shape, ctx.axes, ctx.keepdim)
+        grad_out = expand_reduced(grad_out, centered.shape, ctx.axes, ctx.keepdim)
         scale = 2 / ctx.denom if ctx.denom else math.inf  # no degrees of freedom: NaN, like torch
         with np.errstate(invalid="ignore"):
-            return g * scale * centered, None, None, None
+            return grad_out * scale * centered, None, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x = ctx.inputs[0]
+        centered = x - Mean.apply(x, ctx.axes, True)
+        scale = 2 / ctx.denom if ctx.denom else math.inf
+        with np.errstate(invalid="ignore"):
+            return expand_to(grad_out, x.shape, ctx.axes, ctx.keepdim) * scale * centered, None, None, None
 
 
 class Std(Function):
@@ -80,12 +97,21 @@ class Std(Function):
         return y if keepdim else np.squeeze(y, axis=axes)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (centered,) = ctx.saved_tensors
-        g = expand_reduced(g, ctx.y.shape, ctx.axes, ctx.keepdim)
+        grad_out = expand_reduced(grad_out, ctx.y.shape, ctx.axes, ctx.keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
-            grad = g * centered / (ctx.denom * ctx.y)
+            grad = grad_out * centered / (ctx.denom * ctx.y)
         return np.where(ctx.y == 0, 0, grad), None, None, None  # constant input: 0, like torch
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x = ctx.inputs[0]
+        centered = x - Mean.apply(x, ctx.axes, True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = sqrt(Sum.apply(centered * centered, ctx.axes, True) / ctx.denom)
+            grad = expand_to(grad_out, ctx.y.shape, ctx.axes, ctx.keepdim) * centered / (ctx.denom * y)
+        return Where.apply(ctx.y == 0, 0.0, grad), None, None, None
 
 
 class AMax(Function):
@@ -99,11 +125,18 @@ class AMax(Function):
         return y if keepdim else np.squeeze(y, axis=axes)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         x, y = ctx.saved_tensors
         ties = x == y
-        g = expand_reduced(g, y.shape, ctx.axes, ctx.keepdim)
-        return g * ties / np.sum(ties, axis=ctx.axes, keepdims=True), None, None, None
+        grad_out = expand_reduced(grad_out, y.shape, ctx.axes, ctx.keepdim)
+        return grad_out * ties / np.sum(ties, axis=ctx.axes, keepdims=True), None, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x, y = ctx.saved_tensors
+        ties = x == y
+        share = (ties / np.sum(ties, axis=ctx.axes, keepdims=True)).astype(grad_out.dtype)
+        return expand_to(grad_out, y.shape, ctx.axes, ctx.keepdim) * share, None, None, None
 
 
 class MaxAlongDim(Function):
@@ -117,12 +150,19 @@ class MaxAlongDim(Function):
         return y if keepdim else np.squeeze(y, axis=dim)
 
     @staticmethod
-    def backward(ctx, g):
-        grad = np.zeros(ctx.shape, dtype=g.dtype)
+    def backward(ctx, grad_out):
+        grad = np.zeros(ctx.shape, dtype=grad_out.dtype)
         if not ctx.keepdim:
-            g = np.expand_dims(g, ctx.dim)
-        np.put_along_axis(grad, ctx.indices, g, axis=ctx.dim)
+            grad_out = np.expand_dims(grad_out, ctx.dim)
+        np.put_along_axis(grad, ctx.indices, grad_out, axis=ctx.dim)
         return grad, None, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        onehot = np.zeros(ctx.shape, dtype=grad_out.dtype)
+        np.put_along_axis(onehot, ctx.indices, 1, axis=ctx.dim)
+        g = grad_out if ctx.keepdim else grad_out.unsqueeze(ctx.dim)
+        return g * onehot, None, None, None
 
 
 def _axes(x, dim):
@@ -224,10 +264,16 @@ class LogSumExp(Function):
         return y if keepdim else np.squeeze(y, axis=axes)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         x, y = ctx.saved_tensors
-        g = expand_reduced(g, y.shape, ctx.axes, ctx.keepdim)
-        return g * np.exp(x - y), None, None
+        grad_out = expand_reduced(grad_out, y.shape, ctx.axes, ctx.keepdim)
+        return grad_out * np.exp(x - y), None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        x = ctx.inputs[0]
+        y = LogSumExp.apply(x, ctx.axes, True)
+        return expand_to(grad_out, y.shape, ctx.axes, ctx.keepdim) * exp(x - y), None, None
 
 
 def logsumexp(x, dim, keepdim=False):
@@ -246,9 +292,14 @@ class Softmax(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
-        return y * (g - np.sum(g * y, axis=ctx.axis, keepdims=True)), None
+        return y * (grad_out - np.sum(grad_out * y, axis=ctx.axis, keepdims=True)), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        y = Softmax.apply(ctx.inputs[0], ctx.axis)
+        return y * (grad_out - Sum.apply(grad_out * y, _as_axes(ctx.axis), True)), None
 
 
 class LogSoftmax(Function):
@@ -263,9 +314,19 @@ class LogSoftmax(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
-        return g - np.exp(y) * np.sum(g, axis=ctx.axis, keepdims=True), None
+        return grad_out - np.exp(y) * np.sum(grad_out, axis=ctx.axis, keepdims=True), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        p = Softmax.apply(ctx.inputs[0], ctx.axis)
+        return grad_out - p * Sum.apply(grad_out, _as_axes(ctx.axis), True), None
+
+
+def _as_axes(axis):
+    """The one softmax axis as a tuple for ``Sum`` (None, for a 0-d input: no axis)."""
+    return () if axis is None else (axis,)
 
 
 def softmax(x, dim):

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._common import normalize_dims, unbroadcast
+from ._common import normalize_dims, sum_to, unbroadcast
 
 __all__ = [
     "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "expand", "broadcast_to",
@@ -23,8 +23,12 @@ class Reshape(Function):
         return x.reshape(shape)
 
     @staticmethod
-    def backward(ctx, g):
-        return g.reshape(ctx.shape), None
+    def backward(ctx, grad_out):
+        return grad_out.reshape(ctx.shape), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return Reshape.apply(grad_out, ctx.shape), None
 
 
 def _infer_shape(shape, numel):
@@ -66,8 +70,12 @@ class Permute(Function):
         return np.transpose(x, dims)
 
     @staticmethod
-    def backward(ctx, g):
-        return np.transpose(g, ctx.inverse), None
+    def backward(ctx, grad_out):
+        return np.transpose(grad_out, ctx.inverse), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return Permute.apply(grad_out, ctx.inverse), None
 
 
 def permute(x, dims):
@@ -115,8 +123,12 @@ class Expand(Function):
         return np.broadcast_to(x, shape)
 
     @staticmethod
-    def backward(ctx, g):
-        return unbroadcast(g, ctx.shape), None
+    def backward(ctx, grad_out):
+        return unbroadcast(grad_out, ctx.shape), None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return sum_to(grad_out, ctx.shape), None
 
 
 def expand(x, sizes):
@@ -153,9 +165,16 @@ class Cat(Function):
         return np.concatenate(xs, axis=axis)
 
     @staticmethod
-    def backward(ctx, g):
-        parts = np.split(g, ctx.bounds, axis=ctx.axis)
+    def backward(ctx, grad_out):
+        parts = np.split(grad_out, ctx.bounds, axis=ctx.axis)
         return (None, *(p.astype(dt, copy=False) for p, dt in zip(parts, ctx.dtypes)))
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        bounds = [0, *(int(b) for b in ctx.bounds), grad_out.shape[ctx.axis]]
+        lead = (slice(None),) * ctx.axis
+        return (None, *(Index.apply(grad_out, lead + (slice(lo, hi),), True).to(dt)
+                        for lo, hi, dt in zip(bounds[:-1], bounds[1:], ctx.dtypes)))
 
 
 def _check_nonempty(name, tensors):
@@ -233,8 +252,12 @@ class Pad(Function):
         return np.pad(x, widths, mode="constant", constant_values=value)
 
     @staticmethod
-    def backward(ctx, g):
-        return g[ctx.centre], None, None
+    def backward(ctx, grad_out):
+        return grad_out[ctx.centre], None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return Index.apply(grad_out, ctx.centre, True), None, None
 
 
 def pad(x, pad, mode="constant", value=0.0):
@@ -251,6 +274,35 @@ def pad(x, pad, mode="constant", value=0.0):
     return Pad.apply(x, tuple(widths), value)
 
 
+def _scatter(values, shape, dtype, idx, basic):
+    """zeros(shape) with ``values`` added at ``idx``: the adjoint of ``x[idx]``."""
+    out = np.zeros(shape, dtype=dtype)
+    if basic:
+        out[idx] = values  # basic indexing never repeats an element
+    else:
+        np.add.at(out, idx, values)
+    return out
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with x added at ``idx`` (summed where an index repeats), the adjoint of
+    indexing: what ``x[idx]``'s backward computes, as an op of its own so it can be differentiated
+    (create_graph);  ∂L/∂x = grad_out[idx]."""
+
+    @staticmethod
+    def forward(ctx, x, shape, idx, basic):
+        ctx.idx, ctx.basic = idx, basic
+        return _scatter(x, shape, x.dtype, idx, basic)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out[ctx.idx], None, None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return Index.apply(grad_out, ctx.idx, ctx.basic), None, None, None
+
+
 class Index(Function):
     """y = x[idx];  the gradient is scattered back to the indexed positions, summed on repeats."""
 
@@ -260,13 +312,12 @@ class Index(Function):
         return x[idx]
 
     @staticmethod
-    def backward(ctx, g):
-        grad = np.zeros(ctx.shape, dtype=ctx.dtype)
-        if ctx.basic:
-            grad[ctx.idx] = g  # basic indexing never repeats an element
-        else:
-            np.add.at(grad, ctx.idx, g)
-        return grad, None, None
+    def backward(ctx, grad_out):
+        return _scatter(grad_out, ctx.shape, ctx.dtype, ctx.idx, ctx.basic), None, None
+
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return IndexAdd.apply(grad_out, ctx.shape, ctx.idx, ctx.basic), None, None
 
 
 def _is_basic(i):

@@ -49,6 +49,10 @@ class _BackwardHookIdentity(Function):
     def backward(ctx, grad_out):
         return grad_out
 
+    @staticmethod
+    def backward_create_graph(ctx, grad_out):
+        return grad_out
+
 
 class _BackwardHooks:
     """One forward call's bookkeeping for full backward hooks: gradients are collected by tensor

@@ -1,4 +1,4 @@
-"""Utilities: ``gradcheck``."""
-from .gradcheck import GradcheckError, gradcheck
+"""Utilities: ``gradcheck`` and ``gradgradcheck``."""
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]

@@ -1,6 +1,8 @@
-"""Check analytic gradients against central finite differences, in float64."""
+"""Check analytic gradients against central finite differences, in float64: first derivatives
+(``gradcheck``) and second derivatives, through ``create_graph`` (``gradgradcheck``)."""
 import numpy as np
 
+from ..autograd import enable_grad
 from ..autograd import grad as autograd_grad
 from ..autograd import no_grad
 from ..tensor import Tensor
@@ -70,3 +72,36 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 f"analytical {a[k]!r} vs numerical {numeric[k]!r} (atol={atol}, rtol={rtol})"
             )
     return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Check second derivatives: ``gradcheck`` applied to the first derivatives, as PyTorch does.
+
+    The function checked is (inputs, v) ↦ vᵀ·∂fn/∂inputs, computed by ``autograd.grad`` with
+    ``create_graph=True``; its own gradient (from a backward through that recorded backward) is
+    compared with finite differences, with respect to the inputs (the Hessian-vector products) and
+    to v (the first derivatives again). ``grad_outputs``: the vectors v, one per output that
+    requires grad (float64 Tensors); random ones by default. Returns True, or raises
+    ``GradcheckError`` (False with ``raise_exception=False``).
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck expects at least one input tensor with requires_grad=True")
+    if grad_outputs is None:
+        rng = np.random.default_rng(1)
+        outs = [o for o in _outputs(fn, inputs) if o.requires_grad]
+        grad_outputs = [Tensor(rng.standard_normal(o.shape), requires_grad=True) for o in outs]
+    grad_outputs = tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else (grad_outputs,)
+    n = len(inputs)
+
+    def first_derivatives(*args):
+        xs, vs = args[:n], args[n:]
+        with enable_grad():  # gradcheck evaluates under no_grad; this function needs a graph
+            outs = [o for o in _outputs(fn, xs) if o.requires_grad]
+            grads = autograd_grad(outs, [x for x in xs if isinstance(x, Tensor) and x.requires_grad],
+                                  grad_outputs=list(vs), create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

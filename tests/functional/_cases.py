@@ -6,7 +6,8 @@ most ops are Tensor methods with the same name in both. Inputs are drawn away fr
 an op is not differentiable (kinks, clamp bounds, ties), so finite differences are valid.
 
 A section's test file declares ``CASES`` and ``OPS`` and gets its table tests from ``table_tests``:
-gradcheck in float64, forward + gradient against PyTorch in float32, and every listed op covered.
+gradcheck and gradgradcheck in float64, forward + gradient against PyTorch in float32, and every listed
+op covered.
 """
 import dataclasses
 from typing import Callable
@@ -16,7 +17,7 @@ import pytest
 
 import minigrad
 import minigrad.functional as F
-from minigrad.utils import gradcheck
+from minigrad.utils import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
 torch_F = torch.nn.functional
@@ -105,11 +106,17 @@ def outputs(out):
 
 
 def table_tests(cases, ops):
-    """The three table tests of one section, to be bound to ``test_*`` names in its test module."""
+    """The four table tests of one section, to be bound to ``test_*`` names in its test module."""
     @pytest.mark.parametrize("case", cases, ids=lambda c: c.id)
     def gradcheck_float64(case):
         inputs = [minigrad.tensor(a, requires_grad=True) for a in _arrays(case, seed=1)]
         assert gradcheck(lambda *xs: case.fn(MG, *xs), inputs, **case.gradcheck)
+
+    @pytest.mark.parametrize("case", cases, ids=lambda c: c.id)
+    def gradgradcheck_float64(case):
+        """Second derivatives, through the op's backward_create_graph."""
+        inputs = [minigrad.tensor(a, requires_grad=True) for a in _arrays(case, seed=1)]
+        assert gradgradcheck(lambda *xs: case.fn(MG, *xs), inputs, **case.gradcheck)
 
     @pytest.mark.parametrize("case", cases, ids=lambda c: c.id)
     def matches_torch_float32(case):
@@ -147,7 +154,7 @@ def table_tests(cases, ops):
         for op in ops:
             assert covers(op, ids), op
 
-    return gradcheck_float64, matches_torch_float32, every_op_has_a_case
+    return gradcheck_float64, gradgradcheck_float64, matches_torch_float32, every_op_has_a_case
 
 
 def random_shape(rng):

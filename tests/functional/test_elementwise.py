@@ -69,7 +69,8 @@ OPS = {
     "where", "masked_fill", "to",
 }
 
-test_gradcheck_float64, test_matches_torch_float32, test_every_op_has_a_case = table_tests(CASES, OPS)
+(test_gradcheck_float64, test_gradgradcheck_float64, test_matches_torch_float32,
+ test_every_op_has_a_case) = table_tests(CASES, OPS)
 
 
 # ---------------------------------------------------------------- random broadcast shapes

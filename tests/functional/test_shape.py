@@ -47,7 +47,8 @@ OPS = {
     "stack", "split", "chunk", "pad", "index",
 }
 
-test_gradcheck_float64, test_matches_torch_float32, test_every_op_has_a_case = table_tests(CASES, OPS)
+(test_gradcheck_float64, test_gradgradcheck_float64, test_matches_torch_float32,
+ test_every_op_has_a_case) = table_tests(CASES, OPS)
 
 
 UNARY = {  # op on a random shape; ``dim`` is a random valid dim of that shape
