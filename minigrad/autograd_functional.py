@@ -65,6 +65,16 @@ def _check_v(v, like, what, fn_name):
     return v
 
 
+def _input_v(v, inputs, fn_name):
+    """The vector(s) v shaped like the inputs: checked, or ones for a single one-element input."""
+    if v is not None:
+        return _check_v(v, inputs, "inputs", fn_name)
+    if len(inputs) != 1 or inputs[0].numel() != 1:
+        raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
+                           f"single Tensor with a single element ({fn_name})")
+    return (Tensor._wrap(np.ones(inputs[0].shape, inputs[0].dtype)),)
+
+
 def _check_scalar_output(outputs, fn_name):
     if len(outputs) != 1 or outputs[0].numel() != 1:
         raise RuntimeError(f"The vector v can only be None if the user-provided function returns a "
@@ -119,13 +129,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     with autograd.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _prepare(inputs, create_graph)
-        if v is None:
-            if len(inputs) != 1 or inputs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the user-provided "
-                                   "function is a single Tensor with a single element (jvp)")
-            v = (Tensor._wrap(np.ones(inputs[0].shape, inputs[0].dtype)),)
-        else:
-            v = _check_v(v, inputs, "inputs", "jvp")
+        v = _input_v(v, inputs, "jvp")
         raw = func(*inputs)
         is_outputs_tuple, outputs = _as_tuple(raw, "outputs of the user-provided function", "jvp")
         dummies = tuple(Tensor._wrap(np.zeros(o.shape, o.dtype)).requires_grad_() for o in outputs)
@@ -200,10 +204,9 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
 
     def gradient(*xs):
-        return jacobian(scalar, xs, create_graph=True, strict=strict)
+        return jacobian(scalar, _unpack(is_inputs_tuple, xs), create_graph=True, strict=strict)
 
-    hess = jacobian(gradient, inputs, create_graph=create_graph, strict=strict)
-    return hess if is_inputs_tuple else hess[0]
+    return jacobian(gradient, _unpack(is_inputs_tuple, inputs), create_graph=create_graph, strict=strict)
 
 
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
@@ -213,13 +216,7 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
         inputs = _prepare(inputs, create_graph)
         output = _scalar_function(func, "vhp")(*inputs)
-        if v is None:
-            if len(inputs) != 1 or inputs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the user-provided "
-                                   "function is a single Tensor with a single element (vhp)")
-            v = (Tensor._wrap(np.ones(inputs[0].shape, inputs[0].dtype)),)
-        else:
-            v = _check_v(v, inputs, "inputs", "vhp")
+        v = _input_v(v, inputs, "vhp")
         grads = _fill(_grad((output,), inputs, (Tensor._wrap(np.ones((), output.dtype)),), True),
                       inputs, strict, "vhp", True)
         pairs = [(g, w) for g, w in zip(grads, v) if g.requires_grad]

@@ -438,6 +438,13 @@ def _same_shape(name, x, y):
                          f"({list(x.shape)}) is not supported. Please ensure they have the same size.")
 
 
+def _graph_operands(ctx, grad_out, x, y, weight):
+    """For a BCE backward_create_graph: input and target (Tensors or constants) and the upstream
+    gradient per element, weighted."""
+    scale = _graph_expand(grad_out, x.size, ctx.reduction)
+    return ctx.graph_input(0, x), ctx.graph_input(1, y), scale if weight is None else scale * weight
+
+
 class BinaryCrossEntropy(Function):
     """ℓ = −w·(y·log x + (1 − y)·log(1 − x)), each log clamped at −100 (as PyTorch);
     ∂ℓ/∂x = w·(x − y)/max(x(1 − x), 1e-12);  ∂ℓ/∂y = −w·(log x − log(1 − x))."""
@@ -470,10 +477,7 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def backward_create_graph(ctx, grad_out):
         x, y, weight, _ = ctx.saved_tensors
-        xt, yt = ctx.graph_input(0, x), ctx.graph_input(1, y)
-        scale = _graph_expand(grad_out, x.size, ctx.reduction)
-        if weight is not None:
-            scale = scale * weight
+        xt, yt, scale = _graph_operands(ctx, grad_out, x, y, weight)
         grad_x = grad_y = None
         if ctx.needs_input_grad[0]:
             grad_x = (xt - yt) / Clamp.apply(xt * (1 - xt), 1e-12, None) * scale
@@ -531,10 +535,7 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward_create_graph(ctx, grad_out):
         x, y, weight, pos_weight, _ = ctx.saved_tensors
-        xt, yt = ctx.graph_input(0, x), ctx.graph_input(1, y)
-        scale = _graph_expand(grad_out, x.size, ctx.reduction)
-        if weight is not None:
-            scale = scale * weight
+        xt, yt, scale = _graph_operands(ctx, grad_out, x, y, weight)
         grad_x = grad_y = None
         if ctx.needs_input_grad[0]:
             sig = sigmoid(xt)

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import minigrad
+import minigrad.functional as F
 from minigrad import nn
+from minigrad.autograd.functional import hessian
 from minigrad.tensor import Tensor
 
 
@@ -81,10 +83,39 @@ def test_bn_smoothness(load_example, tmp_path_factory):
         for probe in rec["probes"]:
             assert len(probe["losses"]) == len(probe["grad_changes"]) == len(saved["etas"])
             assert probe["beta"] >= 0 and min(probe["grad_changes"]) >= 0
+        steps = [h["step"] for h in rec["hessian"]]
+        assert steps == list(range(0, saved["steps"], 30)) and all(np.isfinite(h["top_eigenvalue"])
+                                                                  for h in rec["hessian"]), name
     # probes leave the run untouched: the recorded loss at a probe step is the loss the step then trains on
     rec = saved["nets"]["bn"]
     for probe in rec["probes"]:
         assert probe["loss"] == pytest.approx(rec["losses"][probe["step"]], rel=1e-5)
+
+
+def test_top_hessian_eigenvalue_is_that_of_the_full_hessian(load_example):
+    """Power iteration on HVPs leaves the model as it was and finds the largest-magnitude eigenvalue
+    of the Hessian formed in full (autograd.functional.hessian) for a small BN net."""
+    module = load_example("bn_smoothness")
+    minigrad.manual_seed(0)
+    model = load_example("_common").mlp([4], in_features=3, classes=3, norm=nn.BatchNorm1d).double()
+    x, y = minigrad.randn(12, 3, dtype=np.float64), Tensor(np.arange(12) % 3)
+    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    lam = module.top_hessian_eigenvalue(model, x, y, iters=300)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.data, before[k], err_msg=k)
+    params = [p.detach() for p in model.parameters()]
+
+    def loss(w1, b1, gamma, beta, w2, b2):  # the model's computation (Linear, BN, ReLU, Linear, CE)
+        h = F.relu(F.batch_norm(F.linear(x, w1, b1), None, None, gamma, beta, training=True))
+        return F.cross_entropy(F.linear(h, w2, b2), y)
+
+    assert loss(*params).item() == pytest.approx(F.cross_entropy(model(x), y).item(), rel=1e-12)
+    blocks = hessian(loss, tuple(params))
+    sizes = [p.numel() for p in params]
+    H = np.block([[blocks[i][j].data.reshape(sizes[i], sizes[j]) for j in range(len(params))]
+                  for i in range(len(params))])
+    eig = np.linalg.eigvalsh(H)
+    assert lam == pytest.approx(eig[np.argmax(np.abs(eig))], rel=1e-6)
 
 
 def test_probe_leaves_parameters_and_running_stats_unchanged(load_example):
