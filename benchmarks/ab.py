@@ -6,7 +6,9 @@ as the package ``minigrad_ref``, with the working tree's compiled kernels (refus
 sources differ, so both sides run the same machine code), and both packages are imported side by
 side. Each row of the overhead section and the MLP / SimpleConvNet train-step rows is then timed by
 ``harness.compare({"ref": ..., "work": ...})``: interleaved, order rotated each repetition, ratio
-paired by repetition. Prints, per row, both medians and the paired ratio work / ref with quartiles.
+paired by repetition. Prints, per row, both medians, the paired ratio work / ref (median and
+quartiles) and the ratio of the fastest repetitions, which on a loaded machine is the steadier
+figure (a block slowed by a neighbour only ever adds time).
 """
 import argparse
 import importlib
@@ -23,8 +25,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNEL_SOURCES = ["setup.py", "minigrad/_ops/*.pyx", "minigrad/_ops/*.pxi", "minigrad/_ops/*.pxd"]
 
 
-def _git(*args, **kwargs):
-    return subprocess.run(["git", "-C", REPO, *args], check=True, **kwargs)
+def _git(*args, check=True, **kwargs):
+    return subprocess.run(["git", "-C", REPO, *args], check=check, **kwargs)
 
 
 def load_ref(ref, tmp):
@@ -74,6 +76,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ab", description=__doc__.splitlines()[0])
     parser.add_argument("ref", help="git ref to compare the working tree with (e.g. main)")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions per row (default: the harness's)")
     args = parser.parse_args(argv)
     harness.prepare_process()
     harness.configure(quick=args.quick)
@@ -82,14 +85,14 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         mods = {"ref": load_ref(args.ref, tmp), "work": minigrad}
         print(f"ref = {args.ref}, work = the working tree; CPU: {harness.cpu_name()}")
-        print(f"{'row':<58} {'ref':>10} {'work':>10}  work/ref (q1-q3)")
+        print(f"{'row':<58} {'ref':>9} {'work':>9}  work/ref paired (q1-q3)  fastest")
         for label, threads, steps in rows(mods):
             mods["ref"].set_num_threads(threads)  # its own setting (compare sets the working tree's)
-            res = harness.compare(steps, threads=threads, baseline="ref")
+            res = harness.compare(steps, threads=threads, baseline="ref", reps=args.reps)
             c, r = res["candidates"], res["ratios"]["work"]
-            print(f"{label[:58]:<58} {harness.fmt_time(c['ref']['median']):>10} "
-                  f"{harness.fmt_time(c['work']['median']):>10}  "
-                  f"{r['median']:.3f} ({r['q1']:.3f}-{r['q3']:.3f})")
+            print(f"{label[:58]:<58} {harness.fmt_time(c['ref']['median']):>9} "
+                  f"{harness.fmt_time(c['work']['median']):>9}  "
+                  f"{r['median']:.3f} ({r['q1']:.3f}-{r['q3']:.3f})  {c['work']['min'] / c['ref']['min']:.3f}")
     return 0
 
 
