@@ -14,7 +14,7 @@ a context has run, unless ``retain_graph=True``.
 
 With ``create_graph=True`` the same walk calls each Function's ``backward_create_graph`` instead:
 it receives and returns Tensors and is written with differentiable ops, so the backward pass is
-itself recorded and its result can be differentiated again (docs/internals.md, section 4).
+itself recorded and its result can be differentiated again (docs/internals.md, section 5).
 """
 import functools
 import os
