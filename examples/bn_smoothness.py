@@ -139,7 +139,7 @@ def plot(records, path, title):
     axes[0].set(title="(a) loss landscape: L(θ − η·g) over η", ylabel="loss")
     axes[1].set(title="(b) gradient predictiveness", ylabel="‖∇L(θ − η·g) − ∇L(θ)‖", yscale="log")
     axes[2].set(title='(c) "effective" β-smoothness', ylabel="max_η ‖Δ∇L‖ / ‖η·g‖", yscale="log")
-    axes[3].set(title="(d) top eigenvalue of ∇²L (power iteration)", ylabel="λ_max", yscale="symlog")
+    axes[3].set(title="(d) top eigenvalue of ∇²L (power iteration)", ylabel="λ_max")
     for ax in axes:
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
