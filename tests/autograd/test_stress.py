@@ -193,3 +193,34 @@ def test_concurrent_threads_give_the_sequential_results(threads):
         assert concurrent[seed][0] == sequential[seed][0]
         for got, want in zip(concurrent[seed][1], sequential[seed][1]):
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("threads", [1], indirect=True)
+def test_gradient_penalty_loop_keeps_memory_flat(threads):
+    """1,000 gradient-penalty steps (a create_graph backward and a backward through it each): after a
+    100-step warm-up no Tensor is left behind and RSS stays within 1 MiB."""
+    rng = np.random.default_rng(4)
+    model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 1))
+    opt = minigrad.optim.SGD(model.parameters(), lr=1e-3)
+    x = minigrad.tensor(rng.standard_normal((8, 6)).astype(np.float32), requires_grad=True)
+
+    def step():
+        out = model(x)
+        (gx,) = autograd.grad(out.sum(), x, create_graph=True)
+        loss = out.mean() + ((gx * gx).sum(1) - 1).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    first = step()
+    for _ in range(100):
+        step()
+    tensors, rss = _live_tensors(), _rss_pages()
+    for _ in range(900):
+        last = step()
+    grown_tensors = _live_tensors() - tensors
+    grown_kib = (_rss_pages() - rss) * os.sysconf("SC_PAGE_SIZE") / 1024
+    assert last < first
+    assert grown_tensors <= 0, f"{grown_tensors} Tensors leaked over 900 steps"
+    assert grown_kib < 1024, f"RSS grew by {grown_kib:.0f} KiB over 900 steps"
