@@ -77,6 +77,8 @@ def main(argv=None):
     parser.add_argument("ref", help="git ref to compare the working tree with (e.g. main)")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--reps", type=int, default=None, help="repetitions per row (default: the harness's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for every row (default: the bench's, 1 for overhead and 2 for train)")
     args = parser.parse_args(argv)
     harness.prepare_process()
     harness.configure(quick=args.quick)
@@ -87,10 +89,11 @@ def main(argv=None):
         print(f"ref = {args.ref}, work = the working tree; CPU: {harness.cpu_name()}")
         print(f"{'row':<58} {'ref':>9} {'work':>9}  work/ref paired (q1-q3)  fastest")
         for label, threads, steps in rows(mods):
+            threads = args.threads or threads
             mods["ref"].set_num_threads(threads)  # its own setting (compare sets the working tree's)
             res = harness.compare(steps, threads=threads, baseline="ref", reps=args.reps)
             c, r = res["candidates"], res["ratios"]["work"]
-            print(f"{label[:58]:<58} {harness.fmt_time(c['ref']['median']):>9} "
+            print(f"{label[:52] + f' ({threads}t)':<58} {harness.fmt_time(c['ref']['median']):>9} "
                   f"{harness.fmt_time(c['work']['median']):>9}  "
                   f"{r['median']:.3f} ({r['q1']:.3f}-{r['q3']:.3f})  {c['work']['min'] / c['ref']['min']:.3f}")
     return 0
