@@ -21,6 +21,7 @@ LAYERS = [
     ["nn", "optim", "data"],                  # modules, optimizers, datasets
     ["viz_layout", "viz_page"],               # the HTML viewer's layout and page (numpy only)
     ["profiler", "viz", "onnx"],              # tools that read the graph through the engine's seams
+    ["autograd_functional"],                  # jacobian, hessian, ...: whole functions, on autograd.grad
     [""],                                     # minigrad/__init__.py
     ["tune"],                                 # hyperparameter search: trains whole models
 ]
