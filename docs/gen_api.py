@@ -1,0 +1,256 @@
+"""Write docs/api.md: the PyTorch API a learner of MLPs and CNNs meets, checked against minigrad.
+
+    python docs/gen_api.py           # rewrite docs/api.md
+    python docs/gen_api.py --check   # exit 1 if docs/api.md is out of date
+
+The list below (``SECTIONS``) is the specification (issue 20); whether each entry is present is read
+from the code, never written by hand. An entry is
+
+- ``name``: an attribute of the section's module (``Module.apply`` reaches into a class);
+- ``name(a, b)``: the same, and its signature must accept the keyword arguments ``a`` and ``b``;
+- in the tensor-ops sections, ``name`` followed by where PyTorch has it: ``f`` a function of
+  ``torch`` (minigrad: ``minigrad.name``), ``m`` a method or property of ``torch.Tensor``
+  (minigrad: ``Tensor.name``); both are checked.
+
+Where minigrad differs from PyTorch, the object's docstring says so in a paragraph starting
+``Differs from PyTorch:``; that paragraph is copied into the table, so the note lives next to the code.
+tests/test_api_doc.py fails if docs/api.md and this output disagree, and (with PyTorch installed)
+if an entry names something PyTorch does not have.
+"""
+import argparse
+import importlib
+import inspect
+import re
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "api.md"
+
+# (title, PyTorch module, minigrad module, entries)
+SECTIONS = [
+    ("Tensor creation", "torch", "minigrad", """
+        tensor as_tensor from_numpy zeros ones full empty zeros_like ones_like full_like empty_like
+        arange linspace eye rand randn randint randperm rand_like randn_like randint_like manual_seed
+     """),
+    ("dtype and device objects", "torch", "minigrad", """
+        dtype device float32 float float64 double int64 long int32 int bool
+     """),
+    ("Tensor conversion and attributes", "torch", "minigrad", """
+        to:m cpu:m numpy:m item:m tolist:m float:m double:m long:m int:m bool:m type_as:m dtype:m
+        device:m shape:m size:m dim:m numel:m
+     """),
+    ("Tensor math", "torch", "minigrad", """
+        add:fm sub:fm mul:fm div:fm pow:fm neg:fm abs:fm exp:fm log:fm sqrt:fm sin:fm cos:fm
+        tanh:fm sigmoid:fm relu:fm
+        eq:fm ne:fm lt:fm le:fm gt:fm ge:fm isclose:fm allclose:fm equal:fm
+        maximum:fm minimum:fm clamp:fm clip:fm sign:fm round:fm floor:fm ceil:fm matmul:fm
+     """),
+    ("Tensor reductions", "torch", "minigrad", """
+        sum:fm mean:fm var:fm std:fm prod:fm max:fm min:fm argmax:fm argmin:fm amax:fm amin:fm
+        logsumexp:fm norm:fm all:fm any:fm cumsum:fm
+     """),
+    ("Tensor shape ops", "torch", "minigrad", """
+        view:m view_as:m reshape:fm reshape_as:m flatten:fm unflatten:fm squeeze:fm unsqueeze:fm
+        permute:fm transpose:fm t:fm T:m expand:m expand_as:m repeat:m flip:fm roll:fm narrow:fm
+        chunk:fm split:fm cat:f stack:f
+     """),
+    ("Tensor indexing", "torch", "minigrad", """
+        gather:fm scatter:fm index_select:fm masked_fill:fm where:fm topk:fm sort:fm argsort:fm
+        nonzero:fm
+     """),
+    ("In-place ops and autograd", "torch", "minigrad", """
+        add_:m sub_:m mul_:m div_:m zero_:m fill_:m clamp_:m copy_:m
+        detach:m clone:fm requires_grad_:m retain_grad:m register_hook:m backward:m
+        no_grad:f enable_grad:f set_grad_enabled:f
+     """),
+    ("nn containers and Module", "torch.nn", "minigrad.nn", """
+        Module Parameter Sequential ModuleList ModuleDict ParameterList ParameterDict
+        Module.apply Module.named_modules Module.modules Module.children Module.named_children
+        Module.parameters Module.named_parameters Module.buffers Module.named_buffers
+        Module.requires_grad_ Module.zero_grad(set_to_none) Module.register_buffer(persistent)
+        Module.register_forward_pre_hook Module.register_forward_hook Module.train Module.eval
+        Module.state_dict Module.load_state_dict(strict) Module.to
+     """),
+    ("nn layers", "torch.nn", "minigrad.nn", """
+        Identity Flatten Unflatten Linear Bilinear Conv1d Conv2d ConvTranspose2d MaxPool1d MaxPool2d
+        AvgPool1d AvgPool2d AdaptiveAvgPool2d AdaptiveMaxPool2d BatchNorm1d BatchNorm2d LayerNorm
+        GroupNorm Dropout Dropout2d Embedding
+     """),
+    ("nn activations", "torch.nn", "minigrad.nn", """
+        ReLU LeakyReLU ELU GELU SiLU Mish Sigmoid Tanh Softmax LogSoftmax Softplus Hardtanh PReLU
+     """),
+    ("nn losses", "torch.nn", "minigrad.nn", """
+        CrossEntropyLoss(weight,ignore_index,label_smoothing) NLLLoss(weight,ignore_index) MSELoss
+        L1Loss SmoothL1Loss(beta) HuberLoss(delta) BCELoss(weight) BCEWithLogitsLoss(pos_weight)
+        KLDivLoss(log_target)
+     """),
+    ("nn.functional", "torch.nn.functional", "minigrad.nn.functional", """
+        linear bilinear conv1d conv2d conv_transpose2d max_pool1d max_pool2d avg_pool1d avg_pool2d
+        adaptive_avg_pool2d adaptive_max_pool2d batch_norm layer_norm group_norm dropout dropout2d
+        embedding relu leaky_relu elu gelu silu mish sigmoid tanh softmax log_softmax softplus
+        hardtanh prelu cross_entropy nll_loss mse_loss l1_loss smooth_l1_loss huber_loss
+        binary_cross_entropy binary_cross_entropy_with_logits kl_div one_hot pad
+     """),
+    ("nn.init", "torch.nn.init", "minigrad.nn.init", """
+        calculate_gain uniform_ normal_ constant_ ones_ zeros_ eye_ dirac_ xavier_uniform_
+        xavier_normal_ kaiming_uniform_ kaiming_normal_ trunc_normal_ orthogonal_ sparse_
+     """),
+    ("nn.utils", "torch.nn.utils", "minigrad.nn.utils", """
+        clip_grad_norm_ clip_grad_value_ parameters_to_vector vector_to_parameters
+     """),
+    ("optim", "torch.optim", "minigrad.optim", """
+        Optimizer Optimizer.zero_grad(set_to_none) Optimizer.step(closure) Optimizer.add_param_group
+        Optimizer.state_dict Optimizer.load_state_dict
+        SGD Adam AdamW Adagrad RMSprop Adadelta Adamax NAdam RAdam
+     """),
+    ("optim.lr_scheduler", "torch.optim.lr_scheduler", "minigrad.optim.lr_scheduler", """
+        LRScheduler StepLR MultiStepLR ExponentialLR CosineAnnealingLR CosineAnnealingWarmRestarts
+        OneCycleLR LinearLR LambdaLR SequentialLR ReduceLROnPlateau
+     """),
+    ("data (torch.utils.data)", "torch.utils.data", "minigrad.data", """
+        Dataset TensorDataset Subset ConcatDataset random_split
+        DataLoader(batch_size,shuffle,sampler,drop_last,collate_fn,generator,num_workers)
+        default_collate Sampler SequentialSampler RandomSampler SubsetRandomSampler
+        WeightedRandomSampler BatchSampler
+     """),
+    ("datasets (torchvision.datasets)", "torchvision.datasets", "minigrad.data.datasets", """
+        MNIST(root,train,transform,target_transform,download)
+        FashionMNIST(root,train,transform,target_transform,download)
+     """),
+    ("transforms (torchvision.transforms)", "torchvision.transforms", "minigrad.data.transforms", """
+        Compose ToTensor Normalize RandomCrop RandomHorizontalFlip
+     """),
+]
+
+_ENTRY = re.compile(r"^([\w.]+)(?:\(([\w,]*)\))?(?::([fm]+))?$")
+_NOTE = re.compile(r"Differs from PyTorch:\s*(.*?)(?:\n\s*\n|$)", re.S)
+
+
+class Entry:
+    """One checklist line: what PyTorch calls it and which minigrad objects must exist."""
+
+    def __init__(self, text, torch_module, module):
+        match = _ENTRY.match(text)
+        if not match:
+            raise ValueError(f"bad entry {text!r}")
+        self.name, kwargs, forms = match.groups()
+        self.kwargs = kwargs.split(",") if kwargs else []
+        self.torch_module, self.module = torch_module, module
+        # (PyTorch path, minigrad module, attribute path inside it)
+        self.targets = []
+        for form in forms or "f":
+            if form == "f":
+                self.targets.append((f"{torch_module}.{self.name}", module, self.name))
+            else:
+                self.targets.append((f"{torch_module}.Tensor.{self.name}", module, f"Tensor.{self.name}"))
+
+    def label(self):
+        paths = [torch_path for torch_path, _, _ in self.targets]
+        call = f"({', '.join(self.kwargs)})" if self.kwargs else ""
+        return " / ".join(f"`{p}{call}`" for p in paths)
+
+
+def resolve(module, path):
+    """The object ``module.path`` (dotted), or None if a piece is missing."""
+    try:
+        obj = importlib.import_module(module)
+    except ImportError:
+        return None
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def missing_kwargs(obj, kwargs):
+    """The names in ``kwargs`` that ``obj``'s signature does not accept."""
+    try:
+        params = inspect.signature(obj).parameters
+    except (TypeError, ValueError):
+        return list(kwargs)
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return []
+    return [k for k in kwargs if k not in params or params[k].kind == params[k].POSITIONAL_ONLY]
+
+
+def note(obj):
+    """The ``Differs from PyTorch:`` paragraph of ``obj``'s own docstring, on one line ('' if none)."""
+    doc = obj.__dict__.get("__doc__") if isinstance(obj, type) else getattr(obj, "__doc__", None)
+    if isinstance(obj, property):
+        doc = obj.fget.__doc__
+    match = _NOTE.search(inspect.cleandoc(doc)) if isinstance(doc, str) else None
+    return " ".join(match.group(1).split()) if match else ""
+
+
+def entries():
+    for title, torch_module, module, text in SECTIONS:
+        yield title, module, [Entry(t, torch_module, module) for t in text.split()]
+
+
+def status(entry):
+    """(present, notes) for one entry: present only if every target exists and takes the kwargs."""
+    present, notes = True, []
+    for _, module, path in entry.targets:
+        owner, _, attr = path.rpartition(".")
+        obj = resolve(module, path)
+        if obj is None:
+            present = False
+            notes.append(f"missing: `{module}.{path}`")
+            continue
+        raw = inspect.getattr_static(resolve(module, owner), attr) if owner else obj
+        lacking = missing_kwargs(obj, entry.kwargs)
+        if lacking:
+            present = False
+            notes.append(f"missing argument{'s' * (len(lacking) > 1)} {', '.join(lacking)}")
+        text = note(raw) or (note(obj) if raw is not obj else "")
+        if text and text not in notes:
+            notes.append(text)
+    return present, notes
+
+
+def render():
+    lines = [
+        "# The PyTorch API in minigrad",
+        "",
+        "Generated by `python docs/gen_api.py` from the code (do not edit by hand; "
+        "`tests/test_api_doc.py` fails when this page and the code disagree).",
+        "Each row is a PyTorch name a learner of MLPs and CNNs meets; ✓ means minigrad has it under the",
+        "same name, with the listed keyword arguments, and ✗ that it is still missing. The third column",
+        "says where minigrad differs from PyTorch (from the `Differs from PyTorch:` paragraph of the",
+        "object's docstring). Names map as `torch` → `minigrad`, `torch.nn` → `minigrad.nn`,",
+        "`torch.optim` → `minigrad.optim`, `torch.utils.data` → `minigrad.data`, `torchvision.datasets`",
+        "→ `minigrad.data.datasets`, `torchvision.transforms` → `minigrad.data.transforms`.",
+        "",
+    ]
+    total = done = 0
+    body = []
+    for title, module, section in entries():
+        body += [f"## {title} (`{module}`)", "", "| PyTorch | | notes |", "|---|---|---|"]
+        for entry in section:
+            present, notes = status(entry)
+            total += 1
+            done += present
+            body.append(f"| {entry.label()} | {'✓' if present else '✗'} | {'; '.join(notes)} |")
+        body.append("")
+    lines += [f"**{done} of {total}** entries present.", ""] + body
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/api.md is out of date")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not OUT.is_file() or OUT.read_text(encoding="utf-8") != text:
+            print(f"{OUT} is out of date: run python docs/gen_api.py", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
