@@ -1,13 +1,17 @@
 """Optimizers and learning-rate schedules (``torch.optim``'s names and update rules)."""
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import AdaGrad, Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "AdaGrad", "RMSprop", "lr_scheduler",
-           "param_groups_no_decay"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "AdaGrad", "RMSprop", "Adadelta", "Adamax", "NAdam",
+           "RAdam", "lr_scheduler", "param_groups_no_decay"]
 
 
 def param_groups_no_decay(model, weight_decay):

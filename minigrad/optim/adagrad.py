@@ -60,18 +60,9 @@ class Adagrad(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            param, g = p.data, p.grad.data
+            param, g = p.data, self._grad(p, weight_decay, maximize)
             state = self.state[p]
             state["step"] += 1
-            if weight_decay != 0:
-                decayed = np.multiply(param, weight_decay, out=self._buffer(param, 0))
-                if maximize:
-                    decayed -= g
-                else:
-                    decayed += g
-                g = decayed
-            elif maximize:
-                g = np.negative(g, out=self._buffer(param, 0))
             clr = lr / (1 + (state["step"] - 1) * lr_decay)
             s = state["sum"]
             tmp = np.multiply(g, g, out=self._buffer(param, 1))

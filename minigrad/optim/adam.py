@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import _ops
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_betas, check_nonnegative
 
 __all__ = ["Adam", "AdamW"]
 
@@ -55,9 +55,7 @@ class Adam(Optimizer):
     def _validate(self, group):
         check_nonnegative("learning rate", group["lr"])
         check_nonnegative("epsilon value", group["eps"])
-        for i, beta in enumerate(group["betas"]):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        check_betas(group["betas"])
         check_nonnegative("weight_decay value", group["weight_decay"])
 
     def _update_group(self, group):

@@ -6,13 +6,15 @@ PyTorch; ``get_last_lr()`` returns the values last set. Schedules are evaluated 
 recursive (chainable) form, so the sequences agree with PyTorch's to the last bit of rounding.
 ``state_dict()`` is every attribute except the optimizer (plain numbers, strings, lists and dicts).
 """
+import bisect
 import math
+import types
 
 from .optimizer import Optimizer
 
 __all__ = [
     "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
-    "ReduceLROnPlateau", "OneCycleLR",
+    "ReduceLROnPlateau", "OneCycleLR", "LambdaLR", "CosineAnnealingWarmRestarts", "SequentialLR",
 ]
 
 
@@ -45,13 +47,34 @@ class LRScheduler:
         """The learning rates set by the last ``step()``."""
         return self._last_lr
 
+    # get_lr() scales the groups' current lr (PyTorch's chainable form) rather than computing it
+    # from base_lrs; SequentialLR's restart must then reset the lr first.
+    _chainable = False
+
     def step(self):
         """Advance one epoch and set each group's ``lr``."""
         self._step_count += 1
         self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._set_lrs(self.get_lr())
+
+    def _set_lrs(self, lrs):
+        for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _initial_step(self):
+        """The construction step again (SequentialLR hands over to this scheduler at epoch 0)."""
+        self._step_count = 0
+        self.step()
+
+    def _restart(self):
+        """Jump to epoch 0 (SequentialLR at a milestone): PyTorch's closed form there, i.e. the
+        schedule's first value computed from each group's initial lr."""
+        self.last_epoch = 0
+        if self._chainable:
+            for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+                group["lr"] = base
+        self._set_lrs(self.get_lr())
 
     def state_dict(self):
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
@@ -71,6 +94,8 @@ class StepLR(LRScheduler):
     >>> sched = StepLR(opt, step_size=30, gamma=0.1)  # 0.05 for epochs 0-29, 0.005 for 30-59, ...
     """
 
+    _chainable = True
+
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
@@ -89,6 +114,8 @@ class MultiStepLR(LRScheduler):
     >>> sched = MultiStepLR(opt, milestones=[30, 80], gamma=0.1)
     """
 
+    _chainable = True
+
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         counts = {}
         for m in milestones:
@@ -106,6 +133,8 @@ class MultiStepLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """lr = initial_lr · γ^epoch."""
 
+    _chainable = True
+
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -119,6 +148,8 @@ class ExponentialLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """lr = η_min + (initial_lr − η_min)·(1 + cos(π·epoch/T_max))/2 (SGDR without restarts;
     continues as a cosine wave after T_max, as PyTorch's does)."""
+
+    _chainable = True
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max, self.eta_min = T_max, eta_min
@@ -140,6 +171,8 @@ class CosineAnnealingLR(LRScheduler):
 class LinearLR(LRScheduler):
     """lr = initial_lr · f(epoch), f going linearly from ``start_factor`` to ``end_factor`` over
     ``total_iters`` epochs, then constant (learning-rate warm-up)."""
+
+    _chainable = True
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
         if start_factor > 1.0 or start_factor <= 0:
@@ -323,6 +356,173 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = momentum
         return lrs
+
+
+class LambdaLR(LRScheduler):
+    """lr = initial_lr · λ(epoch), with one function λ for all groups or a list, one per group.
+
+    ``state_dict()`` leaves out plain functions and lambdas (they cannot be saved) and keeps the
+    attributes of callable objects, as PyTorch does.
+
+    Examples
+    --------
+    >>> sched = LambdaLR(opt, lr_lambda=lambda epoch: 0.95 ** epoch)
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        n = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas")
+        self.__dict__.update(state)
+        for fn, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                fn.__dict__.update(attrs)
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter): lr = η_min + (initial_lr − η_min)·(1 + cos(π·T_cur/T_i))/2, where
+    T_cur counts epochs since the last restart and the period T_i starts at ``T_0`` and is multiplied
+    by ``T_mult`` at each restart.
+
+    ``step()`` advances one epoch; ``step(epoch)`` sets a (possibly fractional) epoch, so stepping per
+    batch is ``sched.step(epoch + i / iters_per_epoch)``.
+    """
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        cos = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+        return [self.eta_min + (base - self.eta_min) * cos for base in self.base_lrs]
+
+    def step(self, epoch=None):
+        """Advance one epoch, or go to ``epoch`` (a float allowed); set each group's ``lr``."""
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+        elif epoch >= self.T_0 and self.T_mult == 1:
+            self.T_cur = epoch % self.T_0
+        elif epoch >= self.T_0:
+            # n restarts so far: T_0·(1 + T_mult + … + T_mult^(n−1)) ≤ epoch
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult ** n
+        else:
+            self.T_i, self.T_cur = self.T_0, epoch
+        self.last_epoch = math.floor(epoch)
+        self._set_lrs(self.get_lr())
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another: ``schedulers[i]`` from epoch ``milestones[i−1]`` on,
+    each restarting from its own epoch 0 (e.g. a LinearLR warm-up, then CosineAnnealingLR).
+
+    Examples
+    --------
+    >>> warmup = LinearLR(opt, start_factor=0.1, total_iters=5)
+    >>> cosine = CosineAnnealingLR(opt, T_max=95)
+    >>> sched = SequentialLR(opt, schedulers=[warmup, cosine], milestones=[5])
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(f"{name} expects at least one scheduler, but got no scheduler.")
+        for i, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(
+                    f"{name} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs "
+                    f"to be specified when calling `step`, but got one at index {i} in the given schedulers "
+                    "sequence."
+                )
+            if getattr(scheduler, "optimizer", None) is not optimizer:
+                raise ValueError(
+                    f"{name} expects all schedulers to belong to the same optimizer, but got scheduler "
+                    f"{type(scheduler).__name__} at index {i} with a different optimizer."
+                )
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                "Sequential Schedulers expects number of schedulers provided to be one more than the number "
+                f"of milestone points, but got number of schedulers {len(schedulers)} and the number of "
+                f"milestones to be equal to {len(milestones)}"
+            )
+        self.optimizer = optimizer
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        # Undo the construction steps of the schedulers and start the first one afresh (the base
+        # constructor's step is not wanted here, as in PyTorch).
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        _undo_step(self)
+        first = self._schedulers[bisect.bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        self.last_epoch += 1
+        idx = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            scheduler._restart()
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for scheduler, sub in zip(self._schedulers, saved):
+            scheduler.load_state_dict(sub)
+
+
+def _undo_step(scheduler):
+    """One epoch back for every scheduler inside a SequentialLR (nested ones included)."""
+    for sub in scheduler._schedulers:
+        if hasattr(sub, "_schedulers"):
+            _undo_step(sub)
+        else:
+            sub.last_epoch -= 1
 
 
 def _per_group(name, value, n):

@@ -32,6 +32,36 @@ def check_nonnegative(name, value):
         raise ValueError(f"Invalid {name}: {value}")
 
 
+def check_betas(betas):
+    """PyTorch's ``ValueError("Invalid beta parameter at index i: β")`` unless 0 ≤ β < 1."""
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+def check_adam_family(group):
+    """The checks Adamax, NAdam and RAdam share: lr, eps, betas, weight_decay."""
+    check_nonnegative("learning rate", group["lr"])
+    check_nonnegative("epsilon value", group["eps"])
+    check_betas(group["betas"])
+    check_nonnegative("weight_decay value", group["weight_decay"])
+
+
+def lerp_(avg, g, weight, tmp):
+    """avg ← avg + weight·(g − avg) in place, as PyTorch's ``lerp_`` evaluates β·avg + (1 − β)·g."""
+    np.subtract(g, avg, out=tmp)
+    tmp *= weight
+    avg += tmp
+
+
+def square_avg_(avg, g, beta, tmp):
+    """avg ← β·avg + (1 − β)·g² in place (``tmp``: scratch shaped like g)."""
+    np.multiply(g, g, out=tmp)
+    tmp *= 1 - beta
+    avg *= beta
+    avg += tmp
+
+
 class Optimizer:
     """Base class of all optimizers.
 
@@ -132,6 +162,40 @@ class Optimizer:
     def _update_group(self, group):
         raise NotImplementedError
 
+    def _grad(self, p, weight_decay, maximize):
+        """The gradient an update uses: −g if ``maximize``, plus the coupled L2 term λ·θ if
+        ``weight_decay`` λ ≠ 0. ``p.grad`` itself is never modified (the result may be scratch
+        slot 0, valid until the next call)."""
+        param, g = p.data, p.grad.data
+        if weight_decay != 0:
+            decayed = np.multiply(param, weight_decay, out=self._buffer(param, 0))
+            if maximize:
+                decayed -= g
+            else:
+                decayed += g
+            return decayed
+        if maximize:
+            return np.negative(g, out=self._buffer(param, 0))
+        return g
+
+    def _decayed_grad(self, p, group):
+        """(θ, g) for the Adam family: θ shrunk in place by (1 − lr·λ) if the group's
+        ``decoupled_weight_decay``, else λ·θ added to g by :meth:`_grad`."""
+        weight_decay = group["weight_decay"]
+        if group["decoupled_weight_decay"] and weight_decay != 0:
+            p.data *= 1 - group["lr"] * weight_decay
+            weight_decay = 0
+        return p.data, self._grad(p, weight_decay, group["maximize"])
+
+    def _step_state(self, p, *names, **extra):
+        """``p``'s state with ``'step'`` advanced by one; created on first use with ``'step'`` 0, a
+        zero array shaped like ``p`` for each of ``names``, and the ``extra`` values."""
+        state = self.state.get(p)
+        if not state:
+            state = self.state[p] = {"step": 0, **{n: np.zeros_like(p.data) for n in names}, **extra}
+        state["step"] += 1
+        return state
+
     def _buffer(self, like, slot=0):
         """Scratch array shaped like ``like`` (reused across steps and parameters of that shape)."""
         key = (like.shape, like.dtype.str, slot)
@@ -198,10 +262,12 @@ def _restore(p, index, name, value):
     """One saved state value for parameter ``p``: arrays copied (and cast), scalars as Python numbers."""
     if isinstance(value, Tensor):
         value = value.data
+    if name == "step":
+        return int(value.item() if isinstance(value, (np.ndarray, np.generic)) else value)  # PyTorch: a tensor
     if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
-        value = value.item()  # e.g. PyTorch's scalar 'step' tensor
+        return np.array(value, copy=True)  # a scalar buffer (NAdam's mu_product) keeps its dtype
     if not isinstance(value, np.ndarray):
-        return int(value) if name == "step" else value
+        return value
     if value.shape != p.data.shape:
         raise ValueError(
             f"loaded state for parameter {index} has '{name}' of shape {list(value.shape)}, "

@@ -60,7 +60,7 @@ class RMSprop(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            param, g = p.data, p.grad.data
+            param, g = p.data, self._grad(p, weight_decay, maximize)
             state = self.state.get(p)
             if not state:
                 state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(param)}
@@ -69,15 +69,6 @@ class RMSprop(Optimizer):
                 if centered:
                     state["grad_avg"] = np.zeros_like(param)
             state["step"] += 1
-            if weight_decay != 0:
-                decayed = np.multiply(param, weight_decay, out=self._buffer(param, 0))
-                if maximize:
-                    decayed -= g
-                else:
-                    decayed += g
-                g = decayed
-            elif maximize:
-                g = np.negative(g, out=self._buffer(param, 0))
             v = state["square_avg"]
             tmp = np.multiply(g, g, out=self._buffer(param, 1))
             tmp *= 1 - alpha

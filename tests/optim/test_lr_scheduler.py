@@ -154,3 +154,116 @@ def test_validation():
         s.step()
     with pytest.raises(TypeError, match="is not an Optimizer"):
         lr_scheduler.StepLR(object(), step_size=1)
+
+
+# ---------------------------------------------------------------- LambdaLR, warm restarts, SequentialLR
+class _Decay:
+    """A callable object: LambdaLR saves its attributes in state_dict (a lambda is left out)."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, epoch):
+        return self.rate ** epoch
+
+
+def _assert_same_lrs(ours, theirs, s, t, steps, step_args=None):
+    for i in range(steps):
+        np.testing.assert_allclose(s.get_last_lr(), t.get_last_lr(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose([g["lr"] for g in ours.param_groups],
+                                   [g["lr"] for g in theirs.param_groups], rtol=1e-12, atol=1e-15)
+        ours.step()
+        theirs.step()
+        args = step_args(i) if step_args else ()
+        s.step(*args)
+        t.step(*args)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, o: m.LambdaLR(o, lr_lambda=lambda e: 1 / (1 + e)),
+    lambda m, o: m.LambdaLR(o, [lambda e: 0.9 ** e, lambda e: 1 + (e % 4)]),
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=4),
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.005),
+], ids=["lambda", "lambda-per-group", "warm-restarts", "warm-restarts-T_mult"])
+def test_new_schedules_match_torch(make):
+    ours, theirs = _optimizers("SGD", momentum=0.9)
+    _assert_same_lrs(ours, theirs, make(lr_scheduler, ours), make(torch.optim.lr_scheduler, theirs), 30)
+
+
+@pytest.mark.parametrize("T_mult", [1, 2])
+def test_warm_restarts_fractional_epochs_match_torch(T_mult):
+    """The per-batch form: step(epoch + i / iters) jumps to a fractional epoch."""
+    ours, theirs = _optimizers()
+    s = lr_scheduler.CosineAnnealingWarmRestarts(ours, T_0=2, T_mult=T_mult, eta_min=0.01)
+    t = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(theirs, T_0=2, T_mult=T_mult, eta_min=0.01)
+    _assert_same_lrs(ours, theirs, s, t, 40, step_args=lambda i: (i / 3,))
+    assert s.T_i == t.T_i and s.T_cur == pytest.approx(t.T_cur, rel=1e-12)
+
+
+def _sequential(m, o, which):
+    if which == "warmup-cosine":
+        return m.SequentialLR(o, [m.LinearLR(o, start_factor=0.1, total_iters=4), m.CosineAnnealingLR(o, T_max=10)],
+                              milestones=[4])
+    if which == "three":
+        return m.SequentialLR(o, [m.ExponentialLR(o, gamma=0.8), m.StepLR(o, step_size=2, gamma=0.5),
+                                  m.LambdaLR(o, lambda e: 1 / (e + 1))], milestones=[3, 9])
+    inner = m.SequentialLR(o, [m.LinearLR(o, start_factor=0.5, total_iters=2), m.ExponentialLR(o, gamma=0.9)],
+                           milestones=[2])
+    return m.SequentialLR(o, [inner, m.CosineAnnealingWarmRestarts(o, T_0=3)], milestones=[6])
+
+
+@pytest.mark.parametrize("which", ["warmup-cosine", "three", "nested"])
+def test_sequential_lr_matches_torch(which):
+    ours, theirs = _optimizers("Adam")
+    s, t = _sequential(lr_scheduler, ours, which), _sequential(torch.optim.lr_scheduler, theirs, which)
+    _assert_same_lrs(ours, theirs, s, t, 25)
+
+
+def test_sequential_and_lambda_state_dict_resume():
+    def build(opt):
+        warm = lr_scheduler.LambdaLR(opt, _Decay(0.5))
+        return lr_scheduler.SequentialLR(opt, [warm, lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2)],
+                                         milestones=[3])
+    ours, _ = _optimizers()
+    s = build(ours)
+    for _ in range(5):
+        ours.step()
+        s.step()
+    state = s.state_dict()
+    assert state["_schedulers"][0]["lr_lambdas"] == [{"rate": 0.5}, {"rate": 0.5}]
+    other, _ = _optimizers()
+    resumed = build(other)
+    other.load_state_dict(ours.state_dict())
+    resumed.load_state_dict(state)
+    for _ in range(8):
+        s.step()
+        resumed.step()
+        assert resumed.get_last_lr() == s.get_last_lr()
+
+
+def test_lambda_state_dict_drops_plain_functions():
+    ours, _ = _optimizers()
+    state = lr_scheduler.LambdaLR(ours, [lambda e: 1.0, _Decay(0.3)]).state_dict()
+    assert state["lr_lambdas"] == [None, {"rate": 0.3}]
+
+
+def test_new_schedulers_validate_like_torch():
+    ours, _ = _optimizers()
+    with pytest.raises(ValueError, match="Expected 2 lr_lambdas, but got 1"):
+        lr_scheduler.LambdaLR(ours, [lambda e: 1.0])
+    with pytest.raises(ValueError, match="Expected positive integer T_0, but got 0"):
+        lr_scheduler.CosineAnnealingWarmRestarts(ours, T_0=0)
+    with pytest.raises(ValueError, match="Expected integer T_mult >= 1, but got 1.5"):
+        lr_scheduler.CosineAnnealingWarmRestarts(ours, T_0=2, T_mult=1.5)
+    with pytest.raises(ValueError, match="Expected non-negative epoch, but got -1"):
+        lr_scheduler.CosineAnnealingWarmRestarts(ours, T_0=2).step(-1)
+    step = lr_scheduler.StepLR(ours, step_size=2)
+    with pytest.raises(ValueError, match="one more than the number of milestone points"):
+        lr_scheduler.SequentialLR(ours, [step], milestones=[3])
+    with pytest.raises(ValueError, match="expects at least one scheduler"):
+        lr_scheduler.SequentialLR(ours, [], milestones=[])
+    with pytest.raises(ValueError, match="does not support `ReduceLROnPlateau`"):
+        lr_scheduler.SequentialLR(ours, [step, lr_scheduler.ReduceLROnPlateau(ours)], milestones=[3])
+    other, _ = _optimizers()
+    with pytest.raises(ValueError, match="same optimizer"):
+        lr_scheduler.SequentialLR(ours, [step, lr_scheduler.StepLR(other, step_size=2)], milestones=[3])

@@ -35,6 +35,18 @@ CASES = [
     ("RMSprop", dict(lr=0.01, momentum=0.9)),
     ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1, eps=1e-4)),
     ("RMSprop", dict(lr=0.01, maximize=True, weight_decay=0.05)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1)),
+    ("Adadelta", dict(lr=0.5, maximize=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.02, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01, maximize=True)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, momentum_decay=0.05, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
 ]
 
 
@@ -107,11 +119,17 @@ def test_20_steps_match_torch(case, dtype):
     assert [g["params"] for g in sd["param_groups"]] == [g["params"] for g in tsd["param_groups"]]
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop"])
+EXTRA_GROUP_OPTIONS = {
+    "SGD": {"momentum": 0.9}, "Adam": {"betas": (0.8, 0.99)}, "AdamW": {"weight_decay": 0.3},
+    "Adagrad": {"lr_decay": 0.1}, "RMSprop": {"centered": True}, "Adadelta": {"rho": 0.5},
+    "Adamax": {"betas": (0.8, 0.99)}, "NAdam": {"momentum_decay": 0.01}, "RAdam": {"weight_decay": 0.2},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA_GROUP_OPTIONS))
 def test_param_groups_with_own_hyperparameters_match_torch(name):
     values = _params(np.float64)
-    extra = {"SGD": {"momentum": 0.9}, "Adam": {"betas": (0.8, 0.99)}, "AdamW": {"weight_decay": 0.3},
-             "Adagrad": {"lr_decay": 0.1}, "RMSprop": {"centered": True}}[name]
+    extra = EXTRA_GROUP_OPTIONS[name]
 
     def groups(params):
         return [{"params": params[:2]}, {"params": params[2:], "lr": 0.003, **extra}]
@@ -154,18 +172,20 @@ def test_load_state_dict_checks_structure():
         optim.Adam([b, a]).load_state_dict(sd)
 
 
-def test_load_torch_optimizer_state_dict():
-    """A torch.optim.Adam state_dict (tensors, 'step' as a tensor) loads and continues like torch."""
+@pytest.mark.parametrize("name, kw", [("Adam", dict(lr=0.01, amsgrad=True)), ("NAdam", dict(lr=0.01))])
+def test_load_torch_optimizer_state_dict(name, kw):
+    """A torch.optim state_dict (tensors, 'step' and NAdam's 'mu_product' as 0-d tensors) loads and
+    continues like torch."""
     values = _params(np.float32)
-    theirs, topt = _run_torch("Adam", dict(lr=0.01, amsgrad=True), values, 5, skip_grad=False)
+    theirs, topt = _run_torch(name, kw, values, 5, skip_grad=False)
     params = [nn.Parameter(minigrad.tensor(q.detach().numpy().copy())) for q in theirs]
-    opt = optim.Adam(params)
+    opt = getattr(optim, name)(params)
     tsd = topt.state_dict()
     opt.load_state_dict({
         "state": {i: {k: v.numpy() for k, v in s.items()} for i, s in tsd["state"].items()},
         "param_groups": tsd["param_groups"],
     })
-    assert opt.state[params[0]]["step"] == 5 and opt.param_groups[0]["amsgrad"] is True
+    assert opt.state[params[0]]["step"] == 5 and opt.param_groups[0]["lr"] == 0.01
     _train_minigrad(opt, params, 5, 10, skip_grad=False)
     for step in range(5, 10):
         topt.zero_grad()
@@ -309,6 +329,12 @@ def test_grad_is_not_modified_and_add_param_group():
     (lambda ps: optim.Adagrad(ps, initial_accumulator_value=-1), "Invalid initial_accumulator_value value: -1"),
     (lambda ps: optim.RMSprop(ps, alpha=-0.5), "Invalid alpha value: -0.5"),
     (lambda ps: optim.SGD([{"params": ps, "lr": -2.0}], lr=0.1), "Invalid learning rate: -2.0"),
+    (lambda ps: optim.Adadelta(ps, rho=1.5), "Invalid rho value: 1.5"),
+    (lambda ps: optim.Adadelta(ps, eps=-1), "Invalid epsilon value: -1"),
+    (lambda ps: optim.Adamax(ps, betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
+    (lambda ps: optim.NAdam(ps, momentum_decay=-0.1), "Invalid momentum_decay value: -0.1"),
+    (lambda ps: optim.NAdam(ps, weight_decay=-1), "Invalid weight_decay value: -1"),
+    (lambda ps: optim.RAdam(ps, lr=-0.5), "Invalid learning rate: -0.5"),
 ])
 def test_validation_messages_match_torch(ctor, message):
     params = [nn.Parameter(minigrad.zeros(2))]
