@@ -1,9 +1,12 @@
-"""Map-style datasets with PyTorch's semantics: ``Dataset``, ``TensorDataset``, ``Subset``, ``random_split``.
+"""Map-style datasets with PyTorch's semantics: ``Dataset``, ``TensorDataset``, ``Subset``,
+``ConcatDataset``, ``random_split``.
 
 A dataset maps an index ``i`` in ``range(len(ds))`` to one sample. Datasets that hold whole arrays also
 implement ``_get_batch(indices)``, which returns an already collated batch by fancy-indexing the arrays;
 ``DataLoader`` uses it instead of stacking samples one by one (the fast path).
 """
+import bisect
+import itertools
 import math
 import numbers
 
@@ -12,7 +15,7 @@ import numpy as np
 from ..random import default_generator
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"]
 
 
 def as_generator(generator):
@@ -36,6 +39,9 @@ class Dataset:
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -96,6 +102,35 @@ class Subset(Dataset):
             base = np.asarray(self.indices, dtype=np.int64)
             return lambda indices: self.dataset._get_batch(base[indices])
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after another (``ds1 + ds2`` builds one too).
+
+    ``cumulative_sizes[i]`` is the number of samples in ``datasets[:i + 1]``.
+
+    Differs from PyTorch: an empty list of datasets raises ValueError (PyTorch: AssertionError).
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("datasets should not be an empty iterable")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        if index < 0:
+            if -index > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += len(self)
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        if which == len(self.datasets):
+            raise IndexError(f"index {index} is out of range for a ConcatDataset of length {len(self)}")
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
 
 
 def _split_lengths(lengths, n):

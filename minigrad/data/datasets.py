@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ..tensor import Tensor
+from .dataloader import default_collate
 from .dataset import Dataset
 from .progress import progress
 
@@ -142,8 +143,9 @@ class _IDXDataset(Dataset):
     small_sha256 = None
     classes = ()
 
-    def __init__(self, root=None, train=True, download=True, subset=None):
+    def __init__(self, root=None, train=True, transform=None, target_transform=None, download=True, subset=None):
         self.root = None if root is None else Path(root).expanduser()
+        self.transform, self.target_transform = transform, target_transform
         self.train = bool(train)
         self.subset = subset
         if subset is None:
@@ -168,10 +170,23 @@ class _IDXDataset(Dataset):
         return self.targets.shape[0]
 
     def __getitem__(self, index):
-        """``(image, label)``: a (1, 28, 28) float32 Tensor and an int, as torchvision returns."""
-        return Tensor._wrap(self.data.data[index]), int(self.targets.data[index])
+        """``(image, label)``: without a transform, a (1, 28, 28) float32 Tensor in [0, 1] and an int.
+
+        ``transform`` receives the image as a uint8 numpy array (28, 28), where torchvision passes a
+        PIL image (``transforms.ToTensor`` turns either into the float Tensor); ``target_transform``
+        receives the int label."""
+        label = int(self.targets.data[index])
+        if self.target_transform is not None:
+            label = self.target_transform(label)
+        if self.transform is None:
+            return Tensor._wrap(self.data.data[index]), label
+        # pixel / 255 in float32 rounds back to the exact uint8 pixel
+        pixels = np.rint(self.data.data[index, 0] * np.float32(255)).astype(np.uint8)
+        return self.transform(pixels), label
 
     def _get_batch(self, indices):
+        if self.transform is not None or self.target_transform is not None:
+            return default_collate([self[int(i)] for i in indices])  # transforms work sample by sample
         return [Tensor._wrap(self.data.data[indices]), Tensor._wrap(self.targets.data[indices])]
 
     def __repr__(self):
@@ -297,6 +312,11 @@ class FashionMNIST(_IDXDataset):
         Directory searched first (and where downloads go).
     train : bool
         Training split (60,000) or test split (10,000).
+    transform : callable, optional
+        Applied to each image, given as a uint8 numpy array (28, 28) (torchvision: a PIL image), e.g.
+        ``transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,))])``.
+    target_transform : callable, optional
+        Applied to each label (an int).
     download : bool
         Download the official files if no valid local copy is found.
     subset : None or "small"
@@ -313,6 +333,9 @@ class FashionMNIST(_IDXDataset):
         Where the data was read from.
 
     Data: https://github.com/zalandoresearch/fashion-mnist, © 2017 Zalando SE, MIT license.
+    Differs from PyTorch: without a transform a sample is a float32 Tensor in [0, 1] (torchvision: a
+    PIL image) and ``.data`` holds these floats (torchvision: uint8); a transform receives a uint8
+    numpy array in place of a PIL image.
     """
 
     title = "Fashion-MNIST"
@@ -356,6 +379,10 @@ class MNIST(_IDXDataset):
     Same parameters and attributes as :class:`FashionMNIST`; no system package and no bundled subset.
     Files other than the official ``.gz`` archives are checked by gzip CRC and IDX structure (the
     sha256 of the decompressed content is not recorded for MNIST).
+
+    Differs from PyTorch: without a transform a sample is a float32 Tensor in [0, 1] (torchvision: a
+    PIL image) and ``.data`` holds these floats (torchvision: uint8); a transform receives a uint8
+    numpy array in place of a PIL image.
     """
 
     title = "MNIST"

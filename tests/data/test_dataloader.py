@@ -116,3 +116,102 @@ def test_argument_errors():
         DataLoader(ds, batch_size=None, drop_last=True)
     with pytest.raises(TypeError, match="generator"):
         DataLoader(ds, shuffle=True, generator=1.5)
+
+
+# ---------------------------------------------------------------- samplers, batch samplers, workers
+def test_sampler_and_batch_sampler_match_torch():
+    order = [7, 2, 9, 0, 4, 4, 1]
+    ours = [y.tolist() for _, y in DataLoader(PairDataset(10), batch_size=3, sampler=order)]
+    theirs = [y.tolist() for _, y in tud.DataLoader(PairDataset(10), batch_size=3, sampler=order)]
+    assert ours == theirs == [[3, 2, 1], [0, 0, 0], [1]]
+    batches = [[1, 2], [0], [3, 3, 3]]
+    ours = [y.tolist() for _, y in DataLoader(PairDataset(4), batch_sampler=batches)]
+    assert ours == [y.tolist() for _, y in tud.DataLoader(PairDataset(4), batch_sampler=batches)]
+    assert len(DataLoader(PairDataset(4), batch_sampler=batches)) == 3
+    loader = DataLoader(PairDataset(9), batch_size=4, sampler=minigrad.data.SequentialSampler(range(9)), drop_last=True)
+    assert len(loader) == len(list(loader)) == 2
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(sampler=[0, 1], shuffle=True), "sampler option is mutually exclusive with shuffle"),
+    (dict(batch_sampler=[[0]], batch_size=2), "batch_sampler option is mutually exclusive with batch_size"),
+    (dict(batch_sampler=[[0]], drop_last=True), "batch_sampler option is mutually exclusive"),
+    (dict(num_workers=-1), "num_workers option should be non-negative"),
+    (dict(prefetch_factor=2), "prefetch_factor option could only be specified in multiprocessing"),
+    (dict(timeout=-1), "timeout option should be non-negative"),
+])
+def test_option_errors_match_torch(kw, message):
+    with pytest.raises(ValueError, match=message):
+        tud.DataLoader(PairDataset(3), **kw)
+    with pytest.raises(ValueError, match=message):
+        DataLoader(PairDataset(3), **kw)
+
+
+class _RandomPlusOne(Dataset):
+    """A sample plus noise from minigrad's generator: shows which generator state a worker has."""
+
+    def __getitem__(self, i):
+        return np.float64(i + minigrad.random.default_generator().random())
+
+    def __len__(self):
+        return 12
+
+
+def _seed_recorder(worker_id):
+    info = minigrad.data.get_worker_info()
+    assert info.id == worker_id and info.num_workers == 2 and len(info.dataset) == 12
+
+
+def test_workers_give_the_main_process_batches_in_order(rng):
+    """The first epoch's batches equal num_workers=0's (later shuffled epochs differ by the draw of
+    the workers' base seed)."""
+    x = rng.standard_normal((37, 3)).astype(np.float32)
+    ds = TensorDataset(x, np.arange(37))
+    for kw in [dict(batch_size=5, shuffle=True, generator=7), dict(batch_size=4, drop_last=True),
+               dict(batch_size=None), dict(batch_size=3, collate_fn=default_collate, sampler=[5, 1, 30, 2])]:
+        main = [b for b in DataLoader(ds, **kw)]
+        workers = [b for b in DataLoader(ds, num_workers=2, **kw)]
+        assert len(main) == len(workers) > 0
+        for a, b in zip(main, workers):
+            for u, v in zip(a, b):
+                np.testing.assert_array_equal(u.numpy(), v.numpy())
+    # an early break shuts the workers down
+    loader = DataLoader(ds, batch_size=2, num_workers=2, prefetch_factor=1)
+    for i, _ in enumerate(loader):
+        if i == 1:
+            break
+    assert minigrad.data.get_worker_info() is None
+
+
+def test_worker_seeds_differ_per_worker_and_epoch_and_repeat():
+    def epoch(loader):
+        return np.concatenate([b.numpy() for b in loader])
+    loader = DataLoader(_RandomPlusOne(), batch_size=3, num_workers=2, worker_init_fn=_seed_recorder)
+    minigrad.manual_seed(11)
+    first, second = epoch(loader), epoch(loader)
+    noise = first - np.arange(12)
+    assert np.all((noise >= 0) & (noise < 1))
+    assert not np.allclose(noise[0:3], noise[3:6])  # batch 0 from worker 0, batch 1 from worker 1
+    assert not np.allclose(first, second)           # a new base seed every epoch
+    minigrad.manual_seed(11)
+    np.testing.assert_array_equal(epoch(loader), first)
+
+
+class _Fails(Dataset):
+    def __getitem__(self, i):
+        if i == 5:
+            raise KeyError("sample 5 is broken")
+        return i
+
+    def __len__(self):
+        return 8
+
+
+def test_worker_exception_reaches_the_main_process():
+    with pytest.raises(KeyError, match="(?s)Caught KeyError in DataLoader worker process 1.*sample 5 is broken"):
+        list(DataLoader(_Fails(), batch_size=3, num_workers=2))
+
+
+def test_workers_with_a_spawned_context():
+    loader = DataLoader(TensorDataset(np.arange(10)), batch_size=4, num_workers=1, multiprocessing_context="spawn")
+    assert [b[0].tolist() for b in loader] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]

@@ -5,7 +5,7 @@ import torch
 import torch.utils.data as tud
 
 import minigrad
-from minigrad.data import Dataset, Subset, TensorDataset, random_split
+from minigrad.data import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 
 
 def test_tensor_dataset_items_and_len(rng):
@@ -93,3 +93,19 @@ def test_random_split_errors():
         random_split(ds, [3, 3])
     with pytest.raises(TypeError, match="generator"):
         random_split(ds, [5, 5], generator="seed")
+
+
+# ---------------------------------------------------------------- ConcatDataset
+def test_concat_dataset_matches_torch():
+    parts = [list(range(3)), list(range(10, 14)), [], list(range(20, 22))]
+    ours, theirs = ConcatDataset(parts), tud.ConcatDataset(parts)
+    assert len(ours) == len(theirs) == 9 and ours.cumulative_sizes == theirs.cumulative_sizes
+    assert [ours[i] for i in range(-9, 9)] == [theirs[i] for i in range(-9, 9)]
+    with pytest.raises(ValueError, match="absolute value of index should not exceed dataset length"):
+        ours[-10]
+    with pytest.raises(IndexError):
+        ours[9]
+    with pytest.raises(ValueError, match="datasets should not be an empty iterable"):
+        ConcatDataset([])
+    joined = TensorDataset(minigrad.arange(3)) + TensorDataset(minigrad.arange(5, 7))
+    assert isinstance(joined, ConcatDataset) and [joined[i][0].item() for i in range(5)] == [0, 1, 2, 5, 6]
