@@ -5,8 +5,9 @@ filled in from ``defaults``) and ``state`` (a dict from parameter to a dict of i
 ``{'step': 3, 'exp_avg': ndarray, ...}``). Subclasses write ``_update_group(group)``: the update of
 every parameter of one group on the raw arrays ``p.data`` / ``p.grad.data``, in place — SGD and
 Adam/AdamW through the fused one-pass kernels of ``minigrad._ops`` (``sgd_step``, ``adam_step``),
-Adagrad and RMSprop with in-place numpy ops whose temporaries come from a per-(shape, dtype) scratch
-pool (``_buffer``), so a step allocates nothing after the first. Gradients are never modified.
+the others (Adagrad, RMSprop, Adadelta, Adamax, NAdam, RAdam) with in-place numpy ops whose temporaries
+come from a per-(shape, dtype) scratch pool (``_buffer``), so a step allocates nothing after the first.
+Gradients are never modified.
 """
 import numpy as np
 
