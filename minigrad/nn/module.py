@@ -416,6 +416,6 @@ class Module:
         for name, module in self._modules.items():
             child = repr(module).replace("\n", "\n  ")
             lines.append(f"({name}): {child}")
-        if not self._modules:
+        if not self._modules and "\n" not in extra:
             return f"{type(self).__name__}({extra})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"

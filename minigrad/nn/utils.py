@@ -1,9 +1,11 @@
-"""Utilities that act on a model's parameters: gradient clipping, BN statistics, BN folding."""
+"""Utilities that act on a model's parameters: gradient clipping, flattening to a vector, BN statistics,
+BN folding."""
 import copy
 import math
 
 import numpy as np
 
+from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .batchnorm import BatchNorm1d, BatchNorm2d
@@ -15,7 +17,8 @@ from .module import Parameter
 # The layers recalibrate_bn and bn_stats act on (BookBatchNorm1d is a BatchNorm1d).
 BATCH_NORMS = (BatchNorm1d, BatchNorm2d)
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "recalibrate_bn", "bn_stats", "fuse_bn"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "recalibrate_bn",
+           "bn_stats", "fuse_bn"]
 
 
 def _grads(parameters):
@@ -60,6 +63,23 @@ def clip_grad_value_(parameters, clip_value):
     clip_value = float(clip_value)
     for g in _grads(parameters):
         np.clip(g, -clip_value, clip_value, out=g)
+
+
+def parameters_to_vector(parameters):
+    """All parameters flattened and concatenated into one 1-D Tensor (differentiable)."""
+    return F.cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec, parameters):
+    """Slice ``vec`` (1-D) into the parameters' shapes and make each parameter's data that slice
+    (a view of ``vec``, not recorded by autograd), in order."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected minigrad.Tensor, but got: {type(vec).__name__}")
+    start = 0
+    for p in parameters:
+        n = p.data.size
+        p.data = vec.data[start:start + n].reshape(p.shape)
+        start += n
 
 
 def recalibrate_bn(model, loader, num_batches=None):

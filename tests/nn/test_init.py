@@ -116,3 +116,65 @@ def test_init_errors():
         init.xavier_uniform_(minigrad.empty(5))
     with pytest.raises(ValueError, match="Mode fan_avg not supported"):
         init.kaiming_normal_(minigrad.empty(3, 3), mode="fan_avg")
+
+
+# ---------------------------------------------------------------- eye_, dirac_, orthogonal_, trunc_normal_, sparse_
+@pytest.mark.parametrize("shape", [(3, 3), (2, 5), (4, 1)])
+def test_eye_matches_torch(shape):
+    np.testing.assert_array_equal(init.eye_(minigrad.empty(*shape)).numpy(), torch.nn.init.eye_(torch.empty(shape)).numpy())
+
+
+@pytest.mark.parametrize("shape, groups", [((4, 3, 3), 1), ((6, 2, 3, 3), 2), ((4, 4, 3, 5), 1), ((2, 3, 3, 3, 3), 2)])
+def test_dirac_matches_torch(shape, groups):
+    ours = init.dirac_(minigrad.empty(*shape), groups=groups).numpy()
+    np.testing.assert_array_equal(ours, torch.nn.init.dirac_(torch.empty(shape), groups=groups).numpy())
+
+
+def test_dirac_conv_is_the_identity():
+    conv = minigrad.nn.Conv2d(4, 4, 3, padding=1, bias=False)
+    init.dirac_(conv.weight)
+    x = minigrad.randn(2, 4, 5, 6)
+    np.testing.assert_allclose(conv(x).detach().numpy(), x.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("shape, gain", [((5, 5), 1.0), ((3, 8), 2.0), ((8, 3), 0.5), ((4, 2, 3), 1.0)])
+def test_orthogonal_rows_or_columns_are_orthonormal(shape, gain):
+    w = init.orthogonal_(minigrad.empty(*shape, dtype=minigrad.float64), gain=gain).numpy().reshape(shape[0], -1)
+    small = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+    np.testing.assert_allclose(small, gain ** 2 * np.eye(len(small)), atol=1e-12)
+    t = torch.nn.init.orthogonal_(torch.empty(shape, dtype=torch.float64), gain=gain).reshape(shape[0], -1)
+    np.testing.assert_allclose(np.linalg.svd(w, compute_uv=False), np.linalg.svd(t.numpy(), compute_uv=False))
+
+
+def test_trunc_normal_bounds_and_moments_match_torch():
+    kw = dict(mean=0.5, std=2.0, a=-1.0, b=3.0)
+    ours = init.trunc_normal_(minigrad.empty(200_000, dtype=minigrad.float64), **kw).numpy()
+    theirs = torch.nn.init.trunc_normal_(torch.empty(200_000, dtype=torch.float64), **kw).numpy()
+    assert ours.min() >= -1.0 and ours.max() <= 3.0
+    # the truncated normal's mean and std (analytically 0.8416 and 1.0897 here) within sampling error
+    assert abs(ours.mean() - theirs.mean()) < 0.01 and abs(ours.std() - theirs.std()) < 0.01
+    with pytest.raises(ValueError, match="must be less than b"):
+        init.trunc_normal_(minigrad.empty(3), a=1.0, b=1.0)
+
+
+def test_sparse_zeros_per_column_like_torch():
+    ours = init.sparse_(minigrad.empty(40, 30, dtype=minigrad.float64), sparsity=0.25, std=0.5).numpy()
+    theirs = torch.nn.init.sparse_(torch.empty(40, 30, dtype=torch.float64), sparsity=0.25, std=0.5).numpy()
+    np.testing.assert_array_equal((ours == 0).sum(axis=0), (theirs == 0).sum(axis=0))  # ceil(0.25·40) = 10
+    assert abs(ours[ours != 0].std() - 0.5) < 0.05
+
+
+@pytest.mark.parametrize("name, args, message", [
+    ("eye_", ((2, 2, 2),), "Only tensors with 2 dimensions are supported"),
+    ("dirac_", ((2, 2),), "Only tensors with 3, 4, or 5 dimensions are supported"),
+    ("orthogonal_", ((3,),), "Only tensors with 2 or more dimensions are supported"),
+    ("sparse_", ((2, 2, 2), 0.1), "Only tensors with 2 dimensions are supported"),
+])
+def test_new_init_errors_match_torch(name, args, message):
+    shape, *rest = args
+    with pytest.raises(ValueError, match=message):
+        getattr(torch.nn.init, name)(torch.empty(shape), *rest)
+    with pytest.raises(ValueError, match=message):
+        getattr(init, name)(minigrad.empty(*shape), *rest)
+    with pytest.raises(ValueError, match="dim 0 must be divisible by groups"):
+        init.dirac_(minigrad.empty(3, 2, 3), groups=2)

@@ -57,3 +57,26 @@ def test_clip_grad_value_matches_torch(rng, dtype):
         assert p.grad.dtype == dtype
         np.testing.assert_array_equal(p.grad.data, q.grad.numpy())
         assert np.abs(p.grad.data).max() <= 0.7
+
+
+# ---------------------------------------------------------------- parameters_to_vector, vector_to_parameters
+def test_parameters_to_vector_and_back_match_torch(rng):
+    model = minigrad.nn.Sequential(minigrad.nn.Linear(3, 2), minigrad.nn.Linear(2, 1)).double()
+    tmodel = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1)).double()
+    tmodel.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    vec = minigrad.nn.utils.parameters_to_vector(model.parameters())
+    tvec = torch.nn.utils.parameters_to_vector(tmodel.parameters())
+    np.testing.assert_array_equal(vec.detach().numpy(), tvec.detach().numpy())
+    w = rng.standard_normal(vec.shape)
+    (vec * minigrad.tensor(w)).sum().backward()  # differentiable: each parameter gets its slice of w
+    (tvec * torch.tensor(w)).sum().backward()
+    for p, q in zip(model.parameters(), tmodel.parameters()):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    new = rng.standard_normal(vec.shape)
+    minigrad.nn.utils.vector_to_parameters(minigrad.tensor(new), model.parameters())
+    torch.nn.utils.vector_to_parameters(torch.tensor(new), tmodel.parameters())
+    for p, q in zip(model.parameters(), tmodel.parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+        assert p.shape == tuple(q.shape)
+    with pytest.raises(TypeError, match="expected minigrad.Tensor, but got: ndarray"):
+        minigrad.nn.utils.vector_to_parameters(new, model.parameters())
