@@ -14,14 +14,16 @@ from . import data, nn, optim, viz  # noqa: F401  viz.draw_graph: the recorded g
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import *  # noqa: F401,F403
 from .functional import (  # noqa: F401  the math ops PyTorch also exposes at top level
-    abs, amax, amin, argmax, argmin, cat, chunk, clamp, cos, exp, flatten, log, log_softmax,
-    logsumexp, matmul, max, maximum, mean, min, minimum, permute, pow, reshape, sigmoid, sin,
-    softmax, split, sqrt, squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where,
+    abs, all, allclose, amax, amin, any, argmax, argmin, argsort, cat, chunk, clamp, cos, div, eq, equal,
+    exp, flatten, ge, gt, isclose, le, log, log_softmax, logsumexp, lt, masked_fill, matmul, max, maximum,
+    mean, min, minimum, mul, ne, neg, nonzero, permute, pow, relu, reshape, sigmoid, sin, softmax, split,
+    sqrt, squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where,
 )
+from ._device import accelerator, cuda, device
 from .profiler import explain, profile  # noqa: F401  per-op timing table; backward walk-through
 from .random import manual_seed
 from .serialization import load, save
-from .tensor import Tensor
+from .tensor import Tensor, add, sub, t
 from . import autograd_functional as _autograd_functional  # noqa: E402
 
 # ``minigrad.autograd.functional`` (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``vhp``, ``hvp``), where
@@ -30,8 +32,13 @@ from . import autograd_functional as _autograd_functional  # noqa: E402
 autograd.functional = _autograd_functional
 sys.modules[__name__ + ".autograd.functional"] = _autograd_functional
 
+clip = clamp
+
 __version__ = "0.1.0"
 
+# dtypes are numpy's; their PyTorch names (``minigrad.float``, ``minigrad.long``, …) shadow the
+# builtins inside this module only, as ``torch.float`` does.
+dtype = np.dtype
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 int64 = np.dtype(np.int64)
@@ -40,6 +47,8 @@ bool_ = np.dtype(np.bool_)
 float = float32  # noqa: A001  torch.float
 double = float64
 long = int64
+int = int32  # noqa: A001  torch.int
+bool = bool_  # noqa: A001  torch.bool
 
 set_num_threads = _ops.set_num_threads
 get_num_threads = _ops.get_num_threads

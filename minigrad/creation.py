@@ -1,13 +1,14 @@
 """Tensor factories with PyTorch's names and defaults (float32 unless ``dtype`` says otherwise)."""
 import numpy as np
 
+from ._device import as_device
 from .random import default_generator
 from .tensor import DEFAULT_DTYPE, Tensor
 
 __all__ = [
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "arange", "linspace",
-    "eye", "randn", "rand", "randint", "zeros_like", "ones_like", "full_like", "empty_like",
-    "randn_like", "rand_like",
+    "eye", "randn", "rand", "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like",
+    "randn_like", "rand_like", "randint_like",
 ]
 
 
@@ -20,14 +21,18 @@ def _shape(size):
     return tuple(int(s) for s in size)
 
 
-def _wrap(array, requires_grad):
+def _wrap(array, requires_grad, device=None):
+    if device is not None:
+        as_device(device)
     t = Tensor._wrap(array)
     t.requires_grad = requires_grad
     return t
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor copying ``data``: Python floats → float32, ints → int64, ndarrays keep dtype."""
+    if device is not None:
+        as_device(device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -46,88 +51,104 @@ def as_tensor(data, dtype=None):
     return Tensor(data, dtype=dtype)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
-    return _wrap(np.zeros(_shape(size), dtype or DEFAULT_DTYPE), requires_grad)
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _wrap(np.zeros(_shape(size), dtype or DEFAULT_DTYPE), requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad=False):
-    return _wrap(np.ones(_shape(size), dtype or DEFAULT_DTYPE), requires_grad)
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _wrap(np.ones(_shape(size), dtype or DEFAULT_DTYPE), requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad=False):
-    return _wrap(np.empty(_shape(size), dtype or DEFAULT_DTYPE), requires_grad)
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    return _wrap(np.empty(_shape(size), dtype or DEFAULT_DTYPE), requires_grad, device)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool) else DEFAULT_DTYPE
         dtype = np.bool_ if isinstance(fill_value, bool) else dtype
-    return _wrap(np.full(_shape((size,)), fill_value, dtype), requires_grad)
+    return _wrap(np.full(_shape((size,)), fill_value, dtype), requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     if end is None:
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else DEFAULT_DTYPE
-    return _wrap(np.arange(start, end, step, dtype=dtype), requires_grad)
+    return _wrap(np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
-    return _wrap(np.linspace(start, end, steps, dtype=dtype or DEFAULT_DTYPE), requires_grad)
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    return _wrap(np.linspace(start, end, steps, dtype=dtype or DEFAULT_DTYPE), requires_grad, device)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
-    return _wrap(np.eye(n, m, dtype=dtype or DEFAULT_DTYPE), requires_grad)
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    return _wrap(np.eye(n, m, dtype=dtype or DEFAULT_DTYPE), requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False, generator=None):
+def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
     g = generator or default_generator()
-    return _wrap(g.standard_normal(_shape(size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+    return _wrap(g.standard_normal(_shape(size), dtype=dtype or DEFAULT_DTYPE), requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False, generator=None):
+def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
     g = generator or default_generator()
-    return _wrap(g.random(_shape(size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+    return _wrap(g.random(_shape(size), dtype=dtype or DEFAULT_DTYPE), requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=None, generator=None):
+def randint(low, high=None, size=(), dtype=None, generator=None, device=None):
     if high is None:
         low, high = 0, low
     g = generator or default_generator()
-    return Tensor._wrap(g.integers(low, high, size=_shape((size,)), dtype=dtype or np.int64))
+    return _wrap(g.integers(low, high, size=_shape((size,)), dtype=dtype or np.int64), False, device)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0..n−1 (int64 unless ``dtype`` says otherwise)."""
+    if n < 0:
+        raise RuntimeError(f"randperm is only implemented for positive n, got {n}")
+    g = generator or default_generator()
+    return _wrap(g.permutation(int(n)).astype(dtype or np.int64), requires_grad, device)
 
 
 def _like(x, dtype):
     return x.shape, dtype or x.dtype
 
 
-def zeros_like(x, dtype=None, requires_grad=False):
+def zeros_like(x, dtype=None, requires_grad=False, device=None):
     shape, dtype = _like(x, dtype)
-    return zeros(shape, dtype=dtype, requires_grad=requires_grad)
+    return zeros(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def ones_like(x, dtype=None, requires_grad=False):
+def ones_like(x, dtype=None, requires_grad=False, device=None):
     shape, dtype = _like(x, dtype)
-    return ones(shape, dtype=dtype, requires_grad=requires_grad)
+    return ones(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def empty_like(x, dtype=None, requires_grad=False):
+def empty_like(x, dtype=None, requires_grad=False, device=None):
     shape, dtype = _like(x, dtype)
-    return empty(shape, dtype=dtype, requires_grad=requires_grad)
+    return empty(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(x, fill_value, dtype=None, requires_grad=False):
+def full_like(x, fill_value, dtype=None, requires_grad=False, device=None):
     shape, dtype = _like(x, dtype)
-    return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
+    return full(shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def randn_like(x, dtype=None, requires_grad=False):
+def randn_like(x, dtype=None, requires_grad=False, device=None):
     shape, dtype = _like(x, dtype)
-    return randn(shape, dtype=dtype, requires_grad=requires_grad)
+    return randn(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def rand_like(x, dtype=None, requires_grad=False):
+def rand_like(x, dtype=None, requires_grad=False, device=None):
     shape, dtype = _like(x, dtype)
-    return rand(shape, dtype=dtype, requires_grad=requires_grad)
+    return rand(shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def randint_like(x, low=0, high=None, dtype=None, requires_grad=False, device=None):
+    """Integers in [low, high) (``randint_like(x, high)`` means low = 0) shaped like ``x``, in its dtype."""
+    if high is None:
+        low, high = 0, low
+    shape, dtype = _like(x, dtype)
+    return _wrap(default_generator().integers(low, high, size=shape).astype(dtype), requires_grad, device)

@@ -9,7 +9,7 @@ import weakref
 
 import numpy as np
 
-from . import autograd
+from . import _device, autograd
 from ._ops import FLOAT_DTYPES
 
 DEFAULT_DTYPE = np.dtype(np.float32)
@@ -239,9 +239,37 @@ class Tensor:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    # ------------------------------------------------------------ dtype conversions
-    def to(self, dtype):
-        return F.to_dtype(self, np.dtype(dtype))
+    # ------------------------------------------------------------ device and dtype conversions
+    @property
+    def device(self):
+        return _device.CPU
+
+    def cpu(self):
+        return self
+
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its dtype) or keywords;
+        the same tensor when nothing changes (unless ``copy``)."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, _device.device)):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            _device.as_device(device)
+        out = self if dtype is None else F.to_dtype(self, np.dtype(dtype))
+        return F.mul(out, 1) if copy and out is self else out
+
+    def type(self, dtype=None):
+        """Without ``dtype`` the type's name (``'minigrad.FloatTensor'``); with one, ``to(dtype)``."""
+        if dtype is None:
+            return f"minigrad.{_TYPE_NAMES.get(self.dtype.str[1:], self.dtype.name)}"
+        return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
 
     def float(self):
         return self.to(np.float32)
@@ -482,6 +510,109 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         return F.masked_fill(self, mask, value)
+
+    # PyTorch's method forms of the operators and of more functions
+    def add(self, other, *, alpha=1):
+        return add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1):
+        return sub(self, other, alpha=alpha)
+
+    def mul(self, other):
+        return F.mul(self, other)
+
+    def div(self, other):
+        return F.div(self, other)
+
+    def neg(self):
+        return F.neg(self)
+
+    def sin(self):
+        return F.sin(self)
+
+    def cos(self):
+        return F.cos(self)
+
+    def maximum(self, other):
+        return F.maximum(self, other)
+
+    def minimum(self, other):
+        return F.minimum(self, other)
+
+    def where(self, condition, other):
+        return F.where(condition, self, other)
+
+    def eq(self, other):
+        return F.eq(self, other)
+
+    def ne(self, other):
+        return F.ne(self, other)
+
+    def lt(self, other):
+        return F.lt(self, other)
+
+    def le(self, other):
+        return F.le(self, other)
+
+    def gt(self, other):
+        return F.gt(self, other)
+
+    def ge(self, other):
+        return F.ge(self, other)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return F.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return F.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other):
+        return F.equal(self, other)
+
+    def all(self, dim=None, keepdim=False):
+        return F.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return F.any(self, dim, keepdim)
+
+    def nonzero(self, *, as_tuple=False):
+        return F.nonzero(self, as_tuple=as_tuple)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return F.argsort(self, dim, descending, stable)
+
+    def t(self):
+        return t(self)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+
+def add(input, other, *, alpha=1):
+    """input + alpha·other."""
+    return F.add(input, other if alpha == 1 else F.mul(other, alpha))
+
+
+def sub(input, other, *, alpha=1):
+    """input − alpha·other."""
+    return F.sub(input, other if alpha == 1 else F.mul(other, alpha))
+
+
+def t(input):
+    """The transpose of a matrix; 0-D and 1-D tensors are returned as they are."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return input if input.ndim < 2 else F.transpose(input, 0, 1)
+
+
+_TYPE_NAMES = {"f4": "FloatTensor", "f8": "DoubleTensor", "i8": "LongTensor", "i4": "IntTensor",
+               "i2": "ShortTensor", "i1": "CharTensor", "u1": "ByteTensor", "b1": "BoolTensor", "f2": "HalfTensor"}
 
 
 def _raw(x):

@@ -232,3 +232,75 @@ def test_numpy_interop_via_array_protocol():
     assert float(np.mean([minigrad.tensor(1.0), minigrad.tensor(3.0)])) == 2.0
     with pytest.raises(RuntimeError, match="requires grad"):  # like torch: detach first
         np.asarray(minigrad.ones(2, requires_grad=True))
+
+
+# ---------------------------------------------------------------- PyTorch's method forms and shape helpers
+@pytest.mark.parametrize("name, args", [
+    ("add", (2.0,)), ("sub", (0.5,)), ("mul", (3.0,)), ("div", (4.0,)), ("neg", ()), ("sin", ()), ("cos", ()),
+    ("maximum", ("other",)), ("minimum", ("other",)), ("clip", (-0.5, 0.5)), ("t", ()),
+])
+def test_method_forms_match_torch_values_and_gradients(rng, name, args):
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    x, tx = minigrad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = minigrad.tensor(b), torch.tensor(b)
+    ours = getattr(x, name)(*[y if v == "other" else v for v in args])
+    theirs = getattr(tx, name)(*[ty if v == "other" else v for v in args])
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+    w = rng.standard_normal(ours.shape)
+    (ours * minigrad.tensor(w)).sum().backward()
+    (theirs * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_add_sub_alpha_and_top_level_forms(rng):
+    a, b = rng.standard_normal(3), rng.standard_normal(3)
+    x, y, tx, ty = minigrad.tensor(a), minigrad.tensor(b), torch.tensor(a), torch.tensor(b)
+    for name in ["add", "sub"]:
+        np.testing.assert_allclose(getattr(minigrad, name)(x, y, alpha=3).numpy(),
+                                   getattr(torch, name)(tx, ty, alpha=3).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(getattr(x, name)(y, alpha=-2).numpy(), getattr(tx, name)(ty, alpha=-2).numpy())
+    for name in ["mul", "div", "eq", "ne", "lt", "le", "gt", "ge", "maximum", "minimum"]:
+        np.testing.assert_array_equal(getattr(minigrad, name)(x, y).numpy(), getattr(torch, name)(tx, ty).numpy())
+        np.testing.assert_array_equal(getattr(x, name)(y).numpy(), getattr(tx, name)(ty).numpy())
+    np.testing.assert_array_equal(x.where(x > 0, y).numpy(), tx.where(tx > 0, ty).numpy())
+    np.testing.assert_array_equal(minigrad.relu(x).numpy(), torch.relu(tx).numpy())
+    np.testing.assert_array_equal(minigrad.clip(x, -0.1, 0.1).numpy(), torch.clip(tx, -0.1, 0.1).numpy())
+
+
+def test_t_view_as_reshape_as_expand_as_match_torch(rng):
+    a = rng.standard_normal((2, 3))
+    x, tx = minigrad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    other, tother = minigrad.zeros(3, 2), torch.zeros(3, 2)
+    for f in [lambda u, o: u.t(), lambda u, o: u.view_as(o), lambda u, o: u.reshape_as(o),
+              lambda u, o: u[:1].expand_as(o.t())]:
+        ours, theirs = f(x, other), f(tx, tother)
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    assert minigrad.t(minigrad.ones(3)).shape == (3,)
+    with pytest.raises(RuntimeError, match=r"t\(\) expects a tensor with <= 2 dimensions, but self is 3D"):
+        minigrad.ones(1, 2, 3).t()
+
+
+def test_randperm_and_randint_like():
+    p = minigrad.randperm(10)
+    assert p.dtype == np.int64 and sorted(p.tolist()) == list(range(10)) and torch.randperm(10).dtype == torch.int64
+    minigrad.manual_seed(4)
+    q = minigrad.randperm(10)
+    minigrad.manual_seed(4)
+    assert minigrad.randperm(10).tolist() == q.tolist()
+    x = minigrad.zeros(200, dtype=minigrad.float64)
+    r = minigrad.randint_like(x, 3, 7)
+    assert r.dtype == np.float64 and r.shape == (200,) and set(r.tolist()) == {3.0, 4.0, 5.0, 6.0}
+    assert set(minigrad.randint_like(x, 2).tolist()) == {0.0, 1.0}
+    assert torch.randint_like(torch.zeros(2, dtype=torch.float64), 3, 7).dtype == torch.float64
+    with pytest.raises(RuntimeError, match="randperm"):
+        minigrad.randperm(-1)
+
+
+@pytest.mark.parametrize("data", [["a", "b"], [object()], "text", [1 + 2j], None])
+def test_non_numeric_data_is_refused_at_creation(data):
+    with pytest.raises(TypeError, match="can't convert data"):
+        minigrad.tensor(data)

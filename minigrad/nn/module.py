@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import _device
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 
@@ -339,8 +340,20 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype):
-        """Cast floating-point parameters and buffers to ``dtype`` (in place; returns self)."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Cast floating-point parameters and buffers to a dtype (in place; returns self): ``to(dtype)``,
+        ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` or keywords. The device must be the CPU."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, _device.device)):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            _device.as_device(device)
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
             if t.data.dtype.kind == "f":
