@@ -4,7 +4,7 @@ ports, and moving a tensor anywhere but the CPU raises a clear error.
 """
 from types import SimpleNamespace
 
-__all__ = ["device", "CPU", "as_device", "cuda", "accelerator"]
+__all__ = ["device", "CPU", "as_device", "to_args", "cuda", "accelerator"]
 
 _TYPES = ("cpu", "cuda", "mps", "xpu", "xla", "meta", "hpu", "mtia", "privateuseone")
 
@@ -56,6 +56,7 @@ class device:
 
 
 CPU = device("cpu")
+_Device = device  # to_args' parameter ``device`` hides the class
 
 
 def as_device(d):
@@ -64,6 +65,24 @@ def as_device(d):
     if d.type != "cpu":
         raise RuntimeError(f"minigrad runs on the CPU only: device '{d}' is not available")
     return d
+
+
+def to_args(args, dtype=None, device=None):
+    """The dtype asked for by ``.to(*args, dtype=, device=)`` (None: keep), after checking that the
+    device, if any, is the CPU. Positional forms: a dtype, a device (or its string), a tensor (its
+    dtype), or device then dtype."""
+    from .tensor import Tensor  # tensor.py imports this module
+
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, (str, _Device)):
+            device = arg
+        else:
+            dtype = arg
+    if device is not None:
+        as_device(device)
+    return dtype
 
 
 # ``torch.cuda.is_available()`` and ``torch.accelerator.is_available()`` answer False here.

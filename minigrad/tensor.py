@@ -250,15 +250,7 @@ class Tensor:
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its dtype) or keywords;
         the same tensor when nothing changes (unless ``copy``)."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, (str, _device.device)):
-                device = arg
-            else:
-                dtype = arg
-        if device is not None:
-            _device.as_device(device)
+        dtype = _device.to_args(args, dtype, device)
         out = self if dtype is None else F.to_dtype(self, np.dtype(dtype))
         return F.mul(out, 1) if copy and out is self else out
 

@@ -343,15 +343,7 @@ class Module:
     def to(self, *args, dtype=None, device=None, non_blocking=False):
         """Cast floating-point parameters and buffers to a dtype (in place; returns self): ``to(dtype)``,
         ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` or keywords. The device must be the CPU."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, (str, _device.device)):
-                device = arg
-            else:
-                dtype = arg
-        if device is not None:
-            _device.as_device(device)
+        dtype = _device.to_args(args, dtype, device)
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
