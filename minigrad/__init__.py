@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _ops, autograd, functional  # noqa: F401
 from . import data, nn, optim, viz  # noqa: F401  viz.draw_graph: the recorded graph as Graphviz DOT
+from . import utils
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import *  # noqa: F401,F403
 from .functional import (  # noqa: F401  the math ops PyTorch also exposes at top level
@@ -33,6 +34,10 @@ autograd.functional = _autograd_functional
 sys.modules[__name__ + ".autograd.functional"] = _autograd_functional
 
 clip = clamp
+
+# ``torch.utils.data.DataLoader`` works as in PyTorch: minigrad.utils.data is minigrad.data.
+utils.data = data
+sys.modules[__name__ + ".utils.data"] = data
 
 __version__ = "0.1.0"
 

@@ -29,6 +29,7 @@ except ImportError:  # Windows: no flock, so stale temporaries are not detected
 
 import numpy as np
 
+from ._device import as_device
 from .tensor import Tensor
 
 __all__ = ["save", "load"]
@@ -180,12 +181,17 @@ def _remove_stale_temporaries(directory, prefix):
             os.close(fd)
 
 
-def load(path):
+def load(path, map_location=None, *, weights_only=True):
     """Read a file written by ``save`` (the same nested object) or any safetensors file, e.g. a
     PyTorch state_dict saved with ``safetensors.torch.save_file`` (a flat dict of Tensors).
 
     A truncated or corrupted file raises ValueError naming the path; nothing is ever unpickled.
+    ``map_location`` may name the CPU; ``weights_only`` is accepted for PyTorch's call form.
+
+    Differs from PyTorch: the file format is safetensors, so loading is always weights-only.
     """
+    if map_location is not None and not callable(map_location) and not isinstance(map_location, dict):
+        as_device(map_location)
     st = _safetensors()
     path = os.fspath(path)
     if not os.path.exists(path):
