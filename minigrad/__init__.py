@@ -16,9 +16,10 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import *  # noqa: F401,F403
 from .functional import (  # noqa: F401  the math ops PyTorch also exposes at top level
     abs, all, allclose, amax, amin, any, argmax, argmin, argsort, cat, chunk, clamp, cos, div, eq, equal,
-    exp, flatten, ge, gt, isclose, le, log, log_softmax, logsumexp, lt, masked_fill, matmul, max, maximum,
-    mean, min, minimum, mul, ne, neg, nonzero, permute, pow, relu, reshape, sigmoid, sin, softmax, split,
-    sqrt, squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where,
+    exp, flatten, flip, gather, ge, gt, index_select, isclose, le, log, log_softmax, logsumexp, lt, masked_fill,
+    matmul, max, maximum, mean, min, minimum, mul, narrow, ne, neg, nonzero, permute, pow, relu, reshape, roll,
+    sigmoid, sin, softmax, sort, split, sqrt, squeeze, stack, std, sum, tanh, topk, transpose, unflatten,
+    unsqueeze, var, where,
 )
 from ._device import accelerator, cuda, device
 from .profiler import explain, profile  # noqa: F401  per-op timing table; backward walk-through

@@ -576,6 +576,33 @@ class Tensor:
     def t(self):
         return t(self)
 
+    def flip(self, dims):
+        return F.flip(self, dims)
+
+    def roll(self, shifts, dims=None):
+        return F.roll(self, shifts, dims)
+
+    def narrow(self, dim, start, length):
+        return F.narrow(self, dim, start, length)
+
+    def repeat(self, *sizes):
+        return F.repeat(self, *sizes)
+
+    def unflatten(self, dim, sizes):
+        return F.unflatten(self, dim, sizes)
+
+    def index_select(self, dim, index):
+        return F.index_select(self, dim, index)
+
+    def gather(self, dim, index):
+        return F.gather(self, dim, index)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return F.sort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return F.topk(self, k, dim, largest, sorted)
+
     def view_as(self, other):
         return self.view(other.shape)
 

@@ -304,3 +304,16 @@ def test_randperm_and_randint_like():
 def test_non_numeric_data_is_refused_at_creation(data):
     with pytest.raises(TypeError, match="can't convert data"):
         minigrad.tensor(data)
+
+
+def test_reordering_methods_equal_their_functions(rng):
+    x = minigrad.tensor(rng.standard_normal((3, 4)))
+    idx = minigrad.tensor([[0, 2], [1, 1], [3, 0]])
+    pairs = [(x.flip(0), minigrad.flip(x, 0)), (x.roll(1, 1), minigrad.roll(x, 1, 1)), (x.narrow(1, 1, 2), minigrad.narrow(x, 1, 1, 2)),
+             (x.repeat(1, 2), minigrad.functional.repeat(x, 1, 2)), (x.unflatten(1, (2, 2)), minigrad.unflatten(x, 1, (2, 2))),
+             (x.index_select(0, minigrad.tensor([2, 0])), minigrad.index_select(x, 0, minigrad.tensor([2, 0]))),
+             (x.gather(1, idx), minigrad.gather(x, 1, idx)), (x.sort(1).values, minigrad.sort(x, 1).values),
+             (x.topk(2).indices, minigrad.topk(x, 2).indices)]
+    for method, function in pairs:
+        np.testing.assert_array_equal(method.numpy(), function.numpy())
+    np.testing.assert_array_equal(x.repeat(2, 1, 1).numpy(), torch.tensor(x.numpy()).repeat(2, 1, 1).numpy())

@@ -7,6 +7,7 @@ linalg.py        matmul, linear (on the compiled GEMM)
 loss.py          cross_entropy, nll_loss, mse/l1/smooth_l1, binary_cross_entropy(_with_logits)
 conv.py          conv1d/conv2d (im2col + GEMM), max/avg/adaptive_avg pooling
 logical.py       isclose/allclose/equal, all/any, nonzero, argsort (results without gradient)
+composite.py     ops built from the others: mish, prelu, huber_loss, kl_div, gather, sort, topk, roll, …
 
 Tensor's operators and methods (``a + b``, ``x.sum()``) call these ops; this package sits above
 ``minigrad.tensor``, so it hands itself to Tensor once it has loaded (the last line).
@@ -14,6 +15,7 @@ Tensor's operators and methods (``a + b``, ``x.sum()``) call these ops; this pac
 import sys
 
 from ..tensor import use_functional
+from .composite import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403

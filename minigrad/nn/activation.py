@@ -1,6 +1,8 @@
 """Activation modules: thin wrappers that call the op in ``minigrad.functional``."""
+import numpy as np
+
 from .. import functional as F
-from .module import Module
+from .module import Module, Parameter
 
 
 class ReLU(Module):
@@ -90,3 +92,52 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     def forward(self, x):
         return F.log_softmax(x, self.dim if self.dim is not None else -1)
+
+
+class Mish(Module):
+    """y = x·tanh(softplus(x))."""
+
+    def forward(self, x):
+        return F.mish(x)
+
+
+class Hardtanh(Module):
+    """y = min(max(x, min_val), max_val)."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError("min_val cannot be greater than max_val")
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    """y = min(max(x, 0), 6)."""
+
+    def __init__(self):
+        super().__init__(0.0, 6.0)
+
+    def extra_repr(self):
+        return ""
+
+
+class PReLU(Module):
+    """y = max(0, x) + a·min(0, x) with a learnable slope a: one for all channels, or
+    ``num_parameters`` = C, one per channel (dim 1), starting at ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25, dtype=None):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.weight = Parameter(np.full(num_parameters, init, dtype=dtype or np.float32))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

@@ -81,19 +81,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, x):
-        dim = self.dim + x.ndim if self.dim < 0 else self.dim
-        if not 0 <= dim < x.ndim:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-x.ndim}, {x.ndim - 1}], "
-                             f"but got {self.dim})")
-        sizes = list(self.unflattened_size)
-        known = 1
-        for s in sizes:
-            known *= s if s != -1 else 1
-        if sizes.count(-1) > 1 or (-1 not in sizes and known != x.shape[dim]) or (
-                -1 in sizes and (known == 0 or x.shape[dim] % known)):
-            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
-                               f"{self.dim} ({x.shape[dim]}) in the input tensor")
-        return x.reshape(*x.shape[:dim], *sizes, *x.shape[dim + 1:])
+        return F.unflatten(x, self.dim, self.unflattened_size)
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -1,0 +1,166 @@
+"""functional/composite.py against torch: values and gradients (torch as the oracle), gradcheck in
+float64, and errors. The ops are built from other ops, so these tests also check the compositions."""
+import numpy as np
+import pytest
+import torch
+
+import minigrad
+import minigrad.functional as F
+from minigrad.utils import gradcheck
+
+# name, minigrad call, torch call, input shape; index arguments are fixed arrays
+IDX = np.array([[2, 0, 1, 1], [0, 3, 3, 2], [1, 1, 0, 4]])
+CASES = [
+    ("mish", lambda f, x: f.mish(x), lambda x: torch.nn.functional.mish(x), (3, 5)),
+    ("hardtanh", lambda f, x: f.hardtanh(x, -0.5, 0.7), lambda x: torch.nn.functional.hardtanh(x, -0.5, 0.7), (3, 5)),
+    ("relu6", lambda f, x: f.relu6(3 * x + 3), lambda x: torch.nn.functional.relu6(3 * x + 3), (4, 4)),
+    ("index_select", lambda f, x: f.index_select(x, 1, minigrad.tensor([4, 0, 4])),
+     lambda x: torch.index_select(x, 1, torch.tensor([4, 0, 4])), (3, 5)),
+    ("gather", lambda f, x: f.gather(x, 1, minigrad.tensor(IDX)), lambda x: torch.gather(x, 1, torch.tensor(IDX)), (3, 5)),
+    ("gather0", lambda f, x: f.gather(x, 0, minigrad.tensor(IDX[:2, :3] % 3)),
+     lambda x: torch.gather(x, 0, torch.tensor(IDX[:2, :3] % 3)), (3, 5)),
+    ("narrow", lambda f, x: f.narrow(x, -1, 1, 3), lambda x: torch.narrow(x, -1, 1, 3), (3, 5)),
+    ("flip", lambda f, x: f.flip(x, (0, 2)), lambda x: torch.flip(x, (0, 2)), (2, 3, 4)),
+    ("roll", lambda f, x: f.roll(x, (1, -2), (0, 1)), lambda x: torch.roll(x, (1, -2), (0, 1)), (3, 5)),
+    ("roll-flat", lambda f, x: f.roll(x, 4), lambda x: torch.roll(x, 4), (3, 5)),
+    ("repeat", lambda f, x: f.repeat(x, 2, 1, 3), lambda x: x.repeat(2, 1, 3), (3, 2)),
+    ("unflatten", lambda f, x: f.unflatten(x, 1, (2, -1)), lambda x: torch.unflatten(x, 1, (2, -1)), (3, 6)),
+    ("sort", lambda f, x: f.sort(x, 0, descending=True).values, lambda x: torch.sort(x, 0, descending=True).values, (4, 3)),
+    ("topk", lambda f, x: f.topk(x, 2).values, lambda x: torch.topk(x, 2).values, (3, 5)),
+    ("topk-smallest", lambda f, x: f.topk(x, 3, dim=0, largest=False).values,
+     lambda x: torch.topk(x, 3, dim=0, largest=False).values, (4, 2)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_values_and_gradients_match_torch(rng, case):
+    _, ours_fn, torch_fn, shape = case
+    a = rng.standard_normal(shape)
+    x, tx = minigrad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = ours_fn(F, x), torch_fn(tx)
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-14)
+    w = rng.standard_normal(y.shape)
+    (y * minigrad.tensor(w)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_gradcheck(rng, case):
+    _, ours_fn, _, shape = case
+    x = minigrad.tensor(rng.standard_normal(shape), requires_grad=True)
+    assert gradcheck(lambda t: ours_fn(F, t), (x,))
+
+
+@pytest.mark.parametrize("shape, weight", [((2, 3, 4), [0.1, 0.5, 2.0]), ((5, 3), [0.25]), ((4,), [0.3])])
+def test_prelu_matches_torch_and_gradcheck(rng, shape, weight):
+    a, w = rng.standard_normal(shape), np.array(weight)
+    x, wt = minigrad.tensor(a, requires_grad=True), minigrad.tensor(w, requires_grad=True)
+    tx, twt = torch.tensor(a, requires_grad=True), torch.tensor(w, requires_grad=True)
+    y, ty = F.prelu(x, wt), torch.nn.functional.prelu(tx, twt)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(wt.grad.numpy(), twt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    assert gradcheck(lambda u, v: F.prelu(u, v), (minigrad.tensor(a, requires_grad=True),
+                                                  minigrad.tensor(w, requires_grad=True)))
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
+        F.prelu(minigrad.zeros(2, 4), minigrad.ones(3))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("delta", [1.0, 0.3, 2.5])
+def test_huber_loss_matches_torch(rng, reduction, delta):
+    a, b = 2 * rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    x, tx = minigrad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y = F.huber_loss(x, minigrad.tensor(b), reduction, delta)
+    ty = torch.nn.functional.huber_loss(tx, torch.tensor(b), reduction=reduction, delta=delta)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(minigrad.nn.HuberLoss(reduction, delta)(x, minigrad.tensor(b)).detach().numpy(),
+                               ty.detach().numpy(), rtol=1e-12)
+    assert gradcheck(lambda u: F.huber_loss(u, minigrad.tensor(b), reduction, delta),
+                     (minigrad.tensor(a, requires_grad=True),))
+    with pytest.raises(RuntimeError, match="non-positive values for delta"):
+        F.huber_loss(x, x, delta=0.0)
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")  # torch's advice to use batchmean
+@pytest.mark.parametrize("reduction", ["mean", "batchmean", "sum", "none"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_torch(rng, reduction, log_target):
+    logits, target = rng.standard_normal((4, 5)), rng.random((4, 5))
+    target[0, 1] = 0.0  # 0·log 0 counts as 0
+    log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    tgt = np.log(target + 0.1) if log_target else target
+    x, tx = minigrad.tensor(log_p, requires_grad=True), torch.tensor(log_p, requires_grad=True)
+    y = F.kl_div(x, minigrad.tensor(tgt), reduction, log_target)
+    ty = torch.nn.functional.kl_div(tx, torch.tensor(tgt), reduction=reduction, log_target=log_target)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    loss = minigrad.nn.KLDivLoss(reduction, log_target)
+    np.testing.assert_allclose(loss(x, minigrad.tensor(tgt)).detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    assert gradcheck(lambda u: F.kl_div(u, minigrad.tensor(tgt), reduction, log_target),
+                     (minigrad.tensor(log_p, requires_grad=True),))
+
+
+def test_modules_match_torch(rng):
+    a = rng.standard_normal((2, 3, 4))
+    for ours, theirs in [(minigrad.nn.Mish(), torch.nn.Mish()), (minigrad.nn.Hardtanh(-2, 0.5), torch.nn.Hardtanh(-2, 0.5)),
+                         (minigrad.nn.ReLU6(), torch.nn.ReLU6()), (minigrad.nn.PReLU(3).double(), torch.nn.PReLU(3).double())]:
+        np.testing.assert_allclose(ours(minigrad.tensor(a)).detach().numpy(), theirs(torch.tensor(a)).detach().numpy(),
+                                   rtol=1e-12)
+        assert repr(ours) == repr(theirs)
+    assert list(minigrad.nn.PReLU(3).state_dict()) == list(torch.nn.PReLU(3).state_dict()) == ["weight"]
+    with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
+        minigrad.nn.Hardtanh(1.0, 0.0)
+
+
+def test_sort_and_topk_indices_match_torch(rng):
+    a = rng.permutation(24).reshape(4, 6).astype(np.float64)
+    x, tx = minigrad.tensor(a), torch.tensor(a)
+    for dim in (0, 1, -1):
+        for descending in (False, True):
+            ours, theirs = x.sort(dim, descending), tx.sort(dim, descending)
+            np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+            np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        ours, theirs = x.topk(3, dim), tx.topk(3, dim)
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+        values, indices = minigrad.topk(x, 2, dim, largest=False)  # unpacks like torch's result
+        np.testing.assert_array_equal(indices.numpy(), torch.topk(tx, 2, dim, largest=False).indices.numpy())
+    with pytest.raises(RuntimeError, match="selected index k out of range"):
+        x.topk(7)
+
+
+def test_one_hot_matches_torch():
+    labels = np.array([[0, 3], [2, 2]])
+    for n in (-1, 5):
+        np.testing.assert_array_equal(F.one_hot(minigrad.tensor(labels), n).numpy(),
+                                      torch.nn.functional.one_hot(torch.tensor(labels), n).numpy())
+    for bad, n, message in [([1, -1], 3, "non-negative"), ([1, 3], 3, "smaller than num_classes")]:
+        with pytest.raises(RuntimeError, match=message):
+            torch.nn.functional.one_hot(torch.tensor(bad), n)
+        with pytest.raises(RuntimeError, match=message):
+            F.one_hot(minigrad.tensor(bad), n)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda lib, x: lib.narrow(x, 1, 3, 3), RuntimeError, r"start \(3\) \+ length \(3\) exceeds dimension size \(5\)"),
+    (lambda lib, x: lib.flip(x, (0, 0)), RuntimeError, "dim 0 appears multiple times in the list of dims"),
+    (lambda lib, x: lib.roll(x, (1, 2), 0), RuntimeError, "shifts and dimensions must align"),
+    (lambda lib, x: x.repeat(2), RuntimeError, "Number of dimensions of repeat dims can not be smaller"),
+    (lambda lib, x: lib.gather(x, 1, lib.zeros(4, 2, dtype=lib.int64)), RuntimeError, "Size does not match at dimension 0"),
+    (lambda lib, x: lib.index_select(x, 2, lib.tensor([0])), IndexError, "Dimension out of range"),
+    (lambda lib, x: lib.unflatten(x, 1, (2, 2)), RuntimeError, "unflatten: Provided sizes"),
+])
+def test_errors_match_torch(call, error, message):
+    with pytest.raises(error, match=message):
+        call(torch, torch.zeros(3, 5))
+    with pytest.raises(error, match=message):
+        call(minigrad, minigrad.zeros(3, 5))
