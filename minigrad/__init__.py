@@ -15,11 +15,11 @@ from . import utils
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import *  # noqa: F401,F403
 from .functional import (  # noqa: F401  the math ops PyTorch also exposes at top level
-    abs, all, allclose, amax, amin, any, argmax, argmin, argsort, cat, chunk, clamp, cos, div, eq, equal,
-    exp, flatten, flip, gather, ge, gt, index_select, isclose, le, log, log_softmax, logsumexp, lt, masked_fill,
-    matmul, max, maximum, mean, min, minimum, mul, narrow, ne, neg, nonzero, permute, pow, relu, reshape, roll,
-    sigmoid, sin, softmax, sort, split, sqrt, squeeze, stack, std, sum, tanh, topk, transpose, unflatten,
-    unsqueeze, var, where,
+    abs, all, allclose, amax, amin, any, argmax, argmin, argsort, cat, ceil, chunk, clamp, clone, cos, cumsum,
+    div, eq, equal, exp, flatten, flip, floor, gather, ge, gt, index_select, isclose, le, log, log_softmax,
+    logsumexp, lt, masked_fill, matmul, max, maximum, mean, min, minimum, mul, narrow, ne, neg, nonzero, norm,
+    permute, pow, relu, reshape, roll, round, sigmoid, sign, sin, softmax, sort, split, sqrt, squeeze, stack,
+    std, sum, tanh, topk, transpose, unflatten, unsqueeze, var, where,
 )
 from ._device import accelerator, cuda, device
 from .profiler import explain, profile  # noqa: F401  per-op timing table; backward walk-through

@@ -603,6 +603,27 @@ class Tensor:
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return F.topk(self, k, dim, largest, sorted)
 
+    def sign(self):
+        return F.sign(self)
+
+    def round(self, *, decimals=0):
+        return F.round(self, decimals=decimals)
+
+    def floor(self):
+        return F.floor(self)
+
+    def ceil(self):
+        return F.ceil(self)
+
+    def clone(self):
+        return F.clone(self)
+
+    def cumsum(self, dim, *, dtype=None):
+        return F.cumsum(self, dim, dtype=dtype)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return F.norm(self, p, dim, keepdim)
+
     def view_as(self, other):
         return self.view(other.shape)
 

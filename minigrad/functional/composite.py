@@ -1,20 +1,26 @@
 """Ops written as compositions of other ops: no Function of their own, so their gradients (and any
 higher-order gradients) are those of the ops they are built from. Activations (mish, hardtanh, prelu),
-losses (huber_loss, kl_div), indexing and reordering (index_select, gather, narrow, flip, roll,
-repeat, unflatten, sort, topk) and one_hot (no gradient).
+losses (huber_loss, kl_div), layers (embedding, group_norm, bilinear, 1-D and adaptive max pooling),
+indexing and reordering (index_select, gather, narrow, flip, roll, repeat, unflatten, sort, topk),
+rounding with PyTorch's zero gradient (sign, round, floor, ceil), clone, cumsum, norm, and one_hot.
 """
 from collections import namedtuple
 
 import numpy as np
 
 from ..tensor import Tensor
-from .elementwise import clamp, exp, log, mul, relu, softplus, sub, tanh, where
+from .conv import _adaptive_bounds, avg_pool2d, max_pool2d
+from .elementwise import abs, add, clamp, div, exp, log, mul, pow, relu, softplus, sqrt, sub, tanh, where
+from .linalg import matmul
 from .logical import argsort
 from .loss import smooth_l1_loss
-from .shape import cat, expand, index, reshape
+from .reduction import amax, mean, sum, var
+from .shape import cat, expand, index, permute, reshape, squeeze, stack, transpose, unsqueeze
 
 __all__ = ["mish", "hardtanh", "relu6", "prelu", "huber_loss", "kl_div", "one_hot", "index_select", "gather",
-           "narrow", "flip", "roll", "repeat", "unflatten", "sort", "topk"]
+           "narrow", "flip", "roll", "repeat", "unflatten", "sort", "topk", "sign", "round", "floor", "ceil",
+           "clone", "cumsum", "norm", "embedding", "group_norm", "bilinear", "max_pool1d", "avg_pool1d",
+           "adaptive_max_pool2d"]
 
 sort_result = namedtuple("sort", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
@@ -213,3 +219,158 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     order = argsort(input, axis, descending=largest)
     indices = Tensor._wrap(np.ascontiguousarray(np.take(order.data, np.arange(k), axis=axis)))
     return topk_result(gather(input, axis, indices), indices)
+
+
+# ---------------------------------------------------------------- rounding (zero gradient), clone, cumsum, norm
+def _constant_of(input, values):
+    """``values`` as the result of an op on ``input`` whose gradient is zero, as PyTorch's rounding
+    ops have: where(False, input, values) passes no gradient to ``input`` yet keeps it in the graph."""
+    if not input.requires_grad:
+        return Tensor._wrap(values)
+    return where(Tensor._wrap(np.broadcast_to(False, input.shape)), input, Tensor._wrap(values))
+
+
+def sign(input):
+    """−1, 0 or 1 by the sign of each element (0 gradient)."""
+    return _constant_of(input, np.sign(input.data))
+
+
+def round(input, *, decimals=0):
+    """Round half to even, to ``decimals`` places (0 gradient)."""
+    return _constant_of(input, np.round(input.data, decimals))
+
+
+def floor(input):
+    """⌊x⌋ (0 gradient)."""
+    return _constant_of(input, np.floor(input.data))
+
+
+def ceil(input):
+    """⌈x⌉ (0 gradient)."""
+    return _constant_of(input, np.ceil(input.data))
+
+
+def clone(input):
+    """A copy of ``input`` (new memory) whose gradient flows back unchanged."""
+    return where(Tensor._wrap(np.broadcast_to(True, input.shape)), input, Tensor._wrap(np.zeros((), input.dtype)))
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Running sums along ``dim``: a product with a triangular matrix of ones, so the gradient is the
+    reversed running sum (integer tensors are summed without a graph)."""
+    x = input if dtype is None else input.to(dtype)
+    axis = _dim(dim, x.ndim)
+    if x.dtype.kind != "f":
+        return Tensor._wrap(np.cumsum(x.data, axis=axis, dtype=np.int64 if x.dtype.kind in "biu" else None))
+    if x.ndim == 0:
+        return clone(x)
+    n = x.shape[axis]
+    upper = Tensor._wrap(np.triu(np.ones((n, n), dtype=x.dtype)))
+    moved = transpose(x, axis, -1)
+    return transpose(matmul(moved, upper), axis, -1)
+
+
+def norm(input, p="fro", dim=None, keepdim=False):
+    """The p-norm of all elements (or along ``dim``): 'fro'/2, 1, inf, −inf, or any p > 0.
+
+    Differs from PyTorch: the gradient of the 2-norm (and p-norms) at an all-zero input is NaN
+    (PyTorch: 0).
+    """
+    if isinstance(dim, int):
+        dim = (dim,)
+    a = abs(input)
+    if p == "fro" or p == 2:
+        return sqrt(sum(mul(input, input), dim, keepdim))
+    if p == float("inf"):
+        return amax(a, dim, keepdim)
+    if p == float("-inf"):
+        return -amax(-a, dim, keepdim)
+    if p == 1:
+        return sum(a, dim, keepdim)
+    if not isinstance(p, (int, float)) or p <= 0:
+        raise RuntimeError(f"norm: p must be 'fro', inf, -inf or a positive number, got {p}")
+    return pow(sum(pow(a, p), dim, keepdim), 1.0 / p)
+
+
+# ---------------------------------------------------------------- layers
+def embedding(input, weight, padding_idx=None):
+    """Rows of ``weight`` (num_embeddings, dim) at the int64 indices ``input``; the ``padding_idx``
+    row gets no gradient."""
+    ids = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if ids.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {ids.dtype} instead")
+    n = weight.shape[0]
+    if ids.size and (ids.min() < -n or ids.max() >= n):
+        raise IndexError("index out of range in self")
+    rows = index(weight, (ids,))
+    if padding_idx is None:
+        return rows
+    # the same values, but padding rows come from a constant copy, so they pass no gradient
+    keep = Tensor._wrap(np.broadcast_to((ids % n != padding_idx % n)[..., None], rows.shape))
+    return where(keep, rows, Tensor._wrap(weight.data[ids]))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """y = (x − μ_g)/sqrt(σ²_g + eps)·γ + β, μ_g and biased σ²_g over each group of C/G channels (and
+    all positions) of each sample; γ = ``weight`` and β = ``bias`` have one value per channel."""
+    N, C = input.shape[0], input.shape[1]
+    if C % num_groups != 0:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input.shape)} and num_groups={num_groups}")
+    grouped = reshape(input, (N, num_groups, -1))
+    mu = mean(grouped, 2, keepdim=True)
+    x_hat = div(sub(grouped, mu), sqrt(add(var(grouped, 2, unbiased=False, keepdim=True), eps)))
+    y = reshape(x_hat, input.shape)
+    channel = (C,) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        y = mul(y, reshape(weight, channel))
+    if bias is not None:
+        y = add(y, reshape(bias, channel))
+    return y
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_k = Σᵢⱼ x1ᵢ·W_kij·x2ⱼ + b_k, over the last dims of ``input1`` (…, in1) and ``input2`` (…, in2)."""
+    out, in1, in2 = weight.shape
+    if input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise RuntimeError(f"bilinear: input1 (…, {in1}) and input2 (…, {in2}) expected, got "
+                           f"{list(input1.shape)} and {list(input2.shape)}")
+    mixed = matmul(input1, reshape(permute(weight, (1, 0, 2)), (in1, out * in2)))  # (…, out·in2)
+    y = sum(mul(reshape(mixed, tuple(input1.shape[:-1]) + (out, in2)), unsqueeze(input2, -2)), -1)
+    return y if bias is None else add(y, bias)
+
+
+def _pool1d(pool2d, input, kernel_size, stride, padding, *rest):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) input to a 1-D pooling, got {list(input.shape)}")
+    one = lambda v: (1, v if isinstance(v, int) else v[0])  # noqa: E731  a window one row high
+    stride = kernel_size if stride is None else stride
+    out = pool2d(unsqueeze(input, -2), one(kernel_size), one(stride), (0, padding if isinstance(padding, int) else padding[0]), *rest)
+    return squeeze(out, -2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """1-D max pooling over the last dim (the 2-D pooling with a window one row high)."""
+    return _pool1d(max_pool2d, input, kernel_size, stride, padding, (1, dilation if isinstance(dilation, int) else dilation[0]),
+                   ceil_mode)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling over the last dim (the 2-D pooling with a window one row high)."""
+    return _pool1d(avg_pool2d, input, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+def adaptive_max_pool2d(input, output_size):
+    """Max over PyTorch's adaptive windows, to a fixed output size (an int or a pair; None keeps
+    that input size)."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    H, W = input.shape[-2:]
+    oh, ow = (H if size[0] is None else size[0]), (W if size[1] is None else size[1])
+    (h0, h1), (w0, w1) = _adaptive_bounds(H, oh), _adaptive_bounds(W, ow)
+    lead = (slice(None),) * (input.ndim - 2)
+    rows = [stack([amax(index(input, lead + (slice(h0[i], h1[i]), slice(w0[j], w1[j]))), (-2, -1))
+                   for j in range(ow)], -1) for i in range(oh)]
+    return stack(rows, -2)

@@ -9,12 +9,12 @@ from .batchnorm import BatchNorm1d, BatchNorm2d, BookBatchNorm1d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout, Dropout2d
-from .linear import Flatten, Identity, Linear, Unflatten
+from .linear import Bilinear, Embedding, Flatten, Identity, Linear, Unflatten
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                    SmoothL1Loss)
 from .module import Module, Parameter
-from .normalization import LayerNorm
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .normalization import GroupNorm, LayerNorm
+from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 # `import minigrad.nn.functional as F` works as in PyTorch: it is minigrad.functional.
 sys.modules[__name__ + ".functional"] = functional
