@@ -10,7 +10,7 @@ from minigrad.utils import gradcheck
 
 # name, minigrad call, torch call, input shape; index arguments are fixed arrays
 IDX = np.array([[2, 0, 1, 1], [0, 3, 3, 2], [1, 1, 0, 4]])
-CASES = [
+COMPOSITES = [
     ("mish", lambda f, x: f.mish(x), lambda x: torch.nn.functional.mish(x), (3, 5)),
     ("hardtanh", lambda f, x: f.hardtanh(x, -0.5, 0.7), lambda x: torch.nn.functional.hardtanh(x, -0.5, 0.7), (3, 5)),
     ("relu6", lambda f, x: f.relu6(3 * x + 3), lambda x: torch.nn.functional.relu6(3 * x + 3), (4, 4)),
@@ -51,7 +51,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", COMPOSITES, ids=[c[0] for c in COMPOSITES])
 def test_values_and_gradients_match_torch(rng, case):
     _, ours_fn, torch_fn, shape = case
     a = rng.standard_normal(shape)
@@ -65,7 +65,7 @@ def test_values_and_gradients_match_torch(rng, case):
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", COMPOSITES, ids=[c[0] for c in COMPOSITES])
 def test_gradcheck(rng, case):
     _, ours_fn, _, shape = case
     x = minigrad.tensor(rng.standard_normal(shape), requires_grad=True)
