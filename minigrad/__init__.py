@@ -18,7 +18,7 @@ from .functional import (  # noqa: F401  the math ops PyTorch also exposes at to
     abs, all, allclose, amax, amin, any, argmax, argmin, argsort, cat, ceil, chunk, clamp, clone, cos, cumsum,
     div, eq, equal, exp, flatten, flip, floor, gather, ge, gt, index_select, isclose, le, log, log_softmax,
     logsumexp, lt, masked_fill, matmul, max, maximum, mean, min, minimum, mul, narrow, ne, neg, nonzero, norm,
-    permute, pow, relu, reshape, roll, round, sigmoid, sign, sin, softmax, sort, split, sqrt, squeeze, stack,
+    permute, pow, prod, relu, reshape, roll, round, scatter, sigmoid, sign, sin, softmax, sort, split, sqrt, squeeze, stack,
     std, sum, tanh, topk, transpose, unflatten, unsqueeze, var, where,
 )
 from ._device import accelerator, cuda, device

@@ -597,6 +597,9 @@ class Tensor:
     def gather(self, dim, index):
         return F.gather(self, dim, index)
 
+    def scatter(self, dim, index, src=None, *, value=None):
+        return F.scatter(self, dim, index, src, value=value)
+
     def sort(self, dim=-1, descending=False, stable=False):
         return F.sort(self, dim, descending, stable)
 
@@ -623,6 +626,9 @@ class Tensor:
 
     def norm(self, p="fro", dim=None, keepdim=False):
         return F.norm(self, p, dim, keepdim)
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return F.prod(self, dim, keepdim, dtype=dtype)
 
     def view_as(self, other):
         return self.view(other.shape)

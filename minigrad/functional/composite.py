@@ -9,18 +9,18 @@ from collections import namedtuple
 import numpy as np
 
 from ..tensor import Tensor
-from .conv import _adaptive_bounds, avg_pool2d, max_pool2d
+from .conv import _adaptive_bounds, avg_pool2d, conv2d, max_pool2d
 from .elementwise import abs, add, clamp, div, exp, log, mul, pow, relu, softplus, sqrt, sub, tanh, where
 from .linalg import matmul
 from .logical import argsort
 from .loss import smooth_l1_loss
 from .reduction import amax, mean, sum, var
-from .shape import cat, expand, index, permute, reshape, squeeze, stack, transpose, unsqueeze
+from .shape import cat, expand, index, pad, permute, reshape, squeeze, stack, transpose, unsqueeze
 
 __all__ = ["mish", "hardtanh", "relu6", "prelu", "huber_loss", "kl_div", "one_hot", "index_select", "gather",
            "narrow", "flip", "roll", "repeat", "unflatten", "sort", "topk", "sign", "round", "floor", "ceil",
            "clone", "cumsum", "norm", "embedding", "group_norm", "bilinear", "max_pool1d", "avg_pool1d",
-           "adaptive_max_pool2d"]
+           "adaptive_max_pool2d", "conv_transpose2d", "scatter", "prod"]
 
 sort_result = namedtuple("sort", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
@@ -139,6 +139,38 @@ def gather(input, dim, index_):
     grids = list(np.indices(positions.shape, sparse=True))
     grids[dim] = positions
     return index(input, tuple(grids))
+
+
+def scatter(input, dim, index_, src=None, *, value=None):
+    """A copy of ``input`` with, along ``dim``, out[…, index[…, i, …], …] = src[…, i, …] (or ``value``).
+    ``src`` receives the gradient of the positions it wrote; ``input`` that of the others. Where
+    ``index`` repeats a position, the last write wins (PyTorch leaves it undefined)."""
+    dim = _dim(dim, input.ndim)
+    positions = index_.data if isinstance(index_, Tensor) else np.asarray(index_)
+    if positions.dtype != np.int64:
+        raise RuntimeError("scatter(): Expected dtype int64 for index")
+    if positions.ndim != input.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    if src is None and value is None:
+        raise TypeError("scatter() needs src or value")
+    source = src if value is None else value
+    if positions.size and (positions.min() < -input.shape[dim] or positions.max() >= input.shape[dim]):
+        raise RuntimeError(f"index {positions.max()} is out of bounds for dimension {dim} with size {input.shape[dim]}")
+    grids = list(np.indices(positions.shape))
+    targets = list(grids)
+    targets[dim] = positions % input.shape[dim]
+    written = np.full(input.data.size, -1, dtype=np.int64)
+    if isinstance(source, Tensor):
+        if any(positions.shape[d] > source.shape[d] for d in range(input.ndim)):
+            raise RuntimeError("scatter(): Expected index to be no larger than src in every dimension")
+        written[np.ravel_multi_index(targets, input.shape)] = np.ravel_multi_index(grids, source.shape)
+    else:
+        written[np.ravel_multi_index(targets, input.shape)] = 0
+    mask = Tensor._wrap((written >= 0).reshape(input.shape))
+    if not isinstance(source, Tensor):
+        return where(mask, Tensor._wrap(np.asarray(source, dtype=input.dtype)), input)
+    picked = index(reshape(source, (-1,)), (np.maximum(written, 0).reshape(input.shape),))
+    return where(mask, picked, input)
 
 
 def narrow(input, dim, start, length):
@@ -270,6 +302,30 @@ def cumsum(input, dim, *, dtype=None):
     return transpose(matmul(moved, upper), axis, -1)
 
 
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """The product of all elements (or along ``dim``), as a tree of pairwise products: exact
+    gradients Πⱼ≠ᵢ xⱼ even where some xᵢ are 0 (integer tensors are multiplied without a graph)."""
+    x = input if dtype is None else input.to(dtype)
+    if x.dtype.kind != "f":
+        axis = None if dim is None else _dim(dim, x.ndim)
+        out_dtype = np.int64 if x.dtype.kind in "biu" else x.dtype
+        return Tensor._wrap(np.asarray(np.prod(x.data, axis=axis, keepdims=keepdim and dim is not None,
+                                               dtype=out_dtype)))
+    if dim is None:
+        return prod(reshape(x, (-1,)), 0)
+    axis = _dim(dim, x.ndim)
+    y = transpose(x, 0, axis) if x.ndim else reshape(x, (1,))
+    while y.shape[0] > 1:
+        if y.shape[0] % 2:  # an odd count: the last element waits for the next round
+            y = cat([mul(index(y, slice(0, -1, 2)), index(y, slice(1, None, 2))), index(y, slice(-1, None))], 0)
+        else:
+            y = mul(index(y, slice(0, None, 2)), index(y, slice(1, None, 2)))
+    if y.shape[0] == 0:  # the empty product
+        y = Tensor._wrap(np.ones((1,) + tuple(y.shape[1:]), dtype=y.dtype))
+    y = transpose(y, 0, axis) if x.ndim > 1 else y
+    return y if keepdim else squeeze(y, axis if x.ndim else 0)
+
+
 def norm(input, p="fro", dim=None, keepdim=False):
     """The p-norm of all elements (or along ``dim``): 'fro'/2, 1, inf, −inf, or any p > 0.
 
@@ -374,3 +430,45 @@ def adaptive_max_pool2d(input, output_size):
     rows = [stack([amax(index(input, lead + (slice(h0[i], h1[i]), slice(w0[j], w1[j]))), (-2, -1))
                    for j in range(ow)], -1) for i in range(oh)]
     return stack(rows, -2)
+
+
+def _pair(name, value):
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2:
+        raise ValueError(f"conv_transpose2d: {name} must be an int or a pair, got {value}")
+    return pair
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The transpose of conv2d (its gradient with respect to the input), as a conv2d: the input with
+    stride − 1 zeros between pixels, padded by dilation·(k − 1) − padding (plus ``output_padding`` at
+    the end), convolved with the flipped kernel whose in/out channels are swapped.
+    ``weight``: (C_in, C_out/groups, kH, kW). Output size (H − 1)·stride − 2·padding +
+    dilation·(kH − 1) + output_padding + 1."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"conv_transpose2d: Expected 3D or 4D input, got {list(input.shape)}")
+    if input.ndim == 3:
+        return squeeze(conv_transpose2d(unsqueeze(input, 0), weight, bias, stride, padding, output_padding,
+                                        groups, dilation), 0)
+    (sh, sw), (ph, pw) = _pair("stride", stride), _pair("padding", padding)
+    (oh, ow), (dh, dw) = _pair("output_padding", output_padding), _pair("dilation", dilation)
+    if oh >= max(sh, dh) or ow >= max(sw, dw):
+        raise RuntimeError("output padding must be smaller than either stride or dilation")
+    N, C_in, H, W = input.shape
+    c_in, c_out_g, kh, kw = weight.shape
+    if c_in != C_in or C_in % groups:
+        raise RuntimeError(f"conv_transpose2d: weight of shape {list(weight.shape)} does not fit input of shape "
+                           f"{list(input.shape)} with groups={groups}")
+    x = input
+    if sh > 1 or sw > 1:  # zeros between pixels: pad a trailing axis of size 1, then fold it in
+        x = pad(reshape(x, (N, C_in, H, 1, W, 1)), (0, sw - 1, 0, 0, 0, sh - 1))
+        x = index(reshape(x, (N, C_in, H * sh, W * sw)), (Ellipsis, slice(0, (H - 1) * sh + 1), slice(0, (W - 1) * sw + 1)))
+    (top, bottom), (left, right) = [(d * (k - 1) - p_, d * (k - 1) - p_ + extra)
+                                    for k, d, p_, extra in ((kh, dh, ph, oh), (kw, dw, pw, ow))]
+    # a negative amount crops (padding larger than the kernel's reach), a positive one pads
+    x = index(x, (Ellipsis, slice(max(-top, 0), x.shape[2] - max(-bottom, 0)),
+                  slice(max(-left, 0), x.shape[3] - max(-right, 0))))
+    x = pad(x, (max(left, 0), max(right, 0), max(top, 0), max(bottom, 0)))
+    w = reshape(weight, (groups, C_in // groups, c_out_g, kh, kw))
+    w = reshape(transpose(w, 1, 2), (groups * c_out_g, C_in // groups, kh, kw))
+    return conv2d(x, flip(w, (2, 3)), bias, 1, 0, (dh, dw), groups)

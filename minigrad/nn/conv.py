@@ -1,4 +1,5 @@
-"""Conv1d and Conv2d: modules owning the weight and bias of ``F.conv1d`` / ``F.conv2d``."""
+"""Conv1d, Conv2d and ConvTranspose2d: modules owning the weight and bias of ``F.conv1d`` /
+``F.conv2d`` / ``F.conv_transpose2d``."""
 import math
 
 from .. import functional as F
@@ -58,6 +59,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding if isinstance(self.padding, tuple) else repr(self.padding)}"
         if self.dilation != (1,) * self._spatial:
             s += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0,) * self._spatial) != (0,) * self._spatial:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -98,3 +101,23 @@ class Conv1d(_ConvNd):
 
     def forward(self, x):
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """The transpose of Conv2d (upsampling by ``stride``): ``weight`` (in_channels, out_channels/groups,
+    kH, kW), output size (H − 1)·stride − 2·padding + dilation·(kH − 1) + output_padding + 1. Init as
+    PyTorch's (U(±1/√fan_in) with fan_in = out_channels/groups·kH·kW)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", dtype=None):
+        if isinstance(padding, str):
+            raise ValueError(f"padding={padding!r} is not supported by ConvTranspose2d")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype)
+        self.output_padding = _ntuple(output_padding, 2)
+        self.weight = Parameter(empty(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype))
+        self.reset_parameters()
+
+    def forward(self, x):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)

@@ -35,6 +35,9 @@ COMPOSITES = [
     ("clone", lambda f, x: f.clone(x) * 2, lambda x: torch.clone(x) * 2, (3, 4)),
     ("cumsum", lambda f, x: f.cumsum(x, 1), lambda x: torch.cumsum(x, 1), (3, 5)),
     ("cumsum0", lambda f, x: f.cumsum(x, 0), lambda x: torch.cumsum(x, 0), (4, 2, 3)),
+    ("prod", lambda f, x: f.prod(x), lambda x: torch.prod(x), (3, 5)),
+    ("prod-dim", lambda f, x: f.prod(x, 1, keepdim=True), lambda x: torch.prod(x, 1, keepdim=True), (3, 7)),
+    ("prod-dim0", lambda f, x: f.prod(x, 0), lambda x: torch.prod(x, 0), (4, 2, 3)),
     ("norm", lambda f, x: f.norm(x), lambda x: torch.norm(x), (3, 4)),
     ("norm-dim", lambda f, x: f.norm(x, 2, dim=1, keepdim=True), lambda x: torch.norm(x, 2, dim=1, keepdim=True), (3, 4)),
     ("norm-1", lambda f, x: f.norm(x, 1, dim=0), lambda x: torch.norm(x, 1, dim=0), (3, 4)),
@@ -260,3 +263,75 @@ def test_bilinear_gradcheck(rng):
     g = minigrad.tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
     gw, gb = minigrad.tensor(rng.standard_normal(4), requires_grad=True), minigrad.tensor(rng.standard_normal(4), requires_grad=True)
     assert gradcheck(lambda t, u, v: minigrad.nn.functional.group_norm(t, 2, u, v), (g, gw, gb))
+
+
+@pytest.mark.parametrize("N, C_in, H, W, C_out, k, stride, padding, output_padding, groups, dilation", [
+    (2, 4, 5, 6, 6, 3, 2, 1, 1, 2, 1), (1, 3, 4, 4, 2, 2, 1, 0, 0, 1, 1), (2, 2, 3, 5, 3, 3, 3, 2, 2, 1, 2),
+    (1, 2, 4, 3, 4, 2, 2, 2, 1, 2, 1),  # padding beyond the kernel's reach: the input is cropped
+])
+def test_conv_transpose2d_matches_torch(rng, N, C_in, H, W, C_out, k, stride, padding, output_padding, groups, dilation):
+    args = (stride, padding, output_padding, groups, dilation)
+    x, w, b = rng.standard_normal((N, C_in, H, W)), rng.standard_normal((C_in, C_out // groups, k, k)), rng.standard_normal(C_out)
+    ours = [minigrad.tensor(a, requires_grad=True) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    y, ty = F.conv_transpose2d(*ours, *args), torch.nn.functional.conv_transpose2d(*theirs, *args)
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    (y * minigrad.tensor(g)).sum().backward()
+    (ty * torch.tensor(g)).sum().backward()
+    for u, v in zip(ours, theirs):
+        np.testing.assert_allclose(u.grad.numpy(), v.grad.numpy(), rtol=1e-10, atol=1e-12)
+    small = [minigrad.tensor(a[:1, :, :3, :3] if a.ndim == 4 and a is x else a, requires_grad=True) for a in (x, w, b)]
+    assert gradcheck(lambda u, v, c: F.conv_transpose2d(u, v, c, *args), small)
+
+
+def test_conv_transpose2d_module_matches_torch(rng):
+    ours, theirs = minigrad.nn.ConvTranspose2d(4, 6, 3, 2, 1, 1, groups=2), torch.nn.ConvTranspose2d(4, 6, 3, 2, 1, 1, groups=2)
+    assert repr(ours) == repr(theirs) and ours.weight.shape == tuple(theirs.weight.shape)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    bound = 1 / np.sqrt(3 * 3 * 3)  # fan_in = out_channels/groups · kH · kW
+    assert np.abs(ours.weight.data).max() <= bound and np.abs(ours.bias.data).max() <= bound
+    ours.load_state_dict({k: minigrad.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x = rng.standard_normal((2, 4, 5, 5)).astype(np.float32)
+    np.testing.assert_allclose(ours(minigrad.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+    assert ours(minigrad.tensor(x[0])).shape == (6, 10, 10)
+    with pytest.raises(RuntimeError, match="output padding must be smaller than either stride or dilation"):
+        F.conv_transpose2d(minigrad.zeros(1, 1, 2, 2), minigrad.zeros(1, 1, 2, 2), output_padding=1)
+
+
+def test_scatter_matches_torch(rng):
+    idx = np.array([[0, 2, 1], [2, 0, 0]])  # along dim 0 of a (3, 4) input: no repeated target
+    a, src = rng.standard_normal((3, 4)), rng.standard_normal((2, 3))  # torch needs src shaped as index for backward
+    x, s_ = minigrad.tensor(a, requires_grad=True), minigrad.tensor(src, requires_grad=True)
+    tx, ts = torch.tensor(a, requires_grad=True), torch.tensor(src, requires_grad=True)
+    y, ty = x.scatter(0, minigrad.tensor(idx), s_), tx.scatter(0, torch.tensor(idx), ts)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    g = rng.standard_normal(y.shape)
+    (y * minigrad.tensor(g)).sum().backward()
+    (ty * torch.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(s_.grad.numpy(), ts.grad.numpy())
+    filled = minigrad.scatter(minigrad.tensor(a), 1, minigrad.tensor(idx[:, :2]), value=9.0)
+    np.testing.assert_array_equal(filled.numpy(), torch.tensor(a).scatter(1, torch.tensor(idx[:, :2]), 9.0).numpy())
+    assert gradcheck(lambda u, v: minigrad.scatter(u, 0, minigrad.tensor(idx), v),
+                     (minigrad.tensor(a, requires_grad=True), minigrad.tensor(src, requires_grad=True)))
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        minigrad.scatter(x, 0, minigrad.tensor([[3]]), value=1.0)
+
+
+def test_prod_gradient_with_zeros_and_integers_match_torch():
+    a = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 4.0], [1.5, -2.0, 0.5]])
+    for dim in (None, 0, 1):
+        x, tx = minigrad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        y = x.prod() if dim is None else x.prod(dim)
+        ty = tx.prod() if dim is None else tx.prod(dim)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+        y.sum().backward()
+        ty.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)  # Πⱼ≠ᵢ xⱼ, zeros included
+    ints = np.array([[1, 2, 3], [4, 5, 6]])
+    assert minigrad.prod(minigrad.tensor(ints)).item() == torch.prod(torch.tensor(ints)).item() == 720
+    np.testing.assert_array_equal(minigrad.tensor(ints).prod(1).numpy(), torch.tensor(ints).prod(1).numpy())
+    assert minigrad.prod(minigrad.zeros(0)).item() == 1.0
