@@ -124,14 +124,19 @@ def index_select(input, dim, index_):
     return index(input, (slice(None),) * dim + (positions.reshape(-1),))
 
 
-def gather(input, dim, index_):
-    """out[…, i, …] = input[…, index[…, i, …], …] along ``dim`` (``index`` int64, as many dims as input)."""
-    dim = _dim(dim, input.ndim)
+def _index_like(input, index_, name):
+    """``index_`` as an int64 array with as many dims as ``input`` (gather's and scatter's rule)."""
     positions = index_.data if isinstance(index_, Tensor) else np.asarray(index_)
     if positions.dtype != np.int64:
-        raise RuntimeError("gather(): Expected dtype int64 for index")
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
     if positions.ndim != input.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    return positions
+
+
+def gather(input, dim, index_):
+    """out[…, i, …] = input[…, index[…, i, …], …] along ``dim`` (``index`` int64, as many dims as input)."""
+    dim, positions = _dim(dim, input.ndim), _index_like(input, index_, "gather")
     for d in range(input.ndim):
         if d != dim and positions.shape[d] > input.shape[d]:
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(positions.shape)} to be "
@@ -145,12 +150,7 @@ def scatter(input, dim, index_, src=None, *, value=None):
     """A copy of ``input`` with, along ``dim``, out[…, index[…, i, …], …] = src[…, i, …] (or ``value``).
     ``src`` receives the gradient of the positions it wrote; ``input`` that of the others. Where
     ``index`` repeats a position, the last write wins (PyTorch leaves it undefined)."""
-    dim = _dim(dim, input.ndim)
-    positions = index_.data if isinstance(index_, Tensor) else np.asarray(index_)
-    if positions.dtype != np.int64:
-        raise RuntimeError("scatter(): Expected dtype int64 for index")
-    if positions.ndim != input.ndim:
-        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    dim, positions = _dim(dim, input.ndim), _index_like(input, index_, "scatter")
     if src is None and value is None:
         raise TypeError("scatter() needs src or value")
     source = src if value is None else value
