@@ -65,11 +65,12 @@ SECTIONS = [
      """),
     ("nn containers and Module", "torch.nn", "minigrad.nn", """
         Module Parameter Sequential ModuleList ModuleDict ParameterList ParameterDict
-        Module.apply Module.named_modules Module.modules Module.children Module.named_children
-        Module.parameters Module.named_parameters Module.buffers Module.named_buffers
-        Module.requires_grad_ Module.zero_grad(set_to_none) Module.register_buffer(persistent)
-        Module.register_forward_pre_hook Module.register_forward_hook Module.train Module.eval
-        Module.state_dict Module.load_state_dict(strict) Module.to
+        Module.apply Module.named_modules(remove_duplicate) Module.modules Module.children
+        Module.named_children Module.parameters Module.named_parameters(remove_duplicate) Module.buffers
+        Module.named_buffers Module.requires_grad_ Module.zero_grad(set_to_none)
+        Module.register_buffer(persistent) Module.register_forward_pre_hook(prepend,with_kwargs)
+        Module.register_forward_hook(prepend,with_kwargs,always_call) Module.train Module.eval
+        Module.state_dict(destination,prefix,keep_vars) Module.load_state_dict(strict,assign) Module.to
      """),
     ("nn layers", "torch.nn", "minigrad.nn", """
         Identity Flatten Unflatten Linear Bilinear Conv1d Conv2d ConvTranspose2d MaxPool1d MaxPool2d

@@ -4,13 +4,16 @@ Assigning a Parameter, a Module, or (after ``register_buffer``) a buffer to an a
 it, so ``parameters()``, ``state_dict()``, ``train()``/``eval()`` and ``zero_grad()`` find it by
 walking the tree. Names and behaviour follow ``torch.nn.Module``.
 """
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 from .. import _device
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Parameter(Tensor):
@@ -31,11 +34,13 @@ class Parameter(Tensor):
 
 
 class _RemovableHandle:
-    def __init__(self, hooks, key):
-        self.hooks, self.key = hooks, key
+    def __init__(self, hooks, key, flags=()):
+        self.hooks, self.key, self.flags = hooks, key, flags
 
     def remove(self):
         self.hooks.pop(self.key, None)
+        for keys in self.flags:  # the sets that mark how the hook is called
+            keys.discard(self.key)
 
 
 class _BackwardHookIdentity(Function):
@@ -145,39 +150,68 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_hooks_with_kwargs", set())  # keys of (pre-)hooks called with kwargs
+        object.__setattr__(self, "_hooks_always_called", set())  # keys of forward hooks run on errors too
         object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {result}.")
+                    args, kwargs = result
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         backward_hooks = self._backward_hooks and is_grad_enabled() and _BackwardHooks(self)
         if backward_hooks:
             args = backward_hooks.wrap_inputs(args)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, out)
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception:
+            for key in [k for k in self._forward_hooks if k in self._hooks_always_called]:
+                self._call_forward_hook(key, args, kwargs, None)
+            raise
+        for key in list(self._forward_hooks):
+            result = self._call_forward_hook(key, args, kwargs, out)
             if result is not None:
                 out = result
         if backward_hooks:
             out = backward_hooks.wrap_outputs(out)
         return out
 
-    def register_forward_hook(self, hook):
-        """``hook(module, inputs, output) -> None or new output`` after each forward."""
-        key = object()
-        self._forward_hooks[key] = hook
-        return _RemovableHandle(self._forward_hooks, key)
+    def _call_forward_hook(self, key, args, kwargs, out):
+        hook = self._forward_hooks[key]
+        return hook(self, args, kwargs, out) if key in self._hooks_with_kwargs else hook(self, args, out)
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, inputs) -> None or new inputs`` before each forward."""
+    def _add_hook(self, hooks, hook, prepend, with_kwargs, always_call=False):
         key = object()
-        self._forward_pre_hooks[key] = hook
-        return _RemovableHandle(self._forward_pre_hooks, key)
+        hooks[key] = hook
+        if prepend:
+            hooks.move_to_end(key, last=False)
+        if with_kwargs:
+            self._hooks_with_kwargs.add(key)
+        if always_call:
+            self._hooks_always_called.add(key)
+        return _RemovableHandle(hooks, key, (self._hooks_with_kwargs, self._hooks_always_called))
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """``hook(module, args, output)`` (``with_kwargs``: ``hook(module, args, kwargs, output)``) after
+        each forward; a return value other than None replaces the output. ``prepend`` runs it before
+        the hooks already registered; ``always_call`` runs it (with output None) when forward raises."""
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs, always_call)
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args) -> None or new args`` before each forward (``with_kwargs``:
+        ``hook(module, args, kwargs) -> None or (new_args, new_kwargs)``)."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
 
     def register_full_backward_hook(self, hook):
         """``hook(module, grad_input, grad_output) -> None or new grad_input`` once the gradients
@@ -257,18 +291,19 @@ class Module:
     register_module = add_module
 
     # ------------------------------------------------------------ traversal
-    def named_modules(self, memo=None, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
-    def modules(self):
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate=True):
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def named_children(self):
@@ -282,25 +317,25 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, store, prefix, recurse):
+    def _named_members(self, store, prefix, recurse, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mod_prefix, module in modules:
             for name, value in getattr(module, store).items():
-                if value is None or id(value) in seen:
+                if value is None or (remove_duplicate and id(value) in seen):
                     continue
                 seen.add(id(value))
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
 
-    def named_parameters(self, prefix="", recurse=True):
-        return self._named_members("_parameters", prefix, recurse)
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True):
-        return self._named_members("_buffers", prefix, recurse)
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
         for _, b in self.named_buffers(recurse=recurse):
@@ -361,25 +396,27 @@ class Module:
         return self.to(np.float64)
 
     # ------------------------------------------------------------ state
-    def state_dict(self, prefix=""):
-        """Parameters and persistent buffers by dotted name, as detached tensors sharing memory."""
-        out = OrderedDict()
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        """Parameters and persistent buffers by dotted name, as detached tensors sharing memory (the
+        Parameters themselves with ``keep_vars``), added to ``destination`` if given."""
+        out = OrderedDict() if destination is None else destination
         for mod_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
             dot = f"{mod_prefix}." if mod_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
-                    out[dot + name] = p.detach()
+                    out[dot + name] = p if keep_vars else p.detach()
             for name, b in module._buffers.items():
                 if b is not None and name not in module._non_persistent_buffers:
-                    out[dot + name] = b.detach()
+                    out[dot + name] = b if keep_vars else b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy values into parameters and buffers; returns ``(missing_keys, unexpected_keys)``.
-
-        With ``strict=True`` any missing or unexpected key raises; a shape mismatch always raises.
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy values into parameters and buffers; returns ``(missing_keys, unexpected_keys)`` (a
+        named tuple). With ``assign`` the parameters and buffers take the given arrays instead (no
+        copy; they keep requires_grad). With ``strict=True`` any missing or unexpected key raises; a
+        shape mismatch always raises.
         """
-        own = self.state_dict()
+        own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
@@ -406,8 +443,11 @@ class Module:
             if key in state_dict:
                 value = state_dict[key]
                 value = value.data if isinstance(value, Tensor) else np.asarray(value)
-                target.data[...] = value  # target shares memory with the live parameter/buffer
-        return missing, unexpected
+                if assign:
+                    target.data = value
+                else:
+                    target.data[...] = value
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing
     def extra_repr(self):

@@ -234,3 +234,44 @@ def test_bn_stats_reports_running_statistics_like_torch():
     assert table[0].split()[:3] == ["layer", "type", "C"] and len(table) == 3
     assert table[1].split()[:6] == ["1", "BatchNorm1d", "3", "eval", "0.1", "3"]
     assert bn_stats(nn.Sequential(nn.Linear(2, 2))) == {}
+
+
+# ---------------------------------------------------------------- hook options: prepend, with_kwargs, always_call
+class _Scale(nn.Module):
+    def forward(self, x, scale=1.0):
+        return x * scale
+
+
+class _TorchScale(torch.nn.Module):
+    forward = _Scale.forward
+
+
+def test_hook_options_match_torch():
+    def run(module, lib):
+        calls = []
+        module.register_forward_hook(lambda m, a, out: calls.append("post"))
+        module.register_forward_hook(lambda m, a, out: calls.append("first"), prepend=True)
+        module.register_forward_pre_hook(lambda m, a, kw: (a, {**kw, "scale": 3.0}), with_kwargs=True)
+        handle = module.register_forward_hook(lambda m, a, kw, out: out + kw["scale"], with_kwargs=True)
+        out = module(lib.ones(2), scale=2.0)
+        handle.remove()
+        again = module(lib.ones(2), scale=2.0)
+        return calls, out.tolist(), again.tolist()
+    assert run(_Scale(), minigrad) == run(_TorchScale(), torch) == (["first", "post"] * 2, [6.0, 6.0], [3.0, 3.0])
+
+
+def test_always_call_hook_runs_when_forward_raises():
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise ValueError("broken forward")
+    seen = []
+    module = Broken()
+    module.register_forward_hook(lambda m, a, out: seen.append(("always", out)), always_call=True)
+    module.register_forward_hook(lambda m, a, out: seen.append("normal"))
+    with pytest.raises(ValueError, match="broken forward"):
+        module(minigrad.ones(1))
+    assert seen == [("always", None)]
+    with pytest.raises(RuntimeError, match="forward pre-hook must return None or a tuple"):
+        m = _Scale()
+        m.register_forward_pre_hook(lambda mod, a, kw: a, with_kwargs=True)
+        m(minigrad.ones(1))

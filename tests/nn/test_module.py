@@ -208,3 +208,24 @@ def test_activation_modules_match_torch(name, kwargs):
     got = getattr(nn, name)(**kwargs)(minigrad.tensor(x))
     want = getattr(tnn, name)(**kwargs)(torch.tensor(x))
     np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-5, atol=2e-6)
+
+
+def test_remove_duplicate_keep_vars_assign_match_torch():
+    def build(lib):
+        shared = lib.Linear(2, 2)
+        return lib.Sequential(shared, lib.ReLU(), shared)
+    ours, theirs = build(nn), build(torch.nn)
+    for kw in [{}, {"remove_duplicate": False}]:
+        assert [n for n, _ in ours.named_modules(**kw)] == [n for n, _ in theirs.named_modules(**kw)]
+        assert [n for n, _ in ours.named_parameters(**kw)] == [n for n, _ in theirs.named_parameters(**kw)]
+    assert len(list(ours.modules(remove_duplicate=False))) == len(list(theirs.modules(remove_duplicate=False))) == 4
+    kept = ours.state_dict(keep_vars=True)
+    assert kept["0.weight"] is ours[0].weight and ours.state_dict()["0.weight"] is not ours[0].weight
+    dest = {}
+    assert ours.state_dict(destination=dest, prefix="net.") is dest and "net.0.bias" in dest
+    new = {k: minigrad.full(v.shape, 7.0) for k, v in ours.state_dict().items()}
+    result = ours.load_state_dict(new, assign=True)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    assert ours[0].weight.data is new["0.weight"].data and ours[0].weight.requires_grad
+    ours.load_state_dict({k: minigrad.zeros(*v.shape) for k, v in new.items()})
+    assert new["0.weight"].data.sum() == 0  # a copy into the assigned array
