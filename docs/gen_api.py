@@ -13,7 +13,8 @@ from the code, never written by hand. An entry is
   (minigrad: ``Tensor.name``); both are checked.
 
 Where minigrad differs from PyTorch, the object's docstring says so in a paragraph starting
-``Differs from PyTorch:``; that paragraph is copied into the table, so the note lives next to the code.
+``Differs from PyTorch:``; that paragraph is copied into the table, so the note lives next to the code
+(``NOTES`` holds the few for objects whose docstrings are not minigrad's).
 tests/test_api_doc.py fails if docs/api.md and this output disagree, and (with PyTorch installed)
 if an entry names something PyTorch does not have.
 """
@@ -34,6 +35,9 @@ SECTIONS = [
      """),
     ("dtype and device objects", "torch", "minigrad", """
         dtype device float32 float float64 double int64 long int32 int bool
+     """),
+    ("Saving, loading and seeding", "torch", "minigrad", """
+        save load(map_location,weights_only) manual_seed utils.data.DataLoader
      """),
     ("Tensor conversion and attributes", "torch", "minigrad", """
         to:m cpu:m numpy:m item:m tolist:m float:m double:m long:m int:m bool:m type_as:m dtype:m
@@ -123,6 +127,11 @@ SECTIONS = [
      """),
 ]
 
+# Notes for objects whose docstrings are not minigrad's (numpy's dtype).
+NOTES = {
+    "minigrad.dtype": "dtypes are numpy's `np.dtype` objects (`minigrad.float32 == np.dtype('float32')`).",
+}
+
 _ENTRY = re.compile(r"^([\w.]+)(?:\(([\w,]*)\))?(?::([fm]+))?$")
 _NOTE = re.compile(r"Differs from PyTorch:\s*(.*?)(?:\n\s*\n|$)", re.S)
 
@@ -204,7 +213,7 @@ def status(entry):
         if lacking:
             present = False
             notes.append(f"missing argument{'s' * (len(lacking) > 1)} {', '.join(lacking)}")
-        text = note(raw) or (note(obj) if raw is not obj else "")
+        text = NOTES.get(f"{module}.{path}") or note(raw) or (note(obj) if raw is not obj else "")
         if text and text not in notes:
             notes.append(text)
     return present, notes

@@ -114,6 +114,9 @@ def save(obj, path):
     values, e.g. ``{'model': model.state_dict(), 'optimizer': opt.state_dict(), 'epoch': 3}``.
     Tensors load back as Tensors, ndarrays as ndarrays, tuples as tuples, int dict keys as ints.
 
+    Differs from PyTorch: the file is safetensors (a flat state_dict loads in PyTorch with
+    ``safetensors.torch.load_file``), not PyTorch's pickle-based format; arbitrary objects are refused.
+
     Examples
     --------
     >>> minigrad.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, "ckpt.safetensors")
