@@ -4,6 +4,8 @@ ports, and moving a tensor anywhere but the CPU raises a clear error.
 """
 from types import SimpleNamespace
 
+import numpy as np
+
 __all__ = ["device", "CPU", "as_device", "to_args", "cuda", "accelerator"]
 
 _TYPES = ("cpu", "cuda", "mps", "xpu", "xla", "meta", "hpu", "mtia", "privateuseone")
@@ -71,15 +73,13 @@ def to_args(args, dtype=None, device=None):
     """The dtype asked for by ``.to(*args, dtype=, device=)`` (None: keep), after checking that the
     device, if any, is the CPU. Positional forms: a dtype, a device (or its string), a tensor (its
     dtype), or device then dtype."""
-    from .tensor import Tensor  # tensor.py imports this module
-
     for arg in args:
-        if isinstance(arg, Tensor):
-            dtype = arg.dtype
-        elif isinstance(arg, (str, _Device)):
+        if isinstance(arg, (str, _Device)):
             device = arg
-        else:
+        elif isinstance(arg, (np.dtype, type)):
             dtype = arg
+        else:  # a tensor (tensor.py imports this module, so it is recognised by its dtype)
+            dtype = getattr(arg, "dtype", arg)
     if device is not None:
         as_device(device)
     return dtype

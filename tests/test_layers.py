@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "minigrad"
 # starts with; ``minigrad/__init__.py`` is the public surface, above everything it gathers.
 LAYERS = [
     ["_ops"],                                 # kernels: ndarray in, ndarray out
-    ["random"],                               # the one generator
+    ["random", "_device"],                    # the one generator; the device objects
     ["autograd"],                             # engine: Function, Context, grad mode, backward
     ["tensor"],                               # Tensor; its operators call functional (bound at load)
     ["functional"],                           # every differentiable op

@@ -9,7 +9,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..tensor import Tensor
-from .conv import _adaptive_bounds, avg_pool2d, conv2d, max_pool2d
+from .conv import adaptive_bounds, avg_pool2d, conv2d, max_pool2d
 from .elementwise import abs, add, clamp, div, exp, log, mul, pow, relu, softplus, sqrt, sub, tanh, where
 from .linalg import matmul
 from .logical import argsort
@@ -425,7 +425,7 @@ def adaptive_max_pool2d(input, output_size):
     size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     H, W = input.shape[-2:]
     oh, ow = (H if size[0] is None else size[0]), (W if size[1] is None else size[1])
-    (h0, h1), (w0, w1) = _adaptive_bounds(H, oh), _adaptive_bounds(W, ow)
+    (h0, h1), (w0, w1) = adaptive_bounds(H, oh), adaptive_bounds(W, ow)
     lead = (slice(None),) * (input.ndim - 2)
     rows = [stack([amax(index(input, lead + (slice(h0[i], h1[i]), slice(w0[j], w1[j]))), (-2, -1))
                    for j in range(ow)], -1) for i in range(oh)]

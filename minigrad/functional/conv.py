@@ -407,7 +407,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                            divisor_override)
 
 
-def _adaptive_bounds(size, out):
+def adaptive_bounds(size, out):
     """PyTorch's adaptive windows: [⌊i·size/out⌋, ⌈(i+1)·size/out⌉) for i < out."""
     i = np.arange(out)
     return (i * size) // out, -((-(i + 1) * size) // out)
@@ -440,7 +440,7 @@ class AdaptiveAvgPool2d(Function):
     def forward(ctx, x, output_size):
         ctx.x_shape = x.shape
         H, W = x.shape[-2:]
-        ctx.bounds = bounds = _adaptive_bounds(H, output_size[0]), _adaptive_bounds(W, output_size[1])
+        ctx.bounds = bounds = adaptive_bounds(H, output_size[0]), adaptive_bounds(W, output_size[1])
         return _adaptive_mean(x, bounds)
 
     @staticmethod
