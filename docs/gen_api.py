@@ -19,6 +19,7 @@ tests/test_api_doc.py fails if docs/api.md and this output disagree, and (with P
 if an entry names something PyTorch does not have.
 """
 import argparse
+import ast
 import importlib
 import inspect
 import re
@@ -132,6 +133,60 @@ NOTES = {
     "minigrad.dtype": "dtypes are numpy's `np.dtype` objects (`minigrad.float32 == np.dtype('float32')`).",
 }
 
+# Keyword arguments PyTorch has on many entries and minigrad leaves out everywhere, and why. The
+# signature comparison (``signature_differences``) passes over them; the page lists them once.
+OMITTED = {
+    "out": "results are always new tensors (no ``out=`` to write into)",
+    "layout": "tensors are always dense (strided)",
+    "memory_format": "arrays are always C-contiguous",
+    "pin_memory": "there is no accelerator to pin host memory for",
+    "size_average": "deprecated in PyTorch in favour of ``reduction`` (minigrad's positions skip it)",
+    "reduce": "deprecated in PyTorch in favour of ``reduction`` (minigrad's positions skip it)",
+    "foreach": "picks one of PyTorch's implementations; minigrad has one",
+    "fused": "picks one of PyTorch's implementations; minigrad has one",
+    "capturable": "for CUDA graphs",
+    "differentiable": "differentiating through an optimizer step is not supported",
+}
+
+# PyTorch's documented signature, where it cannot be read from the object: C builtins whose docstring
+# gives none or names a parameter otherwise than torch's argument parser accepts (``Tensor.mul`` is
+# documented as ``mul(value)`` but takes ``other=``), objects taking ``*args, **kwargs``, and
+# torchvision (not a test dependency). One string per overload, in the docs' notation.
+TORCH_SIGNATURES = {
+    "torch.dtype": None,  # not constructed by users (minigrad's dtypes are numpy's, see its note)
+    "torch.device": ["type, index=None"],
+    "torch.nn.Module": [""],
+    "torch.nn.Sigmoid": [""],
+    "torch.nn.Tanh": [""],
+    "torch.nn.Module.state_dict": ["*, destination=None, prefix='', keep_vars=False"],
+    "torch.nn.Module.to": ["device=None, dtype=None, non_blocking=False", "dtype, non_blocking=False",
+                           "tensor, non_blocking=False"],
+    "torch.nn.functional.max_pool1d": [
+        "input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False"],
+    "torch.nn.functional.max_pool2d": [
+        "input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False"],
+    "torch.nn.functional.adaptive_max_pool2d": ["input, output_size, return_indices=False"],
+    "torch.relu": ["input"],
+    "torch.Tensor.relu": [""],
+    "torch.Tensor.detach": [""],
+    "torch.masked_fill": ["input, mask, value"],
+    "torch.Tensor.to": ["dtype, non_blocking=False, copy=False, *, memory_format=torch.preserve_format",
+                        "device=None, dtype=None, non_blocking=False, copy=False, "
+                        "*, memory_format=torch.preserve_format",
+                        "tensor, non_blocking=False, copy=False"],
+    "torch.Tensor.mul": ["other"],
+    "torch.Tensor.div": ["other, *, rounding_mode=None"],
+    "torch.Tensor.matmul": ["other"],
+    "torchvision.datasets.MNIST": ["root, train=True, transform=None, target_transform=None, download=False"],
+    "torchvision.datasets.FashionMNIST": [
+        "root, train=True, transform=None, target_transform=None, download=False"],
+    "torchvision.transforms.Compose": ["transforms"],
+    "torchvision.transforms.ToTensor": [""],
+    "torchvision.transforms.Normalize": ["mean, std, inplace=False"],
+    "torchvision.transforms.RandomCrop": ["size, padding=None, pad_if_needed=False, fill=0, padding_mode='constant'"],
+    "torchvision.transforms.RandomHorizontalFlip": ["p=0.5"],
+}
+
 _ENTRY = re.compile(r"^([\w.]+)(?:\(([\w,]*)\))?(?::([fm]+))?$")
 _NOTE = re.compile(r"Differs from PyTorch:\s*(.*?)(?:\n\s*\n|$)", re.S)
 
@@ -191,6 +246,180 @@ def note(obj):
         doc = obj.fget.__doc__
     match = _NOTE.search(inspect.cleandoc(doc)) if isinstance(doc, str) else None
     return " ".join(match.group(1).split()) if match else ""
+
+
+# ------------------------------------------------------------------ signatures
+_P, _K = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
+
+
+def _default_text(value):
+    """A default as comparable text: ``1`` and ``1.0`` agree, so do ``(0.9, 0.999)`` and ``[0.9, 0.999]``."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, (int, float)):
+        return repr(float(value))
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_default_text(v) for v in value) + ")"
+    return repr(value)
+
+
+def parse_signature(text):
+    """``[(name, kind, default)]`` from a documented argument list such as ``"input, dim=None, *,
+    keepdim=False"`` (``default`` is None for a required argument, else comparable text)."""
+    params, kind = [], _P
+    for part in _split_top(text.replace("\\*", "*")):
+        part = part.strip()
+        if not part:
+            continue
+        if part == "*":
+            kind = _K
+        elif part.startswith("**"):
+            params.append((part[2:], inspect.Parameter.VAR_KEYWORD, None))
+        elif part.startswith("*"):
+            params.append((part[1:], inspect.Parameter.VAR_POSITIONAL, None))
+            kind = _K
+        else:
+            name, eq, default = (x.strip() for x in part.partition("="))
+            if eq:
+                try:
+                    default = _default_text(ast.literal_eval(default))
+                except (ValueError, SyntaxError):
+                    pass  # a name such as torch.strided: kept as written
+            params.append((name.split(":")[0].strip(), kind, default if eq else None))
+    return params
+
+
+def _split_top(text):
+    """``text`` split at the commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
+
+
+def object_signature(obj):
+    """``[(name, kind, default)]`` of a function, method (without ``self``) or class (its
+    constructor); None where Python cannot introspect it (C builtins)."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+    params = list(sig.parameters.values())
+    if params and params[0].name == "self":
+        params = params[1:]
+    return [(p.name, p.kind, None if p.default is p.empty else _default_text(p.default)) for p in params]
+
+
+def documented_signatures(obj, name):
+    """The overloads a C builtin's docstring documents (its first line ``name(args) -> ...`` and its
+    ``.. function::`` lines), as argument-list strings."""
+    lines = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+    heads = lines[:1] + [line.strip()[len(".. function:: "):] for line in lines
+                         if line.strip().startswith(".. function:: ")]
+    found = []
+    for line in heads:
+        if not line.startswith(name + "("):
+            continue
+        depth = 0
+        for i, ch in enumerate(line[len(name):], len(name)):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0:
+                found.append(line[len(name) + 1:i])
+                break
+    return found
+
+
+def torch_signatures(torch_path):
+    """PyTorch's overloads of ``torch_path`` as lists of ``(name, kind, default)``, or None when the
+    object is not callable (a dtype, a property) or PyTorch is not installed."""
+    if torch_path in TORCH_SIGNATURES:
+        sigs = TORCH_SIGNATURES[torch_path]
+        return None if sigs is None else [parse_signature(s) for s in sigs]
+    obj = resolve_torch(torch_path)
+    if obj is None or not callable(obj) or isinstance(obj, importlib.import_module("torch").dtype):
+        return None
+    params = object_signature(obj)
+    if params is not None:
+        return [params]
+    name = torch_path.rpartition(".")[2]
+    # pow(self, exponent) is the scalar-base overload; Tensor methods are documented without self
+    sigs = [parse_signature(s) for s in documented_signatures(obj, name)]
+    return [s for s in sigs if not (s and s[0][0] == "self")] or None
+
+
+def resolve_torch(torch_path):
+    """The PyTorch object at ``torch_path`` (a module path, then attributes), or None."""
+    module, _, attr = torch_path.rpartition(".")
+    while module and resolve(module, attr) is None and "." in module:
+        module, _, head = module.rpartition(".")
+        attr = f"{head}.{attr}"
+    return resolve(module, attr) if module else None
+
+
+def signature_differences(theirs, ours):
+    """``{argument: what differs}`` between PyTorch's overloads ``theirs`` and minigrad's signature
+    ``ours``: an argument PyTorch takes that minigrad does not, one that minigrad takes at another
+    position (counted without the arguments in ``OMITTED`` and PyTorch's private ``_`` ones, which
+    are passed over), in another form (keyword-only or not) or with another default, one that is
+    optional in PyTorch and required here, and one minigrad adds. ``*args`` and ``**kwargs`` match
+    by kind, whatever their names."""
+    var = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    diffs = {}
+    by_name = {name: (i, kind, default) for i, (name, kind, default) in enumerate(ours) if kind not in var}
+    our_var = {kind: name for name, kind, _ in ours if kind in var}
+    torch_names = set()
+    for overload in theirs:
+        kept = [p for p in overload if p[0] not in OMITTED and not p[0].startswith("_")]
+        torch_names.update(name for name, kind, _ in overload if kind not in var)
+        for i, (name, kind, default) in enumerate(kept):
+            if kind in var:
+                if kind not in our_var:
+                    diffs.setdefault(name, "missing")
+                continue
+            if name not in by_name:
+                if not (kind == _K and inspect.Parameter.VAR_KEYWORD in our_var):
+                    diffs.setdefault(name, "missing")
+                continue
+            j, our_kind, our_default = by_name[name]
+            if kind == _P and not (our_kind == _P and (i == j or inspect.Parameter.VAR_POSITIONAL in our_var)):
+                diffs.setdefault(name, "position")
+            elif kind == _K and our_kind != _K:
+                diffs.setdefault(name, "keyword-only in PyTorch")
+            elif default is not None and our_default is not None and default != our_default:
+                diffs.setdefault(name, f"default {our_default} (PyTorch: {default})")
+            elif default is not None and our_default is None:
+                diffs.setdefault(name, "required")
+    for name, kind, _ in ours:
+        if name not in torch_names and kind not in var:
+            diffs.setdefault(name, "not in PyTorch")
+    return diffs
+
+
+def undocumented_differences(entry):
+    """``{(PyTorch path, argument): what differs}`` for every signature difference of ``entry`` that
+    its ``Differs from PyTorch:`` note does not name (as ``argument`` in backquotes). Needs PyTorch."""
+    _, notes = status(entry)
+    text = " ".join(notes)
+    found = {}
+    for torch_path, module, path in entry.targets:
+        theirs = torch_signatures(torch_path)
+        ours_obj = resolve(module, path)
+        owner, _, attr = path.rpartition(".")
+        raw = inspect.getattr_static(resolve(module, owner), attr) if owner else ours_obj
+        if theirs is None or ours_obj is None or isinstance(raw, property) or not callable(ours_obj):
+            continue
+        ours = object_signature(ours_obj)
+        if ours is None:
+            continue
+        for name, what in signature_differences(theirs, ours).items():
+            if f"`{name}`" not in text:
+                found[(torch_path, name)] = what
+    return found
 
 
 def entries():

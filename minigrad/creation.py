@@ -116,39 +116,39 @@ def _like(x, dtype):
     return x.shape, dtype or x.dtype
 
 
-def zeros_like(x, dtype=None, requires_grad=False, device=None):
-    shape, dtype = _like(x, dtype)
+def zeros_like(input, dtype=None, requires_grad=False, device=None):
+    shape, dtype = _like(input, dtype)
     return zeros(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def ones_like(x, dtype=None, requires_grad=False, device=None):
-    shape, dtype = _like(x, dtype)
+def ones_like(input, dtype=None, requires_grad=False, device=None):
+    shape, dtype = _like(input, dtype)
     return ones(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def empty_like(x, dtype=None, requires_grad=False, device=None):
-    shape, dtype = _like(x, dtype)
+def empty_like(input, dtype=None, requires_grad=False, device=None):
+    shape, dtype = _like(input, dtype)
     return empty(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(x, fill_value, dtype=None, requires_grad=False, device=None):
-    shape, dtype = _like(x, dtype)
+def full_like(input, fill_value, dtype=None, requires_grad=False, device=None):
+    shape, dtype = _like(input, dtype)
     return full(shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def randn_like(x, dtype=None, requires_grad=False, device=None):
-    shape, dtype = _like(x, dtype)
+def randn_like(input, dtype=None, requires_grad=False, device=None):
+    shape, dtype = _like(input, dtype)
     return randn(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def rand_like(x, dtype=None, requires_grad=False, device=None):
-    shape, dtype = _like(x, dtype)
+def rand_like(input, dtype=None, requires_grad=False, device=None):
+    shape, dtype = _like(input, dtype)
     return rand(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def randint_like(x, low=0, high=None, dtype=None, requires_grad=False, device=None):
+def randint_like(input, low=0, high=None, dtype=None, requires_grad=False, device=None):
     """Integers in [low, high) (``randint_like(x, high)`` means low = 0) shaped like ``x``, in its dtype."""
     if high is None:
         low, high = 0, low
-    shape, dtype = _like(x, dtype)
+    shape, dtype = _like(input, dtype)
     return _wrap(default_generator().integers(low, high, size=shape).astype(dtype), requires_grad, device)

@@ -199,33 +199,33 @@ def _promote(a, b, division=False):
     return (a.to(target) if is_int(a) else a), (b.to(target) if is_int(b) else b)
 
 
-def add(a, b):
-    _broadcastable(a, b)
-    return Add.apply(*_promote(a, b))
+def add(input, other):
+    _broadcastable(input, other)
+    return Add.apply(*_promote(input, other))
 
 
-def sub(a, b):
-    _broadcastable(a, b)
-    return Sub.apply(*_promote(a, b))
+def sub(input, other):
+    _broadcastable(input, other)
+    return Sub.apply(*_promote(input, other))
 
 
-def mul(a, b):
-    _broadcastable(a, b)
-    return Mul.apply(*_promote(a, b))
+def mul(input, other):
+    _broadcastable(input, other)
+    return Mul.apply(*_promote(input, other))
 
 
-def div(a, b):
-    _broadcastable(a, b)
-    return Div.apply(*_promote(a, b, division=True))
+def div(input, other):
+    _broadcastable(input, other)
+    return Div.apply(*_promote(input, other, division=True))
 
 
-def neg(x):
-    return Neg.apply(x)
+def neg(input):
+    return Neg.apply(input)
 
 
-def pow(a, b):
-    _broadcastable(a, b)
-    return Pow.apply(*_promote(a, b))
+def pow(input, other):
+    _broadcastable(input, other)
+    return Pow.apply(*_promote(input, other))
 
 
 # ---------------------------------------------------------------- unary math
@@ -413,44 +413,44 @@ class Minimum(Function):
         return sum_to(grad_out * w, _shape(a)), sum_to(grad_out * (1 - w), _shape(b))
 
 
-def exp(x):
-    return Exp.apply(x)
+def exp(input):
+    return Exp.apply(input)
 
 
-def log(x):
-    return Log.apply(x)
+def log(input):
+    return Log.apply(input)
 
 
-def sqrt(x):
-    return Sqrt.apply(x)
+def sqrt(input):
+    return Sqrt.apply(input)
 
 
-def abs(x):
-    return Abs.apply(x)
+def abs(input):
+    return Abs.apply(input)
 
 
-def sin(x):
-    return Sin.apply(x)
+def sin(input):
+    return Sin.apply(input)
 
 
-def cos(x):
-    return Cos.apply(x)
+def cos(input):
+    return Cos.apply(input)
 
 
-def clamp(x, min=None, max=None):
+def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return Clamp.apply(x, min, max)
+    return Clamp.apply(input, min, max)
 
 
-def maximum(a, b):
-    _broadcastable(a, b)
-    return Maximum.apply(a, b)
+def maximum(input, other):
+    _broadcastable(input, other)
+    return Maximum.apply(input, other)
 
 
-def minimum(a, b):
-    _broadcastable(a, b)
-    return Minimum.apply(a, b)
+def minimum(input, other):
+    _broadcastable(input, other)
+    return Minimum.apply(input, other)
 
 
 # ---------------------------------------------------------------- activations
@@ -663,38 +663,38 @@ class Softplus(Function):
         return Where.apply(linear, grad_out, grad_out * sigmoid(ctx.beta * x)), None, None
 
 
-def relu(x):
-    return ReLU.apply(x)
+def relu(input):
+    return ReLU.apply(input)
 
 
-def sigmoid(x):
-    return Sigmoid.apply(x)
+def sigmoid(input):
+    return Sigmoid.apply(input)
 
 
-def tanh(x):
-    return Tanh.apply(x)
+def tanh(input):
+    return Tanh.apply(input)
 
 
-def leaky_relu(x, negative_slope=0.01):
-    return LeakyReLU.apply(x, negative_slope)
+def leaky_relu(input, negative_slope=0.01):
+    return LeakyReLU.apply(input, negative_slope)
 
 
-def gelu(x, approximate="none"):
+def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    return GELU.apply(x, approximate)
+    return GELU.apply(input, approximate)
 
 
-def silu(x):
-    return SiLU.apply(x)
+def silu(input):
+    return SiLU.apply(input)
 
 
-def elu(x, alpha=1.0):
-    return ELU.apply(x, alpha)
+def elu(input, alpha=1.0):
+    return ELU.apply(input, alpha)
 
 
-def softplus(x, beta=1.0, threshold=20.0):
-    return Softplus.apply(x, beta, threshold)
+def softplus(input, beta=1.0, threshold=20.0):
+    return Softplus.apply(input, beta, threshold)
 
 
 # ---------------------------------------------------------------- selection
@@ -738,13 +738,13 @@ def where(condition, input, other):
     return Where.apply(condition, input, other)
 
 
-def masked_fill(x, mask, value):
+def masked_fill(input, mask, value):
     """x with ``value`` where ``mask`` is True (gradient 0 there)."""
     mask = _bool_mask("masked_fill(): mask", mask)
-    if np.broadcast_shapes(mask.shape, x.shape) != x.shape:
-        raise RuntimeError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {x.shape}")
+    if np.broadcast_shapes(mask.shape, input.shape) != input.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {input.shape}")
     value = value.item() if isinstance(value, Tensor) else value
-    return Where.apply(mask, np.asarray(value, dtype=x.dtype), x)
+    return Where.apply(mask, np.asarray(value, dtype=input.dtype), input)
 
 
 class ToDtype(Function):
@@ -764,12 +764,12 @@ class ToDtype(Function):
         return grad_out.to(ctx.dtype), None
 
 
-def to_dtype(x, dtype):
-    if x.dtype == dtype:
-        return x
-    if dtype.kind != "f" and x.requires_grad:
-        return Tensor._wrap(x.data.astype(dtype))
-    return ToDtype.apply(x, dtype)
+def to_dtype(input, dtype):
+    if input.dtype == dtype:
+        return input
+    if dtype.kind != "f" and input.requires_grad:
+        return Tensor._wrap(input.data.astype(dtype))
+    return ToDtype.apply(input, dtype)
 
 
 # ---------------------------------------------------------------- comparisons (no gradient)
@@ -780,29 +780,29 @@ def _compare(op, a, b):
     return Tensor._wrap(np.asarray(op(a, b)))
 
 
-def eq(a, b):
-    return _compare(np.equal, a, b)
+def eq(input, other):
+    return _compare(np.equal, input, other)
 
 
-def ne(a, b):
-    return _compare(np.not_equal, a, b)
+def ne(input, other):
+    return _compare(np.not_equal, input, other)
 
 
-def lt(a, b):
-    return _compare(np.less, a, b)
+def lt(input, other):
+    return _compare(np.less, input, other)
 
 
-def le(a, b):
-    return _compare(np.less_equal, a, b)
+def le(input, other):
+    return _compare(np.less_equal, input, other)
 
 
-def gt(a, b):
-    return _compare(np.greater, a, b)
+def gt(input, other):
+    return _compare(np.greater, input, other)
 
 
-def ge(a, b):
-    return _compare(np.greater_equal, a, b)
+def ge(input, other):
+    return _compare(np.greater_equal, input, other)
 
 
-def logical_not(x):
-    return Tensor._wrap(np.logical_not(x.data))
+def logical_not(input):
+    return Tensor._wrap(np.logical_not(input.data))

@@ -58,24 +58,24 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a, b):
-    if a.ndim == 0 or b.ndim == 0:
+def matmul(input, other):
+    if input.ndim == 0 or other.ndim == 0:
         raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
-                           f"{a.ndim}D and {b.ndim}D")
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+                           f"{input.ndim}D and {other.ndim}D")
+    if input.shape[-1] != other.shape[-2 if other.ndim > 1 else 0]:
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({_fmt(a.shape)} and {_fmt(b.shape)})"
+            f"mat1 and mat2 shapes cannot be multiplied ({_fmt(input.shape)} and {_fmt(other.shape)})"
         )
-    if a.dtype != b.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}")
-    batch_a, batch_b = a.shape[:-2], b.shape[:-2]
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {input.dtype} != {other.dtype}")
+    batch_a, batch_b = input.shape[:-2], other.shape[:-2]
     for i, (m, n) in enumerate(zip(reversed(batch_a), reversed(batch_b))):
         if m != n and m != 1 and n != 1:
             dim = max(len(batch_a), len(batch_b)) - 1 - i
             raise RuntimeError(
                 f"The size of tensor a ({m}) must match the size of tensor b ({n}) at non-singleton dimension {dim}"
             )
-    return MatMul.apply(a, b)
+    return MatMul.apply(input, other)
 
 
 def _fmt(shape):

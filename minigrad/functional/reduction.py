@@ -177,17 +177,17 @@ def _one_axis(x, dim):
     return axes[0] if axes else None
 
 
-def sum(x, dim=None, keepdim=False):
-    return Sum.apply(x, _axes(x, dim), keepdim)
+def sum(input, dim=None, keepdim=False):
+    return Sum.apply(input, _axes(input, dim), keepdim)
 
 
-def mean(x, dim=None, keepdim=False):
-    if x.dtype.kind != "f":
+def mean(input, dim=None, keepdim=False):
+    if input.dtype.kind != "f":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {x.dtype}"
+            f"or complex dtype. Got: {input.dtype}"
         )
-    return Mean.apply(x, _axes(x, dim), keepdim)
+    return Mean.apply(input, _axes(input, dim), keepdim)
 
 
 def _correction(unbiased, correction):
@@ -196,20 +196,20 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
-def var(x, dim=None, unbiased=True, keepdim=False, correction=None):
-    return Var.apply(x, _axes(x, dim), keepdim, _correction(unbiased, correction))
+def var(input, dim=None, unbiased=True, keepdim=False, correction=None):
+    return Var.apply(input, _axes(input, dim), keepdim, _correction(unbiased, correction))
 
 
-def std(x, dim=None, unbiased=True, keepdim=False, correction=None):
-    return Std.apply(x, _axes(x, dim), keepdim, _correction(unbiased, correction))
+def std(input, dim=None, unbiased=True, keepdim=False, correction=None):
+    return Std.apply(input, _axes(input, dim), keepdim, _correction(unbiased, correction))
 
 
-def amax(x, dim=None, keepdim=False):
-    return AMax.apply(x, _axes(x, dim), keepdim, True)
+def amax(input, dim=None, keepdim=False):
+    return AMax.apply(input, _axes(input, dim), keepdim, True)
 
 
-def amin(x, dim=None, keepdim=False):
-    return AMax.apply(x, _axes(x, dim), keepdim, False)
+def amin(input, dim=None, keepdim=False):
+    return AMax.apply(input, _axes(input, dim), keepdim, False)
 
 
 def _reduce_along(x, dim, keepdim, largest):
@@ -228,27 +228,27 @@ def _reduce_along(x, dim, keepdim, largest):
     return values_indices(values, Tensor._wrap(indices.astype(np.int64)))
 
 
-def max(x, dim=None, keepdim=False):
+def max(input, dim=None, keepdim=False):
     """Largest element, or ``(values, indices)`` along ``dim`` (first index on ties, like PyTorch)."""
-    return _reduce_along(x, dim, keepdim, True)
+    return _reduce_along(input, dim, keepdim, True)
 
 
-def min(x, dim=None, keepdim=False):
-    return _reduce_along(x, dim, keepdim, False)
+def min(input, dim=None, keepdim=False):
+    return _reduce_along(input, dim, keepdim, False)
 
 
-def argmax(x, dim=None, keepdim=False):
+def argmax(input, dim=None, keepdim=False):
     if dim is None:
-        return Tensor._wrap(np.asarray(np.argmax(x.data), dtype=np.int64))
-    axis = _one_axis(x, dim)
-    return Tensor._wrap(np.argmax(x.data, axis=axis, keepdims=keepdim).astype(np.int64))
+        return Tensor._wrap(np.asarray(np.argmax(input.data), dtype=np.int64))
+    axis = _one_axis(input, dim)
+    return Tensor._wrap(np.argmax(input.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
-def argmin(x, dim=None, keepdim=False):
+def argmin(input, dim=None, keepdim=False):
     if dim is None:
-        return Tensor._wrap(np.asarray(np.argmin(x.data), dtype=np.int64))
-    axis = _one_axis(x, dim)
-    return Tensor._wrap(np.argmin(x.data, axis=axis, keepdims=keepdim).astype(np.int64))
+        return Tensor._wrap(np.asarray(np.argmin(input.data), dtype=np.int64))
+    axis = _one_axis(input, dim)
+    return Tensor._wrap(np.argmin(input.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 class LogSumExp(Function):
@@ -276,8 +276,8 @@ class LogSumExp(Function):
         return expand_to(grad_out, y.shape, ctx.axes, ctx.keepdim) * exp(x - y), None, None
 
 
-def logsumexp(x, dim, keepdim=False):
-    return LogSumExp.apply(x, _axes(x, dim), keepdim)
+def logsumexp(input, dim, keepdim=False):
+    return LogSumExp.apply(input, _axes(input, dim), keepdim)
 
 
 class Softmax(Function):
@@ -329,11 +329,11 @@ def _as_axes(axis):
     return () if axis is None else (axis,)
 
 
-def softmax(x, dim):
-    axis = _one_axis(x, dim)
-    return Softmax.apply(x, axis)
+def softmax(input, dim):
+    axis = _one_axis(input, dim)
+    return Softmax.apply(input, axis)
 
 
-def log_softmax(x, dim):
-    axis = _one_axis(x, dim)
-    return LogSoftmax.apply(x, axis)
+def log_softmax(input, dim):
+    axis = _one_axis(input, dim)
+    return LogSoftmax.apply(input, axis)

@@ -45,20 +45,20 @@ def _infer_shape(shape, numel):
     return shape
 
 
-def reshape(x, shape):
-    return Reshape.apply(x, _infer_shape(shape, x.numel()))
+def reshape(input, shape):
+    return Reshape.apply(input, _infer_shape(shape, input.numel()))
 
 
-def flatten(x, start_dim=0, end_dim=-1):
-    if x.ndim == 0:
-        return reshape(x, (1,))
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    start, end = start_dim % input.ndim, end_dim % input.ndim
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
-    if x.numel() == 0:
-        shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
-    return reshape(x, shape)
+    shape = input.shape[:start] + (-1,) + input.shape[end + 1:]
+    if input.numel() == 0:
+        shape = input.shape[:start] + (int(np.prod(input.shape[start:end + 1])),) + input.shape[end + 1:]
+    return reshape(input, shape)
 
 
 class Permute(Function):
@@ -78,40 +78,40 @@ class Permute(Function):
         return Permute.apply(grad_out, ctx.inverse), None
 
 
-def permute(x, dims):
-    axes = [d % x.ndim if x.ndim else d for d in dims]
-    if sorted(axes) != list(range(x.ndim)):
+def permute(input, dims):
+    axes = [d % input.ndim if input.ndim else d for d in dims]
+    if sorted(axes) != list(range(input.ndim)):
         raise RuntimeError(
-            f"permute(): dims {tuple(dims)} must be a permutation of the {x.ndim} dims of the input"
+            f"permute(): dims {tuple(dims)} must be a permutation of the {input.ndim} dims of the input"
         )
-    return Permute.apply(x, tuple(axes))
+    return Permute.apply(input, tuple(axes))
 
 
-def transpose(x, dim0, dim1):
-    if x.ndim == 0:  # like PyTorch: dims 0 and -1 are accepted and a 0-d tensor is its own transpose
+def transpose(input, dim0, dim1):
+    if input.ndim == 0:  # like PyTorch: dims 0 and -1 are accepted and a 0-d tensor is its own transpose
         normalize_dims((dim0, dim1) if dim0 != dim1 else dim0, 0)
-        return Permute.apply(x, ())
-    (a,), (b,) = normalize_dims(dim0, x.ndim), normalize_dims(dim1, x.ndim)
-    dims = list(range(x.ndim))
+        return Permute.apply(input, ())
+    (a,), (b,) = normalize_dims(dim0, input.ndim), normalize_dims(dim1, input.ndim)
+    dims = list(range(input.ndim))
     dims[a], dims[b] = dims[b], dims[a]
-    return Permute.apply(x, tuple(dims))
+    return Permute.apply(input, tuple(dims))
 
 
-def squeeze(x, dim=None):
+def squeeze(input, dim=None):
     if dim is None:
-        shape = tuple(n for n in x.shape if n != 1)
+        shape = tuple(n for n in input.shape if n != 1)
     else:
-        axes = normalize_dims(dim, x.ndim)
-        shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
-    return Reshape.apply(x, shape)
+        axes = normalize_dims(dim, input.ndim)
+        shape = tuple(n for i, n in enumerate(input.shape) if not (i in axes and n == 1))
+    return Reshape.apply(input, shape)
 
 
-def unsqueeze(x, dim):
-    ndim = x.ndim + 1
+def unsqueeze(input, dim):
+    ndim = input.ndim + 1
     if not -ndim <= dim < ndim:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})")
     dim %= ndim
-    return Reshape.apply(x, x.shape[:dim] + (1,) + x.shape[dim:])
+    return Reshape.apply(input, input.shape[:dim] + (1,) + input.shape[dim:])
 
 
 class Expand(Function):
@@ -131,25 +131,25 @@ class Expand(Function):
         return sum_to(grad_out, ctx.shape), None
 
 
-def expand(x, sizes):
-    lead = len(sizes) - x.ndim
+def expand(input, sizes):
+    lead = len(sizes) - input.ndim
     if lead < 0:
         raise RuntimeError(
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
-            f"number of dimensions in the tensor ({x.ndim})"
+            f"number of dimensions in the tensor ({input.ndim})"
         )
-    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
-    for i, n in enumerate(x.shape):
+    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    for i, n in enumerate(input.shape):
         if n != 1 and n != shape[i + lead]:
             raise RuntimeError(
                 f"The expanded size of the tensor ({shape[i + lead]}) must match the existing size ({n}) "
-                f"at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(x.shape)}"
+                f"at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(input.shape)}"
             )
-    return Expand.apply(x, shape)
+    return Expand.apply(input, shape)
 
 
-def broadcast_to(x, shape):
-    return expand(x, tuple(shape))
+def broadcast_to(input, shape):
+    return expand(input, tuple(shape))
 
 
 class Cat(Function):
@@ -212,10 +212,10 @@ def stack(tensors, dim=0):
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
-def split(x, split_size_or_sections, dim=0):
+def split(tensor, split_size_or_sections, dim=0):
     """Tuple of views along ``dim``: equal chunks of ``split_size`` (last smaller), or given sizes."""
-    (axis,) = normalize_dims(dim, x.ndim)
-    n = x.shape[axis]
+    (axis,) = normalize_dims(dim, tensor.ndim)
+    n = tensor.shape[axis]
     if isinstance(split_size_or_sections, int):
         if split_size_or_sections <= 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={split_size_or_sections}")
@@ -232,15 +232,15 @@ def split(x, split_size_or_sections, dim=0):
     pieces, start = [], 0
     for size in sizes:
         idx = (slice(None),) * axis + (slice(start, start + size),)
-        pieces.append(index(x, idx))
+        pieces.append(index(tensor, idx))
         start += size
     return tuple(pieces)
 
 
-def chunk(x, chunks, dim=0):
-    (axis,) = normalize_dims(dim, x.ndim)
-    size = -(-x.shape[axis] // chunks)
-    return split(x, max(size, 1), dim)
+def chunk(input, chunks, dim=0):
+    (axis,) = normalize_dims(dim, input.ndim)
+    size = -(-input.shape[axis] // chunks)
+    return split(input, max(size, 1), dim)
 
 
 class Pad(Function):
@@ -260,18 +260,18 @@ class Pad(Function):
         return Index.apply(grad_out, ctx.centre, True), None, None
 
 
-def pad(x, pad, mode="constant", value=0.0):
+def pad(input, pad, mode="constant", value=0.0):
     """PyTorch order: ``pad = (left, right, top, bottom, ...)`` starting from the last dim."""
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is implemented, got {mode!r}")
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise RuntimeError(f"Padding length must be divisible by 2 and at most 2*ndim ({2 * x.ndim}), got {len(pad)}")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"Padding length must be divisible by 2 and at most 2*ndim ({2 * input.ndim}), got {len(pad)}")
     if any(p < 0 for p in pad):
         raise NotImplementedError("pad: negative padding (cropping) is not supported")
-    widths = [(0, 0)] * x.ndim
+    widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return Pad.apply(x, tuple(widths), value)
+        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return Pad.apply(input, tuple(widths), value)
 
 
 def _scatter(values, shape, dtype, idx, basic):
@@ -324,7 +324,7 @@ def _is_basic(i):
     return i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice))
 
 
-def index(x, idx):
+def index(input, idx):
     parts = idx if isinstance(idx, tuple) else (idx,)
     parts = tuple(p.data if isinstance(p, Tensor) else p for p in parts)
     for p in parts:
@@ -332,4 +332,4 @@ def index(x, idx):
             arr = np.asarray(p)
             if arr.dtype.kind not in "iub" and arr.size:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-    return Index.apply(x, parts, all(_is_basic(p) for p in parts))
+    return Index.apply(input, parts, all(_is_basic(p) for p in parts))
