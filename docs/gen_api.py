@@ -148,10 +148,11 @@ OMITTED = {
     "differentiable": "differentiating through an optimizer step is not supported",
 }
 
-# PyTorch's documented signature, where it cannot be read from the object: C builtins whose docstring
-# gives none or names a parameter otherwise than torch's argument parser accepts (``Tensor.mul`` is
-# documented as ``mul(value)`` but takes ``other=``), objects taking ``*args, **kwargs``, and
-# torchvision (not a test dependency). One string per overload, in the docs' notation.
+# PyTorch's signature, where it cannot be read from the object: C builtins whose docstring gives none,
+# or gives one that torch's argument parser does not follow (``Tensor.mul`` is documented as
+# ``mul(value)`` but takes ``other=``; ``Tensor.round(2)`` is refused: ``decimals`` is keyword-only),
+# each checked by calling torch 2.13; objects taking ``*args, **kwargs``; and torchvision (not a test
+# dependency), from its documentation. One string per overload, in the docs' notation.
 TORCH_SIGNATURES = {
     "torch.dtype": None,  # not constructed by users (minigrad's dtypes are numpy's, see its note)
     "torch.device": ["type, index=None"],
@@ -177,6 +178,33 @@ TORCH_SIGNATURES = {
     "torch.Tensor.mul": ["other"],
     "torch.Tensor.div": ["other, *, rounding_mode=None"],
     "torch.Tensor.matmul": ["other"],
+    "torch.Tensor.mul_": ["other"],
+    "torch.Tensor.div_": ["other, *, rounding_mode=None"],
+    "torch.Tensor.type_as": ["other"],
+    "torch.Tensor.narrow": ["dim, start, length"],
+    "torch.Tensor.where": ["condition, other"],
+    "torch.Tensor.roll": ["shifts, dims=None"],
+    "torch.Tensor.nonzero": ["*, as_tuple=False"],
+    "torch.Tensor.round": ["*, decimals=0"],
+    "torch.Tensor.gather": ["dim, index, *, sparse_grad=False"],
+    "torch.Tensor.sort": ["dim=-1, descending=False", "*, stable, dim=-1, descending=False"],
+    "torch.Tensor.argsort": ["dim=-1, descending=False", "*, stable, dim=-1, descending=False"],
+    "torch.Tensor.sum": ["*, dtype=None", "dim, keepdim=False, *, dtype=None"],
+    "torch.Tensor.prod": ["*, dtype=None", "dim, keepdim=False, *, dtype=None"],
+    "torch.Tensor.cumsum": ["dim, *, dtype=None"],
+    "torch.as_tensor": ["data, *, dtype=None, device=None"],
+    "torch.squeeze": ["input", "input, dim"],
+    "torch.scatter": ["input, dim, index, src", "input, dim, index, value"],
+    "torch.Tensor.scatter": ["dim, index, src", "dim, index, value"],
+    # correction=None (PyTorch's schema; its docs write 1, which None means unless unbiased=False)
+    "torch.var": ["input, dim=None, *, correction=None, keepdim=False", "input, dim, unbiased=True, keepdim=False",
+                  "input, unbiased=True"],
+    "torch.std": ["input, dim=None, *, correction=None, keepdim=False", "input, dim, unbiased=True, keepdim=False",
+                  "input, unbiased=True"],
+    "torch.Tensor.var": ["dim=None, *, correction=None, keepdim=False", "dim, unbiased=True, keepdim=False",
+                         "unbiased=True"],
+    "torch.Tensor.std": ["dim=None, *, correction=None, keepdim=False", "dim, unbiased=True, keepdim=False",
+                         "unbiased=True"],
     "torchvision.datasets.MNIST": ["root, train=True, transform=None, target_transform=None, download=False"],
     "torchvision.datasets.FashionMNIST": [
         "root, train=True, transform=None, target_transform=None, download=False"],
@@ -363,40 +391,50 @@ def resolve_torch(torch_path):
 
 def signature_differences(theirs, ours):
     """``{argument: what differs}`` between PyTorch's overloads ``theirs`` and minigrad's signature
-    ``ours``: an argument PyTorch takes that minigrad does not, one that minigrad takes at another
-    position (counted without the arguments in ``OMITTED`` and PyTorch's private ``_`` ones, which
-    are passed over), in another form (keyword-only or not) or with another default, one that is
-    optional in PyTorch and required here, and one minigrad adds. ``*args`` and ``**kwargs`` match
-    by kind, whatever their names."""
+    ``ours``. An argument differs when PyTorch takes it and minigrad does not, when minigrad adds it,
+    or when no overload takes it the way minigrad does: at the same position (counted without the
+    arguments in ``OMITTED`` and PyTorch's private ``_`` ones, which are passed over), in the same
+    form (positional or keyword-only) and with the same default (or none; any default where an
+    overload leaves the argument out). ``*args`` and
+    ``**kwargs`` match by kind, whatever their names."""
     var = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    diffs = {}
-    by_name = {name: (i, kind, default) for i, (name, kind, default) in enumerate(ours) if kind not in var}
-    our_var = {kind: name for name, kind, _ in ours if kind in var}
-    torch_names = set()
+    our_var = {kind for _, kind, _ in ours if kind in var}
+    mine = [p for p in ours if p[1] not in var]
+    forms = {}  # argument -> [(position or None, default)] over the overloads
     for overload in theirs:
         kept = [p for p in overload if p[0] not in OMITTED and not p[0].startswith("_")]
-        torch_names.update(name for name, kind, _ in overload if kind not in var)
         for i, (name, kind, default) in enumerate(kept):
             if kind in var:
                 if kind not in our_var:
-                    diffs.setdefault(name, "missing")
+                    forms.setdefault(f"*{name}" if kind == var[0] else f"**{name}", [])
                 continue
-            if name not in by_name:
-                if not (kind == _K and inspect.Parameter.VAR_KEYWORD in our_var):
-                    diffs.setdefault(name, "missing")
-                continue
-            j, our_kind, our_default = by_name[name]
-            if kind == _P and not (our_kind == _P and (i == j or inspect.Parameter.VAR_POSITIONAL in our_var)):
-                diffs.setdefault(name, "position")
-            elif kind == _K and our_kind != _K:
-                diffs.setdefault(name, "keyword-only in PyTorch")
-            elif default is not None and our_default is not None and default != our_default:
-                diffs.setdefault(name, f"default {our_default} (PyTorch: {default})")
-            elif default is not None and our_default is None:
-                diffs.setdefault(name, "required")
-    for name, kind, _ in ours:
-        if name not in torch_names and kind not in var:
-            diffs.setdefault(name, "not in PyTorch")
+            forms.setdefault(name, []).append((i if kind == _P else None, default))
+    # an argument some overload leaves out may have any default here (max(input) and max(input, dim))
+    optional = {name: sum(any(p[0] == name for p in o) for o in theirs) < len(theirs) for name in forms}
+    diffs = {}
+    for name, their_forms in forms.items():
+        if name.startswith("*"):
+            diffs[name.lstrip("*")] = "missing"
+            continue
+        match = [(j, p) for j, p in enumerate(mine) if p[0] == name]
+        if not match:
+            if not (inspect.Parameter.VAR_KEYWORD in our_var and all(i is None for i, _ in their_forms)):
+                diffs[name] = "missing"
+            continue
+        j, (_, kind, default) = match[0]
+        position = j if kind == _P else None
+        positional_ok = inspect.Parameter.VAR_POSITIONAL in our_var and kind == _P
+        if not any((i == position or positional_ok and i is not None) and
+                   (d == default or d is None and optional[name])
+                   for i, d in their_forms):
+            i, d = their_forms[0]
+            diffs[name] = (f"{'keyword-only' if position is None else f'position {position}'}, "
+                           f"{'required' if default is None else f'default {default}'} (PyTorch: "
+                           f"{'keyword-only' if i is None else f'position {i}'}, "
+                           f"{'required' if d is None else f'default {d}'})")
+    for name, kind, _ in mine:
+        if name not in forms:
+            diffs[name] = "not in PyTorch"
     return diffs
 
 

@@ -99,7 +99,11 @@ class no_grad(_GradMode):
 
 
 class enable_grad(_GradMode):
-    """Re-enable graph recording inside a ``no_grad`` block."""
+    """Re-enable graph recording inside a ``no_grad`` block (a context manager, or a decorator as
+    ``@enable_grad()``).
+
+    Differs from PyTorch: no ``orig_func`` argument (the bare ``@enable_grad`` decorator form).
+    """
 
     def __init__(self):
         super().__init__(True)
@@ -601,8 +605,9 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
-    """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``torch.autograd.backward``).
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``torch.autograd.backward``), or
+    only into the ``.grad`` of ``inputs`` (leaves or not) when given.
 
     ``create_graph=True`` records the backward pass, so the gradients in ``.grad`` carry a graph
     and can be differentiated again (``retain_graph`` then defaults to True). As in PyTorch, a
@@ -615,8 +620,24 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     grad_tensors = [None] * len(tensors) if grad_tensors is None else _as_list(grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
-    _run_backward(tensors, _seed_grads(tensors, grad_tensors, create_graph), retain_graph,
-                  create_graph=create_graph)
+    seeds = _seed_grads(tensors, grad_tensors, create_graph)
+    if inputs is None:
+        _run_backward(tensors, seeds, retain_graph, create_graph=create_graph)
+        return
+    inputs = _as_list(inputs)
+    if not inputs:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward: inputs must be Tensors, got {type(t).__name__} at index {i}")
+    results = _run_backward(tensors, seeds, retain_graph, capture=inputs, create_graph=create_graph)
+    for t, g in zip(inputs, results):
+        if g is None:
+            continue
+        if create_graph:
+            _accumulate_graph(t, g)
+        else:
+            t._accumulate(g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

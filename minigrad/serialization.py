@@ -116,6 +116,8 @@ def save(obj, path):
 
     Differs from PyTorch: the file is safetensors (a flat state_dict loads in PyTorch with
     ``safetensors.torch.load_file``), not PyTorch's pickle-based format; arbitrary objects are refused.
+    PyTorch's ``f`` (a path or file object) is ``path`` here, a path only; ``pickle_module`` and
+    ``pickle_protocol`` do not exist (nothing is pickled).
 
     Examples
     --------
@@ -191,7 +193,10 @@ def load(path, map_location=None, *, weights_only=True):
     A truncated or corrupted file raises ValueError naming the path; nothing is ever unpickled.
     ``map_location`` may name the CPU; ``weights_only`` is accepted for PyTorch's call form.
 
-    Differs from PyTorch: the file format is safetensors, so loading is always weights-only.
+    Differs from PyTorch: the file format is safetensors, so loading is always weights-only
+    (``weights_only`` defaults to True; PyTorch writes None, which means True since 2.6). PyTorch's
+    ``f`` is ``path`` here, a path only; ``pickle_module``, ``pickle_load_args`` and ``mmap`` do not
+    exist.
     """
     if map_location is not None and not callable(map_location) and not isinstance(map_location, dict):
         as_device(map_location)

@@ -146,12 +146,13 @@ class Tensor:
         else:
             self.grad.data += grad
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad (only of
+        ``inputs``, leaves or not, when given).
 
         ``create_graph=True`` records the backward pass so ``.grad`` can be differentiated again;
         see ``minigrad.autograd.backward`` (it makes a reference cycle, as in PyTorch)."""
-        autograd.backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
+        autograd.backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph."""
@@ -189,7 +190,11 @@ class Tensor:
             raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return self.data.item()
 
-    def numpy(self):
+    def numpy(self, *, force=False):
+        """The data as an ndarray, sharing memory (``force=True``: a copy, allowed even when the
+        tensor requires grad)."""
+        if force:
+            return self.data.copy()
         if self._requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
@@ -249,7 +254,11 @@ class Tensor:
 
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its dtype) or keywords;
-        the same tensor when nothing changes (unless ``copy``)."""
+        the same tensor when nothing changes (unless ``copy``).
+
+        Differs from PyTorch: the positional forms are read from ``*args`` (``dtype``, ``device``
+        or a ``tensor``, in PyTorch's orders); ``non_blocking`` and ``copy`` are keyword-only.
+        """
         dtype = _device.to_args(args, dtype, device)
         out = self if dtype is None else F.to_dtype(self, np.dtype(dtype))
         return F.mul(out, 1) if copy and out is self else out
@@ -301,20 +310,20 @@ class Tensor:
     def fill_(self, value):
         return self._inplace(value)
 
-    def copy_(self, src):
+    def copy_(self, src, non_blocking=False):
         return self._inplace(src)
 
-    def add_(self, other, alpha=1):
+    def add_(self, other, *, alpha=1):
         return self._inplace(self.data + alpha * _raw(other))
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other, *, alpha=1):
         return self._inplace(self.data - alpha * _raw(other))
 
     def mul_(self, other):
         return self._inplace(self.data * _raw(other))
 
-    def div_(self, other):
-        return self._inplace(self.data / _raw(other))
+    def div_(self, other, *, rounding_mode=None):
+        return self._inplace(F.div(self.detach(), other, rounding_mode=rounding_mode))
 
     def clamp_(self, min=None, max=None):
         return self._inplace(np.clip(self.data, min, max))
@@ -434,17 +443,17 @@ class Tensor:
     def log_softmax(self, dim):
         return F.log_softmax(self, dim)
 
-    def sum(self, dim=None, keepdim=False):
-        return F.sum(self, dim, keepdim)
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        return F.sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim=None, keepdim=False):
-        return F.mean(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        return F.mean(self, dim, keepdim, dtype=dtype)
 
-    def var(self, dim=None, unbiased=True, keepdim=False, correction=None):
-        return F.var(self, dim, unbiased, keepdim, correction)
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return F.var(self, dim, unbiased, keepdim, correction=correction)
 
-    def std(self, dim=None, unbiased=True, keepdim=False, correction=None):
-        return F.std(self, dim, unbiased, keepdim, correction)
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return F.std(self, dim, unbiased, keepdim, correction=correction)
 
     def max(self, dim=None, keepdim=False):
         return F.max(self, dim, keepdim)
@@ -491,8 +500,8 @@ class Tensor:
     def expand(self, *sizes):
         return F.expand(self, _shape_args(sizes))
 
-    def split(self, split_size_or_sections, dim=0):
-        return F.split(self, split_size_or_sections, dim)
+    def split(self, split_size, dim=0):
+        return F.split(self, split_size, dim)
 
     def chunk(self, chunks, dim=0):
         return F.chunk(self, chunks, dim)
@@ -513,8 +522,8 @@ class Tensor:
     def mul(self, other):
         return F.mul(self, other)
 
-    def div(self, other):
-        return F.div(self, other)
+    def div(self, other, *, rounding_mode=None):
+        return F.div(self, other, rounding_mode=rounding_mode)
 
     def neg(self):
         return F.neg(self)
@@ -570,8 +579,8 @@ class Tensor:
     def nonzero(self, *, as_tuple=False):
         return F.nonzero(self, as_tuple=as_tuple)
 
-    def argsort(self, dim=-1, descending=False, stable=False):
-        return F.argsort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return F.argsort(self, dim, descending, stable=stable)
 
     def t(self):
         return t(self)
@@ -594,16 +603,21 @@ class Tensor:
     def index_select(self, dim, index):
         return F.index_select(self, dim, index)
 
-    def gather(self, dim, index):
-        return F.gather(self, dim, index)
+    def gather(self, dim, index, *, sparse_grad=False):
+        return F.gather(self, dim, index, sparse_grad=sparse_grad)
 
     def scatter(self, dim, index, src=None, *, value=None):
+        """See ``minigrad.scatter``.
+
+        Differs from PyTorch: ``value`` is keyword-only; a number given by position is taken as
+        ``src``, which accepts numbers too. No ``reduce``.
+        """
         return F.scatter(self, dim, index, src, value=value)
 
-    def sort(self, dim=-1, descending=False, stable=False):
-        return F.sort(self, dim, descending, stable)
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        return F.sort(self, dim, descending, stable=stable)
 
-    def topk(self, k, dim=-1, largest=True, sorted=True):
+    def topk(self, k, dim=None, largest=True, sorted=True):
         return F.topk(self, k, dim, largest, sorted)
 
     def sign(self):
@@ -624,8 +638,8 @@ class Tensor:
     def cumsum(self, dim, *, dtype=None):
         return F.cumsum(self, dim, dtype=dtype)
 
-    def norm(self, p="fro", dim=None, keepdim=False):
-        return F.norm(self, p, dim, keepdim)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return F.norm(self, p, dim, keepdim, dtype)
 
     def prod(self, dim=None, keepdim=False, *, dtype=None):
         return F.prod(self, dim, keepdim, dtype=dtype)

@@ -13,9 +13,9 @@ from .conv import adaptive_bounds, avg_pool2d, conv2d, max_pool2d
 from .elementwise import abs, add, clamp, div, exp, log, mul, pow, relu, softplus, sqrt, sub, tanh, where
 from .linalg import matmul
 from .logical import argsort
-from .loss import smooth_l1_loss
+from .loss import smooth_l1_loss, weighted_loss
 from .reduction import amax, mean, sum, var
-from .shape import cat, expand, index, pad, permute, reshape, squeeze, stack, transpose, unsqueeze
+from .shape import cat, expand, index as index_at, pad, permute, reshape, squeeze, stack, transpose, unsqueeze
 
 __all__ = ["mish", "hardtanh", "relu6", "prelu", "huber_loss", "kl_div", "one_hot", "index_select", "gather",
            "narrow", "flip", "roll", "repeat", "unflatten", "sort", "topk", "sign", "round", "floor", "ceil",
@@ -65,10 +65,15 @@ def prelu(input, weight):
 
 
 # ---------------------------------------------------------------- losses
-def huber_loss(input, target, reduction="mean", delta=1.0):
-    """½·d² where |d| < δ, else δ·(|d| − ½δ), d = input − target; equal to δ·smooth_l1_loss(β = δ)."""
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """½·d² where |d| < δ, else δ·(|d| − ½δ), d = input − target; equal to δ·smooth_l1_loss(β = δ).
+    With ``weight`` w (input's shape), each element's loss is multiplied by w ('mean': the mean of
+    the products, as PyTorch)."""
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is not None:
+        loss = mul(smooth_l1_loss(input, target, "none", beta=delta), delta)
+        return weighted_loss(input, loss, weight, reduction, False)
     return mul(smooth_l1_loss(input, target, reduction, beta=delta), delta)
 
 
@@ -113,20 +118,20 @@ def one_hot(tensor, num_classes=-1):
 
 
 # ---------------------------------------------------------------- indexing and reordering
-def index_select(input, dim, index_):
-    """The slices of ``input`` at the 1-D int64 positions ``index_`` along ``dim``."""
+def index_select(input, dim, index):
+    """The slices of ``input`` at the 1-D int64 positions ``index`` along ``dim``."""
     dim = _dim(dim, input.ndim)
-    positions = index_.data if isinstance(index_, Tensor) else np.asarray(index_)
+    positions = index.data if isinstance(index, Tensor) else np.asarray(index)
     if positions.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     if positions.dtype.kind not in "iu":
         raise RuntimeError(f"index_select(): Expected dtype int32/int64 for index but got: {positions.dtype}")
-    return index(input, (slice(None),) * dim + (positions.reshape(-1),))
+    return index_at(input, (slice(None),) * dim + (positions.reshape(-1),))
 
 
-def _index_like(input, index_, name):
-    """``index_`` as an int64 array with as many dims as ``input`` (gather's and scatter's rule)."""
-    positions = index_.data if isinstance(index_, Tensor) else np.asarray(index_)
+def _index_like(input, index, name):
+    """``index`` as an int64 array with as many dims as ``input`` (gather's and scatter's rule)."""
+    positions = index.data if isinstance(index, Tensor) else np.asarray(index)
     if positions.dtype != np.int64:
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
     if positions.ndim != input.ndim:
@@ -134,23 +139,32 @@ def _index_like(input, index_, name):
     return positions
 
 
-def gather(input, dim, index_):
-    """out[…, i, …] = input[…, index[…, i, …], …] along ``dim`` (``index`` int64, as many dims as input)."""
-    dim, positions = _dim(dim, input.ndim), _index_like(input, index_, "gather")
+def gather(input, dim, index, *, sparse_grad=False):
+    """out[…, i, …] = input[…, index[…, i, …], …] along ``dim`` (``index`` int64, as many dims as input).
+
+    Differs from PyTorch: ``sparse_grad=True`` is refused (gradients are dense arrays).
+    """
+    if sparse_grad:
+        raise NotImplementedError("gather(): sparse_grad=True is not supported (gradients are dense)")
+    dim, positions = _dim(dim, input.ndim), _index_like(input, index, "gather")
     for d in range(input.ndim):
         if d != dim and positions.shape[d] > input.shape[d]:
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(positions.shape)} to be "
                                f"no larger than self {list(input.shape)} apart from dimension {dim}")
     grids = list(np.indices(positions.shape, sparse=True))
     grids[dim] = positions
-    return index(input, tuple(grids))
+    return index_at(input, tuple(grids))
 
 
-def scatter(input, dim, index_, src=None, *, value=None):
+def scatter(input, dim, index, src=None, *, value=None):
     """A copy of ``input`` with, along ``dim``, out[…, index[…, i, …], …] = src[…, i, …] (or ``value``).
     ``src`` receives the gradient of the positions it wrote; ``input`` that of the others. Where
-    ``index`` repeats a position, the last write wins (PyTorch leaves it undefined)."""
-    dim, positions = _dim(dim, input.ndim), _index_like(input, index_, "scatter")
+    ``index`` repeats a position, the last write wins (PyTorch leaves it undefined).
+
+    Differs from PyTorch: ``value`` is keyword-only; a number given by position (``scatter(x, 0, i,
+    1.0)``) is taken as ``src``, which accepts numbers too, so the call works the same. No ``reduce``.
+    """
+    dim, positions = _dim(dim, input.ndim), _index_like(input, index, "scatter")
     if src is None and value is None:
         raise TypeError("scatter() needs src or value")
     source = src if value is None else value
@@ -169,7 +183,7 @@ def scatter(input, dim, index_, src=None, *, value=None):
     mask = Tensor._wrap((written >= 0).reshape(input.shape))
     if not isinstance(source, Tensor):
         return where(mask, Tensor._wrap(np.asarray(source, dtype=input.dtype)), input)
-    picked = index(reshape(source, (-1,)), (np.maximum(written, 0).reshape(input.shape),))
+    picked = index_at(reshape(source, (-1,)), (np.maximum(written, 0).reshape(input.shape),))
     return where(mask, picked, input)
 
 
@@ -180,7 +194,7 @@ def narrow(input, dim, start, length):
     start = start + size if start < 0 else start
     if not 0 <= start <= size or length < 0 or start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    return index(input, (slice(None),) * dim + (slice(start, start + length),))
+    return index_at(input, (slice(None),) * dim + (slice(start, start + length),))
 
 
 def flip(input, dims):
@@ -192,7 +206,7 @@ def flip(input, dims):
         if axis in axes:
             raise RuntimeError(f"dim {axis} appears multiple times in the list of dims")
         axes.add(axis)
-    return index(input, tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(input.ndim)))
+    return index_at(input, tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(input.ndim)))
 
 
 def roll(input, shifts, dims=None):
@@ -210,7 +224,7 @@ def roll(input, shifts, dims=None):
         shift = shift % size if size else 0
         if shift:
             head = (slice(None),) * dim
-            out = cat([index(out, head + (slice(size - shift, None),)), index(out, head + (slice(0, size - shift),))], dim)
+            out = cat([index_at(out, head + (slice(size - shift, None),)), index_at(out, head + (slice(0, size - shift),))], dim)
     return out
 
 
@@ -237,15 +251,16 @@ def unflatten(input, dim, sizes):
     return reshape(input, tuple(input.shape[:ndim_dim]) + sizes + tuple(input.shape[ndim_dim + 1:]))
 
 
-def sort(input, dim=-1, descending=False, stable=False):
+def sort(input, dim=-1, descending=False, *, stable=False):
     """(values, indices) sorted along ``dim``; values carry the gradient back to their positions."""
-    indices = argsort(input, dim, descending, stable)
+    indices = argsort(input, dim, descending, stable=stable)
     return sort_result(gather(input, dim, indices), indices)
 
 
-def topk(input, k, dim=-1, largest=True, sorted=True):
-    """The ``k`` largest (or smallest) values along ``dim`` and their indices, in sorted order."""
-    axis = _dim(dim, input.ndim)
+def topk(input, k, dim=None, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) values along ``dim`` (default: the last) and their indices,
+    in sorted order."""
+    axis = _dim(-1 if dim is None else dim, input.ndim)
     if not 0 <= k <= (input.shape[axis] if input.ndim else 1):
         raise RuntimeError("selected index k out of range")
     order = argsort(input, axis, descending=largest)
@@ -317,16 +332,16 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     y = transpose(x, 0, axis) if x.ndim else reshape(x, (1,))
     while y.shape[0] > 1:
         if y.shape[0] % 2:  # an odd count: the last element waits for the next round
-            y = cat([mul(index(y, slice(0, -1, 2)), index(y, slice(1, None, 2))), index(y, slice(-1, None))], 0)
+            y = cat([mul(index_at(y, slice(0, -1, 2)), index_at(y, slice(1, None, 2))), index_at(y, slice(-1, None))], 0)
         else:
-            y = mul(index(y, slice(0, None, 2)), index(y, slice(1, None, 2)))
+            y = mul(index_at(y, slice(0, None, 2)), index_at(y, slice(1, None, 2)))
     if y.shape[0] == 0:  # the empty product
         y = Tensor._wrap(np.ones((1,) + tuple(y.shape[1:]), dtype=y.dtype))
     y = transpose(y, 0, axis) if x.ndim > 1 else y
     return y if keepdim else squeeze(y, axis if x.ndim else 0)
 
 
-def norm(input, p="fro", dim=None, keepdim=False):
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The p-norm of all elements (or along ``dim``): 'fro'/2, 1, inf, −inf, or any p > 0.
 
     Differs from PyTorch: the gradient of the 2-norm (and p-norms) at an all-zero input is NaN
@@ -334,6 +349,7 @@ def norm(input, p="fro", dim=None, keepdim=False):
     """
     if isinstance(dim, int):
         dim = (dim,)
+    input = input if dtype is None else input.to(dtype)
     a = abs(input)
     if p == "fro" or p == 2:
         return sqrt(sum(mul(input, input), dim, keepdim))
@@ -359,7 +375,7 @@ def embedding(input, weight, padding_idx=None):
     n = weight.shape[0]
     if ids.size and (ids.min() < -n or ids.max() >= n):
         raise IndexError("index out of range in self")
-    rows = index(weight, (ids,))
+    rows = index_at(weight, (ids,))
     if padding_idx is None:
         return rows
     # the same values, but padding rows come from a constant copy, so they pass no gradient
@@ -427,7 +443,7 @@ def adaptive_max_pool2d(input, output_size):
     oh, ow = (H if size[0] is None else size[0]), (W if size[1] is None else size[1])
     (h0, h1), (w0, w1) = adaptive_bounds(H, oh), adaptive_bounds(W, ow)
     lead = (slice(None),) * (input.ndim - 2)
-    rows = [stack([amax(index(input, lead + (slice(h0[i], h1[i]), slice(w0[j], w1[j]))), (-2, -1))
+    rows = [stack([amax(index_at(input, lead + (slice(h0[i], h1[i]), slice(w0[j], w1[j]))), (-2, -1))
                    for j in range(ow)], -1) for i in range(oh)]
     return stack(rows, -2)
 
@@ -462,11 +478,11 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x = input
     if sh > 1 or sw > 1:  # zeros between pixels: pad a trailing axis of size 1, then fold it in
         x = pad(reshape(x, (N, C_in, H, 1, W, 1)), (0, sw - 1, 0, 0, 0, sh - 1))
-        x = index(reshape(x, (N, C_in, H * sh, W * sw)), (Ellipsis, slice(0, (H - 1) * sh + 1), slice(0, (W - 1) * sw + 1)))
+        x = index_at(reshape(x, (N, C_in, H * sh, W * sw)), (Ellipsis, slice(0, (H - 1) * sh + 1), slice(0, (W - 1) * sw + 1)))
     (top, bottom), (left, right) = [(d * (k - 1) - p_, d * (k - 1) - p_ + extra)
                                     for k, d, p_, extra in ((kh, dh, ph, oh), (kw, dw, pw, ow))]
     # a negative amount crops (padding larger than the kernel's reach), a positive one pads
-    x = index(x, (Ellipsis, slice(max(-top, 0), x.shape[2] - max(-bottom, 0)),
+    x = index_at(x, (Ellipsis, slice(max(-top, 0), x.shape[2] - max(-bottom, 0)),
                   slice(max(-left, 0), x.shape[3] - max(-right, 0))))
     x = pad(x, (max(left, 0), max(right, 0), max(top, 0), max(bottom, 0)))
     w = reshape(weight, (groups, C_in // groups, c_out_g, kh, kw))

@@ -214,18 +214,29 @@ def mul(input, other):
     return Mul.apply(*_promote(input, other))
 
 
-def div(input, other):
+def div(input, other, *, rounding_mode=None):
+    """input / other; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient toward zero or down
+    (integer inputs then stay integers) and, as in PyTorch, passes no gradient."""
     _broadcastable(input, other)
-    return Div.apply(*_promote(input, other, division=True))
+    if rounding_mode is None:
+        return Div.apply(*_promote(input, other, division=True))
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+    a, b = (v.data if isinstance(v, Tensor) else v for v in _promote(input, other))
+    dtype = np.result_type(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.floor_divide(a, b) if rounding_mode == "floor" else np.trunc(np.divide(a, b))
+    return Tensor._wrap(np.asarray(q).astype(dtype, copy=False))
 
 
 def neg(input):
     return Neg.apply(input)
 
 
-def pow(input, other):
-    _broadcastable(input, other)
-    return Pow.apply(*_promote(input, other))
+def pow(input, exponent):
+    _broadcastable(input, exponent)
+    return Pow.apply(*_promote(input, exponent))
 
 
 # ---------------------------------------------------------------- unary math

@@ -64,7 +64,7 @@ def nonzero(input, *, as_tuple=False):
     return Tensor._wrap(np.stack(index, axis=1).astype(np.int64))
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
+def argsort(input, dim=-1, descending=False, *, stable=False):
     """Indices that sort ``input`` along ``dim`` (int64); NaN counts as the largest value. Ties keep
     their order (a stable sort; PyTorch guarantees this only with ``stable=True``)."""
     a = _array(input)

@@ -13,8 +13,8 @@ from .._ops import check_float
 from ..autograd import Function
 from ..tensor import Tensor
 from ._common import sum_to, unbroadcast
-from .elementwise import Clamp, Where, log, sigmoid, softplus
-from .reduction import LogSoftmax, Softmax
+from .elementwise import Clamp, Where, div, log, mul, sigmoid, softplus
+from .reduction import LogSoftmax, Softmax, mean, sum
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
@@ -408,17 +408,38 @@ class SmoothL1Loss(_PairLoss):
         return Where.apply(np.abs(d) < beta, diff / beta, np.sign(d))
 
 
-def mse_loss(input, target, reduction="mean"):
-    """Mean squared error (x − y)², reduced by ``reduction``."""
+def weighted_loss(input, loss, weight, reduction, mean_over_weight):
+    """PyTorch's rule for the ``weight`` of mse_loss, l1_loss and huber_loss: the per-element
+    ``loss`` (reduction 'none') times ``weight`` (shaped like ``input``), summed for 'sum' and for
+    'mean' divided by Σ weight (``mean_over_weight``: mse, l1) or by the element count (huber)."""
+    _check_reduction(reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    weighted = mul(loss, weight)
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return sum(weighted)
+    return div(sum(weighted), sum(weight)) if mean_over_weight else mean(weighted)
+
+
+def mse_loss(input, target, reduction="mean", weight=None):
+    """Mean squared error (x − y)², reduced by ``reduction``; with ``weight`` w (input's shape),
+    Σ w·(x − y)² / Σ w."""
     _check_reduction(reduction)
     _broadcast_pair("mse_loss", input, target)
+    if weight is not None:
+        return weighted_loss(input, MSELoss.apply(input, target, "none"), weight, reduction, True)
     return MSELoss.apply(input, target, reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
-    """Mean absolute error |x − y|, reduced by ``reduction``."""
+def l1_loss(input, target, reduction="mean", weight=None):
+    """Mean absolute error |x − y|, reduced by ``reduction``; with ``weight`` w (input's shape),
+    Σ w·|x − y| / Σ w."""
     _check_reduction(reduction)
     _broadcast_pair("l1_loss", input, target)
+    if weight is not None:
+        return weighted_loss(input, L1Loss.apply(input, target, "none"), weight, reduction, True)
     return L1Loss.apply(input, target, reduction)
 
 

@@ -4,6 +4,7 @@
 size 1. Backward broadcasts the output gradient back over the reduced dims (``expand_reduced``).
 """
 import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._common import expand_reduced, expand_to, normalize_dims
-from .elementwise import Where, exp, sqrt
+from .elementwise import Where, exp, maximum, minimum, sqrt
 
 __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
@@ -177,11 +178,15 @@ def _one_axis(x, dim):
     return axes[0] if axes else None
 
 
-def sum(input, dim=None, keepdim=False):
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """Σ over all elements or ``dim``; ``dtype`` casts ``input`` first."""
+    input = input if dtype is None else input.to(dtype)
     return Sum.apply(input, _axes(input, dim), keepdim)
 
 
-def mean(input, dim=None, keepdim=False):
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean over all elements or ``dim``; ``dtype`` casts ``input`` first."""
+    input = input if dtype is None else input.to(dtype)
     if input.dtype.kind != "f":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
@@ -196,11 +201,11 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
-def var(input, dim=None, unbiased=True, keepdim=False, correction=None):
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
     return Var.apply(input, _axes(input, dim), keepdim, _correction(unbiased, correction))
 
 
-def std(input, dim=None, unbiased=True, keepdim=False, correction=None):
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
     return Std.apply(input, _axes(input, dim), keepdim, _correction(unbiased, correction))
 
 
@@ -229,11 +234,24 @@ def _reduce_along(x, dim, keepdim, largest):
 
 
 def max(input, dim=None, keepdim=False):
-    """Largest element, or ``(values, indices)`` along ``dim`` (first index on ties, like PyTorch)."""
+    """Largest element, or ``(values, indices)`` along ``dim`` (first index on ties, like PyTorch);
+    ``max(input, other)`` with a tensor ``other`` is ``maximum(input, other)``.
+
+    Differs from PyTorch: ``other`` is taken by position only (``max(input, other=t)`` is refused).
+    """
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
     return _reduce_along(input, dim, keepdim, True)
 
 
 def min(input, dim=None, keepdim=False):
+    """Smallest element, or ``(values, indices)`` along ``dim``; ``min(input, other)`` with a tensor
+    ``other`` is ``minimum(input, other)``.
+
+    Differs from PyTorch: ``other`` is taken by position only (``min(input, other=t)`` is refused).
+    """
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
     return _reduce_along(input, dim, keepdim, False)
 
 
@@ -329,11 +347,22 @@ def _as_axes(axis):
     return () if axis is None else (axis,)
 
 
-def softmax(input, dim):
-    axis = _one_axis(input, dim)
-    return Softmax.apply(input, axis)
+def _softmax_axis(name, input, dim, dtype):
+    """(input cast to ``dtype``, the one axis) for softmax and log_softmax. Without ``dim``, PyTorch's
+    deprecated implicit choice, with its warning: dim 0 for 0-, 1- and 3-d inputs, else 1."""
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. "
+                      "Change the call to include dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    input = input if dtype is None else input.to(dtype)
+    return input, _one_axis(input, dim)
 
 
-def log_softmax(input, dim):
-    axis = _one_axis(input, dim)
-    return LogSoftmax.apply(input, axis)
+def softmax(input, dim=None, dtype=None):
+    """eˣ / Σ eˣ along ``dim``; ``dtype`` casts ``input`` first."""
+    return Softmax.apply(*_softmax_axis("softmax", input, dim, dtype))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """x − ln Σ eˣ along ``dim``; ``dtype`` casts ``input`` first."""
+    return LogSoftmax.apply(*_softmax_axis("log_softmax", input, dim, dtype))

@@ -260,8 +260,10 @@ class Pad(Function):
         return Index.apply(grad_out, ctx.centre, True), None, None
 
 
-def pad(input, pad, mode="constant", value=0.0):
-    """PyTorch order: ``pad = (left, right, top, bottom, ...)`` starting from the last dim."""
+def pad(input, pad, mode="constant", value=None):
+    """PyTorch order: ``pad = (left, right, top, bottom, ...)`` starting from the last dim; ``value``
+    (default 0) fills the new cells."""
+    value = 0.0 if value is None else value
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is implemented, got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
