@@ -133,8 +133,8 @@ NOTES = {
     "minigrad.dtype": "dtypes are numpy's `np.dtype` objects (`minigrad.float32 == np.dtype('float32')`).",
 }
 
-# Keyword arguments PyTorch has on many entries and minigrad leaves out everywhere, and why. The
-# signature comparison (``signature_differences``) passes over them; the page lists them once.
+# Arguments PyTorch has on many entries and minigrad leaves out everywhere, and why. The signature
+# comparison (``signature_differences``) passes over them; the page lists them once.
 OMITTED = {
     "out": "results are always new tensors (no ``out=`` to write into)",
     "layout": "tensors are always dense (strided)",
@@ -399,7 +399,7 @@ def signature_differences(theirs, ours):
     ``**kwargs`` match by kind, whatever their names."""
     var = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     our_var = {kind for _, kind, _ in ours if kind in var}
-    mine = [p for p in ours if p[1] not in var]
+    mine = [p for p in ours if p[1] not in var and p[0] not in OMITTED]
     forms = {}  # argument -> [(position or None, default)] over the overloads
     for overload in theirs:
         kept = [p for p in overload if p[0] not in OMITTED and not p[0].startswith("_")]
@@ -440,7 +440,8 @@ def signature_differences(theirs, ours):
 
 def undocumented_differences(entry):
     """``{(PyTorch path, argument): what differs}`` for every signature difference of ``entry`` that
-    its ``Differs from PyTorch:`` note does not name (as ``argument`` in backquotes). Needs PyTorch."""
+    its ``Differs from PyTorch:`` note does not name (as ``argument`` or ``argument=...`` in
+    backquotes). Needs PyTorch."""
     _, notes = status(entry)
     text = " ".join(notes)
     found = {}
@@ -455,7 +456,7 @@ def undocumented_differences(entry):
         if ours is None:
             continue
         for name, what in signature_differences(theirs, ours).items():
-            if f"`{name}`" not in text:
+            if not re.search(rf"`{name}[`=]", text):
                 found[(torch_path, name)] = what
     return found
 
@@ -499,7 +500,13 @@ def render():
         "`torch.optim` → `minigrad.optim`, `torch.utils.data` → `minigrad.data`, `torchvision.datasets`",
         "→ `minigrad.data.datasets`, `torchvision.transforms` → `minigrad.data.transforms`.",
         "",
+        "Every signature is compared with PyTorch 2.13's (argument names, order, positional or",
+        "keyword-only, defaults; for each overload of a C builtin): where they differ, the notes name",
+        "the argument, or `tests/test_api_doc.py` fails. These arguments are left out everywhere and",
+        "not named again:",
+        "",
     ]
+    lines += [f"- `{name}`: {why}" for name, why in OMITTED.items()] + [""]
     total = done = 0
     body = []
     for title, module, section in entries():

@@ -72,11 +72,12 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     return _wrap(np.full(_shape((size,)), fill_value, dtype), requires_grad, device)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """``arange(end)``, ``arange(start, end)`` or ``arange(start, end, step)``: [start, end) by step.
 
-    Differs from PyTorch: ``start`` has no default and ``end`` defaults to None, where PyTorch
-    documents ``start=0`` before a required ``end`` (a form Python cannot write); the calls are the same.
+    Differs from PyTorch: ``end`` defaults to None (``arange(n)`` reads its one argument as the end),
+    where PyTorch documents a required ``end`` after ``start=0`` (a form Python cannot write); the
+    calls are the same.
     """
     if end is None:
         start, end = 0, start
@@ -104,12 +105,12 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return _wrap(g.random(_shape(size), dtype=dtype or DEFAULT_DTYPE), requires_grad, device)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``.
 
-    Differs from PyTorch: ``low`` has no default and ``high`` and ``size`` default to None, where
-    PyTorch documents ``low=0`` before a required ``high`` and ``size`` (a form Python cannot
-    write); the calls are the same.
+    Differs from PyTorch: ``high`` and ``size`` default to None (``randint(high, size)`` reads its two
+    arguments as these), where PyTorch documents them required after ``low=0`` (a form Python
+    cannot write); the calls are the same.
     """
     if size is None:
         if high is None:
@@ -168,8 +169,9 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
     """Integers in [low, high) shaped like ``input``, in its dtype: ``randint_like(input, high)`` or
     ``randint_like(input, low, high)``.
 
-    Differs from PyTorch: ``high`` defaults to None, where PyTorch documents ``low=0`` before a
-    required ``high`` (a form Python cannot write); the calls are the same.
+    Differs from PyTorch: ``high`` defaults to None (``randint_like(input, high)`` reads its one
+    number as it), where PyTorch documents it required after ``low=0`` (a form Python cannot write);
+    the calls are the same.
     """
     if high is None:
         low, high = 0, low

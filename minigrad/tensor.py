@@ -607,11 +607,7 @@ class Tensor:
         return F.gather(self, dim, index, sparse_grad=sparse_grad)
 
     def scatter(self, dim, index, src=None, *, value=None):
-        """See ``minigrad.scatter``.
-
-        Differs from PyTorch: ``value`` is keyword-only; a number given by position is taken as
-        ``src``, which accepts numbers too. No ``reduce``.
-        """
+        """See ``minigrad.scatter`` (and its note on ``value``)."""
         return F.scatter(self, dim, index, src, value=value)
 
     def sort(self, dim=-1, descending=False, *, stable=False):

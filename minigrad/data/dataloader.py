@@ -105,7 +105,7 @@ class DataLoader:
     collate_fn : callable, optional
         ``list of samples -> batch``; default :func:`default_collate`.
     pin_memory : bool
-        Accepted for compatibility; there is no GPU memory to pin.
+        Accepted for compatibility; there is no GPU memory to pin (nor a ``pin_memory_device``).
     drop_last : bool
         Drop the last batch if it is smaller than ``batch_size``.
     timeout : float
@@ -120,8 +120,13 @@ class DataLoader:
         epochs still differ but the run repeats.
     prefetch_factor : int, optional
         Batches in flight per worker (default 2 with workers).
+    persistent_workers : bool
+        Accepted (it needs ``num_workers`` > 0, as in PyTorch); workers start anew each epoch.
+    in_order : bool
+        Accepted; batches always come in sampler order (what ``in_order=True`` asks for).
 
     Differs from PyTorch: ``generator`` is an int seed or a numpy Generator (PyTorch: a torch.Generator).
+    ``persistent_workers=True`` does not keep the worker processes between epochs.
 
     Examples
     --------
@@ -132,7 +137,10 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
                  collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
-                 multiprocessing_context=None, generator=None, *, prefetch_factor=None):
+                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
+                 pin_memory_device="", in_order=True):
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         if not isinstance(num_workers, numbers.Integral) or num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
         if timeout < 0:

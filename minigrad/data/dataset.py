@@ -161,6 +161,9 @@ def random_split(dataset, lengths, generator=None):
     generator : None, int or numpy.random.Generator
         Source of the permutation: minigrad's global generator (``minigrad.manual_seed``), a seed, or
         a generator.
+
+    Differs from PyTorch: ``generator`` defaults to None, meaning minigrad's global generator
+    (PyTorch's default is its global generator object); it is an int seed or a numpy Generator.
     """
     counts = _split_lengths(lengths, len(dataset))
     perm = as_generator(generator).permutation(len(dataset))

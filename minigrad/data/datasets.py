@@ -335,7 +335,9 @@ class FashionMNIST(_IDXDataset):
     Data: https://github.com/zalandoresearch/fashion-mnist, © 2017 Zalando SE, MIT license.
     Differs from PyTorch: without a transform a sample is a float32 Tensor in [0, 1] (torchvision: a
     PIL image) and ``.data`` holds these floats (torchvision: uint8); a transform receives a uint8
-    numpy array in place of a PIL image.
+    numpy array in place of a PIL image. ``root`` may be left out (the usual places are searched),
+    ``download`` defaults to True (torchvision: False; every file is checked before use) and
+    ``subset`` is minigrad's.
     """
 
     title = "Fashion-MNIST"
@@ -382,7 +384,9 @@ class MNIST(_IDXDataset):
 
     Differs from PyTorch: without a transform a sample is a float32 Tensor in [0, 1] (torchvision: a
     PIL image) and ``.data`` holds these floats (torchvision: uint8); a transform receives a uint8
-    numpy array in place of a PIL image.
+    numpy array in place of a PIL image. ``root`` may be left out (the usual places are searched),
+    ``download`` defaults to True (torchvision: False; every file is checked before use) and
+    ``subset`` is minigrad's.
     """
 
     title = "MNIST"

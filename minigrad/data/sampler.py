@@ -23,9 +23,6 @@ def _check_positive_int(name, value):
 class Sampler:
     """Base class: subclasses define ``__iter__`` (indices) and, usually, ``__len__``."""
 
-    def __init__(self, data_source=None):
-        pass
-
     def __iter__(self):
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 

@@ -34,13 +34,19 @@ def _dim(dim, ndim):
 
 
 # ---------------------------------------------------------------- activations
-def mish(input):
-    """y = x·tanh(softplus(x)) (Misra 2019)."""
+def mish(input, inplace=False):
+    """y = x·tanh(softplus(x)) (Misra 2019).
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
     return mul(input, tanh(softplus(input)))
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0):
-    """y = min(max(x, min_val), max_val)."""
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """y = min(max(x, min_val), max_val).
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     return clamp(input, min_val, max_val)
@@ -115,6 +121,14 @@ def one_hot(tensor, num_classes=-1):
     elif labels.size and labels.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     return Tensor._wrap((labels[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def check_embedding_options(max_norm, scale_grad_by_freq, sparse):
+    """NotImplementedError for the Embedding options minigrad does not have, named."""
+    for name, value in (("max_norm", max_norm is not None), ("scale_grad_by_freq", scale_grad_by_freq),
+                        ("sparse", sparse)):
+        if value:
+            raise NotImplementedError(f"embedding: {name} is not supported (leave it at its default)")
 
 
 # ---------------------------------------------------------------- indexing and reordering
@@ -365,9 +379,16 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 # ---------------------------------------------------------------- layers
-def embedding(input, weight, padding_idx=None):
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
     """Rows of ``weight`` (num_embeddings, dim) at the int64 indices ``input``; the ``padding_idx``
-    row gets no gradient."""
+    row gets no gradient.
+
+    Differs from PyTorch: ``max_norm`` (renormalizing rows in place), ``scale_grad_by_freq`` and
+    ``sparse`` gradients are refused unless left at their defaults (``norm_type`` only matters with
+    ``max_norm``).
+    """
+    check_embedding_options(max_norm, scale_grad_by_freq, sparse)
     ids = input.data if isinstance(input, Tensor) else np.asarray(input)
     if ids.dtype.kind not in "iu":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
@@ -419,13 +440,16 @@ def _pool1d(pool2d, input, kernel_size, stride, padding, *rest):
     one = lambda v: (1, v if isinstance(v, int) else v[0])  # noqa: E731  a window one row high
     stride = kernel_size if stride is None else stride
     out = pool2d(unsqueeze(input, -2), one(kernel_size), one(stride), (0, padding if isinstance(padding, int) else padding[0]), *rest)
+    if isinstance(out, tuple):  # max pooling's (values, indices): an index in a 1-row image is the column
+        return tuple(squeeze(o, -2) for o in out)
     return squeeze(out, -2)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """1-D max pooling over the last dim (the 2-D pooling with a window one row high)."""
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-D max pooling over the last dim (the 2-D pooling with a window one row high); with
+    ``return_indices`` also the int64 position of each maximum along that dim."""
     return _pool1d(max_pool2d, input, kernel_size, stride, padding, (1, dilation if isinstance(dilation, int) else dilation[0]),
-                   ceil_mode)
+                   ceil_mode, return_indices)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -433,9 +457,14 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _pool1d(avg_pool2d, input, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
-def adaptive_max_pool2d(input, output_size):
+def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows, to a fixed output size (an int or a pair; None keeps
-    that input size)."""
+    that input size).
+
+    Differs from PyTorch: ``return_indices=True`` is refused (NotImplementedError).
+    """
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d: return_indices=True is not supported")
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
     size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)

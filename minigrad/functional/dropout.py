@@ -50,8 +50,11 @@ def _mask(shape, p, dtype):
     return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
 
 
-def dropout(input, p=0.5, training=True):
-    """Zero each element with probability p and scale the rest by 1/(1 − p); identity unless training."""
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1/(1 − p); identity unless training.
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
     p = _check_p(p)
     if not training or p == 0.0:
         return input
@@ -62,9 +65,12 @@ def dropout(input, p=0.5, training=True):
     return MaskMul.apply(input, _mask(input.data.shape, p, input.data.dtype))
 
 
-def dropout2d(input, p=0.5, training=True):
+def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels (the last two dims are the spatial ones) of (N, C, H, W) or (C, H, W)
-    input with probability p, scaling kept channels by 1/(1 − p); identity unless training."""
+    input with probability p, scaling kept channels by 1/(1 − p); identity unless training.
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
     p = _check_p(p)
     if input.data.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(input.data.shape)}")

@@ -674,7 +674,11 @@ class Softplus(Function):
         return Where.apply(linear, grad_out, grad_out * sigmoid(ctx.beta * x)), None, None
 
 
-def relu(input):
+def relu(input, inplace=False):
+    """max(x, 0).
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
     return ReLU.apply(input)
 
 
@@ -686,7 +690,11 @@ def tanh(input):
     return Tanh.apply(input)
 
 
-def leaky_relu(input, negative_slope=0.01):
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x if x > 0 else negative_slope·x.
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
     return LeakyReLU.apply(input, negative_slope)
 
 
@@ -696,11 +704,19 @@ def gelu(input, approximate="none"):
     return GELU.apply(input, approximate)
 
 
-def silu(input):
+def silu(input, inplace=False):
+    """x·σ(x).
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
     return SiLU.apply(input)
 
 
-def elu(input, alpha=1.0):
+def elu(input, alpha=1.0, inplace=False):
+    """x if x > 0 else α·(eˣ − 1).
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
     return ELU.apply(input, alpha)
 
 

@@ -2,11 +2,26 @@
 import numpy as np
 
 from .. import functional as F
+from ..creation import full
 from .module import Module, Parameter
 
 
-class ReLU(Module):
-    """y = max(x, 0)."""
+class _InplaceFlag(Module):
+    """An activation whose only argument is PyTorch's ``inplace`` flag (kept for its signature and repr)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceFlag):
+    """y = max(x, 0).
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
 
     def forward(self, x):
         return F.relu(x)
@@ -24,15 +39,25 @@ class Tanh(Module):
         return F.tanh(x)
 
 
-class SiLU(Module):
+class SiLU(_InplaceFlag):
+    """y = x·σ(x).
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
+
     def forward(self, x):
         return F.silu(x)
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01):
+    """y = x if x > 0 else negative_slope·x.
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
+
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -54,9 +79,14 @@ class GELU(Module):
 
 
 class ELU(Module):
-    def __init__(self, alpha=1.0):
+    """y = x if x > 0 else α·(eˣ − 1).
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
+
+    def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x):
         return F.elu(x, self.alpha)
@@ -83,7 +113,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, self.dim if self.dim is not None else -1)
+        return F.softmax(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -91,24 +121,31 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x):
-        return F.log_softmax(x, self.dim if self.dim is not None else -1)
+        return F.log_softmax(x, self.dim)
 
 
-class Mish(Module):
-    """y = x·tanh(softplus(x))."""
+class Mish(_InplaceFlag):
+    """y = x·tanh(softplus(x)).
+
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values).
+    """
 
     def forward(self, x):
         return F.mish(x)
 
 
 class Hardtanh(Module):
-    """y = min(max(x, min_val), max_val)."""
+    """y = min(max(x, min_val), max_val).
 
-    def __init__(self, min_val=-1.0, max_val=1.0):
+    Differs from PyTorch: ``inplace=True`` is accepted and computes out of place (the input keeps its values). PyTorch's deprecated ``min_value`` and ``max_value`` (old
+    names of ``min_val`` and ``max_val``) are not accepted.
+    """
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
         if min_val > max_val:
             raise ValueError("min_val cannot be greater than max_val")
-        self.min_val, self.max_val = min_val, max_val
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, x):
         return F.hardtanh(x, self.min_val, self.max_val)
@@ -131,10 +168,10 @@ class PReLU(Module):
     """y = max(0, x) + a·min(0, x) with a learnable slope a: one for all channels, or
     ``num_parameters`` = C, one per channel (dim 1), starting at ``init``."""
 
-    def __init__(self, num_parameters=1, init=0.25, dtype=None):
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
         self.num_parameters = num_parameters
-        self.weight = Parameter(np.full(num_parameters, init, dtype=dtype or np.float32))
+        self.weight = Parameter(full((num_parameters,), init, device=device, dtype=dtype or np.float32))
 
     def forward(self, x):
         return F.prelu(x, self.weight)

@@ -27,19 +27,20 @@ class _BatchNorm(Module):
     """Shared by BatchNorm1d/2d: PyTorch's parameters, buffers and mode logic."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=None):
+                 device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype))   # γ
-            self.bias = Parameter(zeros(num_features, dtype=dtype))    # β
+            self.weight = Parameter(ones(num_features, device=device, dtype=dtype))   # γ
+            # β; ``bias=False`` keeps γ only (y = γ·x̂)
+            self.register_parameter("bias", Parameter(zeros(num_features, device=device, dtype=dtype)) if bias else None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
+            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
             self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
@@ -57,7 +58,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            if self.bias is not None:
+                self.bias.data[...] = 0
 
     def _check_input_dim(self, x):
         raise NotImplementedError
@@ -77,7 +79,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):

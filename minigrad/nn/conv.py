@@ -16,7 +16,7 @@ class _ConvNd(Module):
     _spatial = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
         n = self._spatial
         if groups <= 0:
@@ -38,9 +38,10 @@ class _ConvNd(Module):
         else:
             self.padding = _ntuple(padding, n)
         self.padding_mode = padding_mode
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype))
+        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, device=device,
+                                      dtype=dtype))
         if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype))
+            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -109,13 +110,14 @@ class ConvTranspose2d(_ConvNd):
     PyTorch's (U(±1/√fan_in) with fan_in = out_channels/groups·kH·kW)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=None):
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         if isinstance(padding, str):
             raise ValueError(f"padding={padding!r} is not supported by ConvTranspose2d")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype)
+                         padding_mode, device, dtype)
         self.output_padding = _ntuple(output_padding, 2)
-        self.weight = Parameter(empty(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype))
+        self.weight = Parameter(empty(in_channels, out_channels // groups, *self.kernel_size, device=device,
+                                      dtype=dtype))
         self.reset_parameters()
 
     def forward(self, x):

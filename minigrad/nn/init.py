@@ -2,7 +2,8 @@
 
 He (Kaiming) init — the seed's "He initial value", std = gain/√fan — suits ReLU nets; Xavier
 (Glorot) init, std = gain·√(2/(fan_in + fan_out)), suits sigmoid/tanh. Every function fills the
-tensor in place (without recording a graph) from minigrad's seeded generator and returns it.
+tensor in place (without recording a graph) from minigrad's seeded generator, or from ``generator``
+(a ``numpy.random.Generator``) where one is given, and returns it.
 """
 import math
 
@@ -49,12 +50,12 @@ def _fans(tensor):
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def uniform_(tensor, a=0.0, b=1.0):
-    return _fill(tensor, default_generator().uniform(a, b, tensor.shape))
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    return _fill(tensor, (generator or default_generator()).uniform(a, b, tensor.shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0):
-    return _fill(tensor, default_generator().normal(mean, std, tensor.shape))
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    return _fill(tensor, (generator or default_generator()).normal(mean, std, tensor.shape))
 
 
 def constant_(tensor, val):
@@ -69,17 +70,17 @@ def ones_(tensor):
     return _fill(tensor, 1)
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(−a, a) with a = gain·√(6/(fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fan_in, fan_out = _fans(tensor)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, std²) with std = gain·√(2/(fan_in + fan_out))."""
     fan_in, fan_out = _fans(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
@@ -90,23 +91,23 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan) if fan else 0.0
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(−bound, bound) with bound = √3·gain/√fan (He et al. 2015)."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std²) with std = gain/√fan (He et al. 2015)."""
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std²) restricted to [a, b] (values outside are redrawn, so the distribution is
     exactly the truncated normal; a and b are absolute bounds, as in PyTorch)."""
     if not a < b:
         raise ValueError(f"trunc_normal_: a ({a}) must be less than b ({b})")
-    rng = default_generator()
+    rng = generator or default_generator()
     values = rng.normal(mean, std, tensor.shape)
     for _ in range(1000):
         outside = (values < a) | (values > b)
@@ -142,7 +143,7 @@ def dirac_(tensor, groups=1):
     return _fill(tensor, values)
 
 
-def orthogonal_(tensor, gain=1.0):
+def orthogonal_(tensor, gain=1.0, generator=None):
     """A (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2013): the QR decomposition of a normal
     matrix, signs fixed so it is uniformly distributed; dims after the first are flattened."""
     if tensor.ndim < 2:
@@ -151,7 +152,7 @@ def orthogonal_(tensor, gain=1.0):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.data.size // rows
-    flat = default_generator().normal(0.0, 1.0, (rows, cols))
+    flat = (generator or default_generator()).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -161,13 +162,13 @@ def orthogonal_(tensor, gain=1.0):
     return _fill(tensor, (gain * q).reshape(tensor.shape))
 
 
-def sparse_(tensor, sparsity, std=0.01):
+def sparse_(tensor, sparsity, std=0.01, generator=None):
     """N(0, std²) with a fraction ``sparsity`` of each column set to zero (Martens 2010)."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
-    rng = default_generator()
+    rng = generator or default_generator()
     values = rng.normal(0.0, std, (rows, cols))
     for col in range(cols):
         values[rng.permutation(rows)[:num_zeros], col] = 0

@@ -3,6 +3,7 @@ import math
 
 from .. import functional as F
 from ..creation import empty
+from ..functional.composite import check_embedding_options
 from . import init
 from .module import Module, Parameter
 
@@ -20,12 +21,12 @@ class Linear(Module):
     Init (PyTorch's): W and b ~ U(−1/√in_features, 1/√in_features).
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
+        self.weight = Parameter(empty(out_features, in_features, device=device, dtype=dtype))
         if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype))
+            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -91,12 +92,12 @@ class Bilinear(Module):
     """y = x1ᵀ·A·x2 + b: ``weight`` A (out_features, in1_features, in2_features) and ``bias`` b
     (out_features), both initialised U(±1/√in1_features) as in PyTorch."""
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
-        self.weight = Parameter(empty(out_features, in1_features, in2_features, dtype=dtype))
+        self.weight = Parameter(empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
         if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype))
+            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         bound = 1 / math.sqrt(in1_features)
@@ -117,15 +118,19 @@ class Embedding(Module):
     each index i; the ``padding_idx`` row starts at zero and gets no gradient.
 
     Differs from PyTorch: a ``padding_idx`` out of range raises ValueError (PyTorch: AssertionError).
+    ``max_norm``, ``scale_grad_by_freq`` and ``sparse`` are refused unless left at their defaults
+    (``norm_type`` only matters with ``max_norm``).
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, device=None, dtype=None):
         super().__init__()
+        check_embedding_options(max_norm, scale_grad_by_freq, sparse)
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError("Padding_idx must be within num_embeddings")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
-        self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype))
+        self.weight = Parameter(empty(num_embeddings, embedding_dim, device=device, dtype=dtype))
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0

@@ -377,7 +377,11 @@ class Module:
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):
         """Cast floating-point parameters and buffers to a dtype (in place; returns self): ``to(dtype)``,
-        ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` or keywords. The device must be the CPU."""
+        ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` or keywords. The device must be the CPU.
+
+        Differs from PyTorch: the positional forms are read from ``*args`` (``device``, ``dtype`` or a
+        ``tensor``, in PyTorch's orders); ``non_blocking`` is keyword-only.
+        """
         dtype = _device.to_args(args, dtype, device)
         if dtype is None:
             return self

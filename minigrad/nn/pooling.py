@@ -63,15 +63,18 @@ class AdaptiveAvgPool2d(Module):
 
 
 class MaxPool1d(Module):
-    """Max over each window of the last dim: (N, C, L) or (C, L) → (…, L_out)."""
+    """Max over each window of the last dim: (N, C, L) or (C, L) → (…, L_out); ``return_indices=True``
+    returns ``(y, indices)`` as ``F.max_pool1d`` does."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
 
     def forward(self, x):
-        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -94,11 +97,16 @@ class AvgPool1d(Module):
 
 
 class AdaptiveMaxPool2d(Module):
-    """Max over PyTorch's adaptive windows to a fixed ``output_size`` (an int or a pair)."""
+    """Max over PyTorch's adaptive windows to a fixed ``output_size`` (an int or a pair).
 
-    def __init__(self, output_size):
+    Differs from PyTorch: ``return_indices=True`` is refused (NotImplementedError).
+    """
+
+    def __init__(self, output_size, return_indices=False):
         super().__init__()
-        self.output_size = output_size
+        if return_indices:
+            raise NotImplementedError("AdaptiveMaxPool2d: return_indices=True is not supported")
+        self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, x):
         return F.adaptive_max_pool2d(x, self.output_size)

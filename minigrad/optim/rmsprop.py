@@ -38,6 +38,9 @@ class RMSprop(Optimizer):
 
     State per parameter: ``step``, ``square_avg`` (v), ``momentum_buffer`` (μ > 0), ``grad_avg``
     (centered).
+
+    Differs from PyTorch: ``maximize`` is keyword-only (PyTorch takes it by position after
+    ``capturable`` and ``foreach``, which minigrad does not have).
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
