@@ -216,7 +216,11 @@ def mul(input, other):
 
 def div(input, other, *, rounding_mode=None):
     """input / other; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient toward zero or down
-    (integer inputs then stay integers) and, as in PyTorch, passes no gradient."""
+    (integer inputs then stay integers).
+
+    Differs from PyTorch: with a ``rounding_mode`` the result is cut from the graph (PyTorch records
+    it, with a gradient of zero).
+    """
     _broadcastable(input, other)
     if rounding_mode is None:
         return Div.apply(*_promote(input, other, division=True))

@@ -347,6 +347,25 @@ def test_anomaly_under_no_grad_still_names_the_users_line():
 
 # ---------------------------------------------------------------- autograd.grad and hooks
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_backward_inputs_accumulates_only_into_them_like_torch(create_graph):
+    a_np, b_np = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    grads = []
+    for lib in (minigrad, torch):
+        a = lib.tensor(a_np, requires_grad=True)
+        b = lib.tensor(b_np, requires_grad=True)
+        h = a * b  # a non-leaf input gets .grad too, as in PyTorch
+        loss = (h * a).sum()
+        loss.backward(inputs=[a, h], create_graph=create_graph)
+        assert b.grad is None
+        grads.append((np.array(a.grad.tolist()), np.array(h.grad.tolist())))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs)
+    with pytest.raises(RuntimeError, match="cannot be empty"):
+        (leaf(2) * 2).sum().backward(inputs=[])
+
+
 def test_autograd_grad_matches_torch_and_leaves_dot_grad_alone():
     rng = np.random.default_rng(0)
     a_np, b_np = rng.standard_normal((3, 4)), rng.standard_normal((4,))

@@ -215,3 +215,12 @@ def test_worker_exception_reaches_the_main_process():
 def test_workers_with_a_spawned_context():
     loader = DataLoader(TensorDataset(np.arange(10)), batch_size=4, num_workers=1, multiprocessing_context="spawn")
     assert [b[0].tolist() for b in loader] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_persistent_workers_needs_workers_and_the_accepted_options_change_nothing():
+    data = TensorDataset(minigrad.arange(10))
+    for lib_loader, dataset in ((DataLoader, data), (tud.DataLoader, tud.TensorDataset(torch.arange(10)))):
+        with pytest.raises(ValueError, match="persistent_workers option needs num_workers > 0"):
+            lib_loader(dataset, persistent_workers=True)
+    batches = [b[0].tolist() for b in DataLoader(data, batch_size=4, pin_memory_device="", in_order=True)]
+    assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]

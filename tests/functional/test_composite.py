@@ -203,6 +203,33 @@ def test_rounding_passes_zero_gradient_like_torch(rng):
     np.testing.assert_array_equal(ints.cumsum(1).numpy(), torch.tensor([[1, 2], [3, 4]]).cumsum(1).numpy())
 
 
+@pytest.mark.parametrize("option", [{"max_norm": 1.0}, {"scale_grad_by_freq": True}, {"sparse": True}])
+def test_embedding_options_minigrad_lacks_are_refused_by_name(option):
+    (name,) = option
+    with pytest.raises(NotImplementedError, match=name):
+        minigrad.nn.Embedding(5, 3, **option)
+    with pytest.raises(NotImplementedError, match=name):
+        minigrad.nn.functional.embedding(minigrad.tensor([1]), minigrad.randn(5, 3), **option)
+    assert minigrad.nn.Embedding(5, 3, None, None, 2.0, False, False).weight.shape == (5, 3)  # the defaults
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2, dilation=2, ceil_mode=True)])
+def test_max_pool1d_return_indices_matches_torch(rng, kwargs):
+    x = rng.integers(-4, 5, (2, 3, 9)).astype(np.float32)  # ties: the first maximum wins
+    y, idx = minigrad.nn.functional.max_pool1d(minigrad.tensor(x), **kwargs, return_indices=True)
+    m_y, m_idx = minigrad.nn.MaxPool1d(**kwargs, return_indices=True)(minigrad.tensor(x))
+    ty, tidx = torch.nn.functional.max_pool1d(torch.tensor(x), **kwargs, return_indices=True)
+    assert idx.dtype == np.int64
+    for ours in (idx, m_idx):
+        np.testing.assert_array_equal(ours.data, tidx.numpy())
+    for ours in (y, m_y):
+        np.testing.assert_array_equal(ours.data, ty.numpy())
+    with pytest.raises(NotImplementedError, match="return_indices"):
+        minigrad.nn.functional.adaptive_max_pool2d(minigrad.randn(1, 1, 4, 4), 2, return_indices=True)
+    with pytest.raises(NotImplementedError, match="return_indices"):
+        minigrad.nn.AdaptiveMaxPool2d(2, return_indices=True)
+
+
 @pytest.mark.parametrize("padding_idx", [None, 1, -1])
 def test_embedding_matches_torch(rng, padding_idx):
     w = rng.standard_normal((5, 3))

@@ -126,6 +126,22 @@ test_ops_on_random_shapes = random_shape_test(UNARY)
 
 # ---------------------------------------------------------------- details the table does not show
 
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+@pytest.mark.parametrize("values", [([7, -7, 5, 0], [2, 2, -3, 4]), ([7.5, -7.5, 0.5, -0.0], [2.0, 2.0, -0.25, 3.0])])
+def test_div_rounding_mode_matches_torch(mode, values):
+    a, b = values
+    for other in (b, 2, -3.0):
+        ours = F.div(minigrad.tensor(a), minigrad.tensor(other) if isinstance(other, list) else other, rounding_mode=mode)
+        theirs = torch.div(torch.tensor(a), torch.tensor(other) if isinstance(other, list) else other, rounding_mode=mode)
+        assert ours.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    x = minigrad.tensor(a)
+    x.div_(2, rounding_mode=mode)
+    np.testing.assert_array_equal(x.data, torch.tensor(a).div_(2, rounding_mode=mode).numpy())
+    with pytest.raises(RuntimeError, match="rounding_mode to be one of None, 'trunc', or 'floor'"):
+        F.div(minigrad.tensor(a), 2, rounding_mode="round")
+
+
 def test_maximum_splits_gradient_on_ties_like_torch():
     a = minigrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
     b = minigrad.tensor([1.0, 0.0, 3.0], requires_grad=True)

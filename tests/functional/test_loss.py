@@ -138,6 +138,29 @@ def test_smooth_l1_beta(rng, dtype, tol, beta):
            [x, y], dtype, tol, grad_of=(0, 1))
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+def test_regression_losses_with_weight(rng, dtype, tol, reduction, name):
+    """PyTorch 2.13's ``weight=``: per-element weights; 'mean' divides by Σ weight (mse, l1) or by
+    the element count (huber). Gradients reach input, target and weight."""
+    x = rng.standard_normal((4, 6)) * 2
+    y = rng.standard_normal((4, 6))
+    w = rng.uniform(0.1, 2.0, (4, 6))
+    _check(lambda a, b, c: getattr(F, name)(a, b, reduction=reduction, weight=c),
+           lambda a, b, c: getattr(TF, name)(a, b, reduction=reduction, weight=c), [x, y, w], dtype, tol,
+           grad_of=(0, 1, 2))
+
+
+def test_regression_loss_weight_errors_and_gradcheck(rng):
+    x, y, w = _f64(rng, (3, 4)), _f64(rng, (3, 4)), _f64(rng, (3, 4), 0.1, 2.0)
+    for name in ("mse_loss", "l1_loss", "huber_loss"):
+        with pytest.raises(ValueError, match="Weights and input must have the same size"):
+            getattr(F, name)(x, y, weight=minigrad.ones(4))
+        with pytest.raises(ValueError, match="not a valid value for reduction"):
+            getattr(F, name)(x, y, reduction="avg", weight=w)
+        assert gradcheck(lambda a, b, c: getattr(F, name)(a, b, weight=c), (x, y, w))
+
+
 def test_mse_broadcast_warns_like_torch(rng):
     x = minigrad.tensor(rng.standard_normal((4, 1)), requires_grad=True)
     y = minigrad.tensor(rng.standard_normal(4))

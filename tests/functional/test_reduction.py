@@ -34,6 +34,11 @@ CASES = [
     Case("max_dim_keepdim", lambda lib, a: tuple(a.max(0, keepdim=True)), (N(3, 4),)),
     Case("min_dim", lambda lib, a: tuple(a.min(-1)), (N(2, 3, 4),)),
     Case("logsumexp", lambda lib, a: a.logsumexp(1), (N(3, 4),)),
+    Case("sum_dtype", lambda lib, a: a.sum(1, dtype=lib.float64), (N(3, 4),)),
+    Case("mean_dtype", lambda lib, a: lib.mean(a, dtype=lib.float64), (N(3, 4),)),
+    Case("max_other", lambda lib, a, b: lib.max(a, b), (N(3, 4), N(4))),
+    Case("min_other", lambda lib, a, b: a.min(b), (N(3, 4), N(3, 4))),
+    Case("softmax_dtype", lambda lib, a: lib.nn.functional.softmax(a, 1, dtype=lib.float64), (N(3, 4),)),
     Case("logsumexp_keepdim", lambda lib, a: a.logsumexp((0, 1), keepdim=True), (N(3, 4),)),
     Case("softmax", lambda lib, a: lib.softmax(a, 1), (N(3, 4),)),
     Case("softmax_dim0", lambda lib, a: lib.softmax(a, 0), (N(2, 3, 4),)),
@@ -86,6 +91,21 @@ def test_argmax_argmin_and_comparisons_have_no_grad():
     for r in (x > 0, x >= 0.5, x < 0, x <= 0.5, x == 2.0, x != 2.0):
         assert r.dtype == np.bool_ and not r.requires_grad
     np.testing.assert_array_equal((x > 0).data, [[True, False, True]])
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4), (2, 3, 2, 2)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_without_dim_takes_pytorchs_implicit_dim_and_warns(rng, shape, name):
+    """PyTorch's deprecated implicit choice: dim 0 for 1-D and 3-D input, else 1, with a warning."""
+    x = rng.standard_normal(shape).astype(np.float32)
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        ours = getattr(F, name)(minigrad.tensor(x))
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        theirs = getattr(torch.nn.functional, name)(torch.tensor(x))
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        module = getattr(minigrad.nn, "Softmax" if name == "softmax" else "LogSoftmax")()(minigrad.tensor(x))
+    np.testing.assert_allclose(module.data, theirs.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_stable_softmax_logsumexp_sigmoid_on_large_inputs():

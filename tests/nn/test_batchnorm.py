@@ -77,6 +77,27 @@ def test_matches_torch_over_steps_then_eval(kind, shape, momentum, affine, track
     assert_same_state(mod, ref)  # eval leaves the buffers alone
 
 
+@pytest.mark.parametrize("kind,shape", CASES, ids=[f"{k}-{s}" for k, s in CASES])
+def test_bias_false_keeps_gamma_only_like_torch(kind, shape, rng):
+    """PyTorch 2.13's ``bias=False``: y = γ·x̂ with no β parameter."""
+    C = shape[1]
+    mod = getattr(minigrad.nn, f"BatchNorm{kind}")(C, bias=False)
+    ref = getattr(torch.nn, f"BatchNorm{kind}")(C, bias=False)
+    assert mod.bias is None and ref.bias is None and [n for n, _ in mod.named_parameters()] == ["weight"]
+    assert repr(mod) == repr(ref)
+    w = rng.uniform(0.5, 2.0, C).astype(np.float32)
+    mod.weight.data[...] = w
+    ref.weight.data[...] = torch.from_numpy(w)
+    x_np = rng.standard_normal(shape).astype(np.float32)
+    x, tx = minigrad.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
+    y, ty = mod(x), ref(tx)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), **F32)
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(mod.weight.grad.data, ref.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
 def test_large_mean_input_matches_torch(rng):
     x_np = (1e4 + rng.standard_normal((64, 3, 4, 4))).astype(np.float32)
     mod, ref = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)

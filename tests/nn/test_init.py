@@ -178,3 +178,19 @@ def test_new_init_errors_match_torch(name, args, message):
         getattr(init, name)(minigrad.empty(*shape), *rest)
     with pytest.raises(ValueError, match="dim 0 must be divisible by groups"):
         init.dirac_(minigrad.empty(3, 2, 3), groups=2)
+
+
+@pytest.mark.parametrize("name,args", [("uniform_", ()), ("normal_", ()), ("xavier_uniform_", ()), ("xavier_normal_", ()),
+                                       ("kaiming_uniform_", ()), ("kaiming_normal_", ()), ("trunc_normal_", ()),
+                                       ("orthogonal_", ()), ("sparse_", (0.5,))])
+def test_generator_argument_draws_from_that_generator(name, args):
+    """``generator=`` (a numpy Generator here) makes an init repeatable without touching the global one."""
+    fill = getattr(init, name)
+    a, b = minigrad.empty(6, 4), minigrad.empty(6, 4)
+    state = minigrad.random.default_generator().bit_generator.state
+    fill(a, *args, generator=np.random.default_rng(7))
+    fill(b, *args, generator=np.random.default_rng(7))
+    assert minigrad.random.default_generator().bit_generator.state == state
+    np.testing.assert_array_equal(a.data, b.data)
+    fill(b, *args)
+    assert not np.array_equal(a.data, b.data)

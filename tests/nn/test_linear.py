@@ -84,3 +84,18 @@ def test_linear_without_grad_builds_no_graph():
     with minigrad.no_grad():
         y = lin(minigrad.ones(4, 3))
     assert not y.requires_grad and y.grad_fn is None
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: nn.Linear(3, 2, **kw), lambda **kw: nn.Bilinear(2, 3, 4, **kw), lambda **kw: nn.Conv1d(2, 3, 3, **kw),
+    lambda **kw: nn.Conv2d(2, 3, 3, **kw), lambda **kw: nn.ConvTranspose2d(2, 3, 3, **kw),
+    lambda **kw: nn.BatchNorm1d(3, **kw), lambda **kw: nn.BatchNorm2d(3, **kw), lambda **kw: nn.LayerNorm(3, **kw),
+    lambda **kw: nn.GroupNorm(1, 3, **kw), lambda **kw: nn.Embedding(4, 3, **kw), lambda **kw: nn.PReLU(**kw),
+])
+def test_layers_take_pytorchs_device_and_dtype(make):
+    """``device=`` (the CPU, by name or object) and ``dtype=``; another device is refused by name."""
+    layer = make(device=minigrad.device("cpu"), dtype=minigrad.float64)
+    assert {t.dtype for t in list(layer.parameters()) + [b for b in layer.buffers() if b.dtype.kind == "f"]} \
+        == {np.dtype(np.float64)}
+    with pytest.raises(RuntimeError, match="'cuda' is not available"):
+        make(device="cuda")
