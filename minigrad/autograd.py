@@ -347,13 +347,14 @@ class _OnceDifferentiable(Function):
         )
 
 
-class _GradCopy(Function):
-    """y = x (a copy);  ∂y/∂x = 1. A leaf's first ``.grad`` under create_graph: a differentiable
-    copy, so that no two leaves (nor the user's seed) share one gradient Tensor (PyTorch clones)."""
+class PassThrough(Function):
+    """y = x;  ∂y/∂x = 1: a node that changes nothing. ``nn.Module`` marks with it where a module's
+    inputs enter and its outputs leave, so tensor hooks there see exactly the gradient that flows
+    through the module (full backward hooks)."""
 
     @staticmethod
     def forward(ctx, x):
-        return np.array(x, copy=True)
+        return x
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -362,6 +363,15 @@ class _GradCopy(Function):
     @staticmethod
     def backward_create_graph(ctx, grad_out):
         return grad_out
+
+
+class _GradCopy(PassThrough):
+    """y = x (a copy);  ∂y/∂x = 1. A leaf's first ``.grad`` under create_graph: a differentiable
+    copy, so that no two leaves (nor the user's seed) share one gradient Tensor (PyTorch clones)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, copy=True)
 
 
 def topological_order(roots):
@@ -603,6 +613,18 @@ def _seed_grads(outputs, grad_outputs, create_graph=False):
 
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def zero_grads(tensors, set_to_none=True):
+    """Reset the ``.grad`` of each tensor: drop it (``set_to_none``) or fill it with zeros in place
+    (what ``Module.zero_grad`` and ``Optimizer.zero_grad`` do to their parameters)."""
+    for t in tensors:
+        if t.grad is None:
+            continue
+        if set_to_none:
+            t.grad = None
+        else:
+            t.grad.data[...] = 0
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):

@@ -9,7 +9,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .. import _device
-from ..autograd import Function, is_grad_enabled
+from ..autograd import PassThrough, is_grad_enabled, zero_grads
 from ..tensor import Tensor
 
 
@@ -43,23 +43,6 @@ class _RemovableHandle:
             keys.discard(self.key)
 
 
-class _BackwardHookIdentity(Function):
-    """y = x;  ∂y/∂x = 1. Marks where a module's inputs enter and its outputs leave, so that tensor
-    hooks on y see exactly the gradient that flows through the module (full backward hooks)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return grad_out
-
-    @staticmethod
-    def backward_create_graph(ctx, grad_out):
-        return grad_out
-
-
 class _BackwardHooks:
     """One forward call's bookkeeping for full backward hooks: gradients are collected by tensor
     hooks on identity nodes around the inputs and outputs; the module's hooks run when the last
@@ -72,7 +55,7 @@ class _BackwardHooks:
 
     @staticmethod
     def _hooked(t, hook):
-        y = _BackwardHookIdentity.apply(t)
+        y = PassThrough.apply(t)
         y.register_hook(hook)
         return y
 
@@ -360,13 +343,8 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad.data[...] = 0
+        """Reset the gradients of all parameters: drop them (default) or fill them with zeros."""
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         """Call ``fn`` on every sub-module (children first) and on self; returns self."""

@@ -62,23 +62,13 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
-class MaxPool1d(Module):
-    """Max over each window of the last dim: (N, C, L) or (C, L) → (…, L_out); ``return_indices=True``
-    returns ``(y, indices)`` as ``F.max_pool1d`` does."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
-        super().__init__()
-        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
-        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
-        self.return_indices = return_indices
+class MaxPool1d(MaxPool2d):
+    """Max over each window of the last dim: (N, C, L) or (C, L) → (…, L_out); the arguments (and
+    ``return_indices``) as MaxPool2d's, for one dim."""
 
     def forward(self, x):
         return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool1d(Module):

@@ -48,11 +48,7 @@ class Adadelta(Optimizer):
 
     def _update_group(self, group):
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param, g = p.data, self._grad(p, group["weight_decay"], group["maximize"])
-            state = self._step_state(p, "square_avg", "acc_delta")
+        for param, g, state in self._steps(group, "square_avg", "acc_delta"):
             v, u = state["square_avg"], state["acc_delta"]
             tmp = self._buffer(param, 1)
             square_avg_(v, g, rho, tmp)

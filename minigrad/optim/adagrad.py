@@ -56,13 +56,7 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group):
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param, g = p.data, self._grad(p, weight_decay, maximize)
-            state = self.state[p]
-            state["step"] += 1
+        for param, g, state in self._steps(group):  # the state exists from the start
             clr = lr / (1 + (state["step"] - 1) * lr_decay)
             s = state["sum"]
             tmp = np.multiply(g, g, out=self._buffer(param, 1))

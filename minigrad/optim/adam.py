@@ -1,5 +1,4 @@
 """Adam (coupled L2 weight decay) and AdamW (decoupled weight decay)."""
-import numpy as np
 
 from .. import _ops
 from .optimizer import Optimizer, check_betas, check_nonnegative
@@ -62,20 +61,13 @@ class Adam(Optimizer):
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+        names = ("exp_avg", "exp_avg_sq") + ("max_exp_avg_sq",) * amsgrad
         for p in group["params"]:
             if p.grad is None:
                 continue
-            param = p.data
-            state = self.state.get(p)
-            if not state:
-                state = self.state[p] = {
-                    "step": 0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param),
-                }
-                if amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(param)
-            state["step"] += 1
-            # One fused pass per parameter (compiled, see minigrad/_ops/optim.pyx).
-            _ops.adam_step(param, p.grad.data, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+            state = self._step_state(p, *names)
+            # One fused pass per parameter (compiled, see minigrad/_ops/optim.pyx), weight decay included.
+            _ops.adam_step(p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
                            lr, beta1, beta2, eps, weight_decay, state["step"], amsgrad, maximize, decoupled)
 
 

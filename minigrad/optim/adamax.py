@@ -41,11 +41,7 @@ class Adamax(Optimizer):
     def _update_group(self, group):
         lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param, g = p.data, self._grad(p, group["weight_decay"], group["maximize"])
-            state = self._step_state(p, "exp_avg", "exp_inf")
+        for param, g, state in self._steps(group, "exp_avg", "exp_inf"):
             m, u = state["exp_avg"], state["exp_inf"]
             tmp = self._buffer(param, 1)
             lerp_(m, g, 1 - beta1, tmp)

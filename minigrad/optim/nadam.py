@@ -54,11 +54,7 @@ class NAdam(Optimizer):
     def _update_group(self, group):
         lr, eps, psi = group["lr"], group["eps"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param, g = self._decayed_grad(p, group)
-            state = self._step_state(p, "exp_avg", "exp_avg_sq", mu_product=np.ones((), np.float32))
+        for param, g, state in self._steps(group, "exp_avg", "exp_avg_sq", mu_product=np.ones((), np.float32)):
             t = state["step"]
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))

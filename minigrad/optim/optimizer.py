@@ -9,9 +9,11 @@ the others (Adagrad, RMSprop, Adadelta, Adamax, NAdam, RAdam) with in-place nump
 come from a per-(shape, dtype) scratch pool (``_buffer``), so a step allocates nothing after the first.
 Gradients are never modified.
 """
+import copy
+
 import numpy as np
 
-from ..autograd import enable_grad
+from ..autograd import enable_grad, zero_grads
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -140,14 +142,7 @@ class Optimizer:
     # ------------------------------------------------------------ gradients and step
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all parameters: drop them (default) or fill them with zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.data[...] = 0
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. ``closure`` (optional) re-evaluates the model
@@ -180,22 +175,35 @@ class Optimizer:
         return g
 
     def _decayed_grad(self, p, group):
-        """(θ, g) for the Adam family: θ shrunk in place by (1 − lr·λ) if the group's
-        ``decoupled_weight_decay``, else λ·θ added to g by :meth:`_grad`."""
+        """(θ, g): θ shrunk in place by (1 − lr·λ) if the group has ``decoupled_weight_decay`` (the
+        Adam family), else λ·θ added to g by :meth:`_grad`."""
         weight_decay = group["weight_decay"]
-        if group["decoupled_weight_decay"] and weight_decay != 0:
+        if group.get("decoupled_weight_decay") and weight_decay != 0:
             p.data *= 1 - group["lr"] * weight_decay
             weight_decay = 0
         return p.data, self._grad(p, weight_decay, group["maximize"])
 
     def _step_state(self, p, *names, **extra):
         """``p``'s state with ``'step'`` advanced by one; created on first use with ``'step'`` 0, a
-        zero array shaped like ``p`` for each of ``names``, and the ``extra`` values."""
+        zero array shaped like ``p`` for each of ``names``, and a copy of each ``extra`` value (one
+        per parameter: NAdam's ``mu_product`` array is updated in place)."""
         state = self.state.get(p)
         if not state:
-            state = self.state[p] = {"step": 0, **{n: np.zeros_like(p.data) for n in names}, **extra}
+            state = self.state[p] = {"step": 0, **{n: np.zeros_like(p.data) for n in names},
+                                     **{k: copy.copy(v) for k, v in extra.items()}}
         state["step"] += 1
         return state
+
+    def _steps(self, group, *names, **extra):
+        """``(θ, g, state)`` for each parameter of ``group`` that has a gradient: θ its array (updated
+        in place), g the gradient the update uses (``maximize`` and weight decay applied, see
+        :meth:`_decayed_grad`) and its state from :meth:`_step_state` (``names``, ``extra``). The
+        per-parameter scaffolding of the numpy optimizers, so each shows only its own math."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            param, g = self._decayed_grad(p, group)
+            yield param, g, self._step_state(p, *names, **extra)
 
     def _buffer(self, like, slot=0):
         """Scratch array shaped like ``like`` (reused across steps and parameters of that shape)."""

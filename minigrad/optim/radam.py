@@ -52,11 +52,7 @@ class RAdam(Optimizer):
         lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         rho_inf = 2 / (1 - beta2) - 1
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param, g = self._decayed_grad(p, group)
-            state = self._step_state(p, "exp_avg", "exp_avg_sq")
+        for param, g, state in self._steps(group, "exp_avg", "exp_avg_sq"):
             t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
             tmp = self._buffer(param, 1)
             lerp_(m, g, 1 - beta1, tmp)

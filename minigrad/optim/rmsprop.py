@@ -1,7 +1,7 @@
 """RMSprop: gradient scaled by a running RMS of past gradients (optionally centered, with momentum)."""
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_nonnegative, lerp_, square_avg_
 
 __all__ = ["RMSprop"]
 
@@ -58,30 +58,16 @@ class RMSprop(Optimizer):
 
     def _update_group(self, group):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-        weight_decay, momentum = group["weight_decay"], group["momentum"]
-        centered, maximize = group["centered"], group["maximize"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            param, g = p.data, self._grad(p, weight_decay, maximize)
-            state = self.state.get(p)
-            if not state:
-                state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(param)}
-                if momentum > 0:
-                    state["momentum_buffer"] = np.zeros_like(param)
-                if centered:
-                    state["grad_avg"] = np.zeros_like(param)
-            state["step"] += 1
+        momentum, centered = group["momentum"], group["centered"]
+        names = ["square_avg"] + ["momentum_buffer"] * (momentum > 0) + ["grad_avg"] * centered
+        for param, g, state in self._steps(group, *names):
             v = state["square_avg"]
-            tmp = np.multiply(g, g, out=self._buffer(param, 1))
-            tmp *= 1 - alpha
-            v *= alpha
-            v += tmp
+            tmp = self._buffer(param, 1)
+            square_avg_(v, g, alpha, tmp)
             if centered:
                 grad_avg = state["grad_avg"]
-                avg = np.subtract(g, grad_avg, out=tmp)  # lerp, as PyTorch evaluates it
-                avg *= 1 - alpha
-                grad_avg += avg
+                lerp_(grad_avg, g, 1 - alpha, tmp)
+                avg = tmp
                 np.multiply(grad_avg, grad_avg, out=avg)
                 np.subtract(v, avg, out=avg)
                 np.sqrt(avg, out=avg)
