@@ -395,8 +395,8 @@ def signature_differences(theirs, ours):
     or when no overload takes it the way minigrad does: at the same position (counted without the
     arguments in ``OMITTED`` and PyTorch's private ``_`` ones, which are passed over), in the same
     form (positional or keyword-only) and with the same default (or none; any default where an
-    overload leaves the argument out). ``*args`` and
-    ``**kwargs`` match by kind, whatever their names."""
+    overload leaves the argument out). ``*args`` and ``**kwargs`` match by kind, whatever their
+    names."""
     var = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     our_var = {kind for _, kind, _ in ours if kind in var}
     mine = [p for p in ours if p[1] not in var and p[0] not in OMITTED]
