@@ -191,11 +191,9 @@ class Tensor:
         return self.data.item()
 
     def numpy(self, *, force=False):
-        """The data as an ndarray, sharing memory (``force=True``: a copy, allowed even when the
-        tensor requires grad)."""
-        if force:
-            return self.data.copy()
-        if self._requires_grad:
+        """The data as an ndarray, sharing memory; ``force=True`` allows it for a tensor that requires
+        grad too (``detach().numpy()``)."""
+        if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )

@@ -317,3 +317,13 @@ def test_reordering_methods_equal_their_functions(rng):
     for method, function in pairs:
         np.testing.assert_array_equal(method.numpy(), function.numpy())
     np.testing.assert_array_equal(x.repeat(2, 1, 1).numpy(), torch.tensor(x.numpy()).repeat(2, 1, 1).numpy())
+
+
+def test_numpy_force_allows_a_tensor_that_requires_grad_and_shares_memory_like_torch():
+    for lib in (minigrad, torch):
+        t = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="Can't call numpy\\(\\) on Tensor that requires grad"):
+            t.numpy()
+        a = t.numpy(force=True)
+        a[0] = 5.0
+        assert t.tolist() == [5.0, 1.0, 1.0]
