@@ -40,11 +40,10 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, group):
-        check_nonnegative("learning rate", group["lr"])
+        check_nonnegative(group, "lr")
         if not 0.0 <= group["rho"] <= 1.0:
             raise ValueError(f"Invalid rho value: {group['rho']}")
-        check_nonnegative("epsilon value", group["eps"])
-        check_nonnegative("weight_decay value", group["weight_decay"])
+        check_nonnegative(group, "eps", "weight_decay")
 
     def _update_group(self, group):
         lr, rho, eps = group["lr"], group["rho"], group["eps"]

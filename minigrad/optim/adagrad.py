@@ -48,11 +48,7 @@ class Adagrad(Optimizer):
             self.state[p] = {"step": 0, "sum": np.full_like(p.data, group["initial_accumulator_value"])}
 
     def _validate(self, group):
-        check_nonnegative("learning rate", group["lr"])
-        check_nonnegative("lr_decay value", group["lr_decay"])
-        check_nonnegative("weight_decay value", group["weight_decay"])
-        check_nonnegative("initial_accumulator_value value", group["initial_accumulator_value"])
-        check_nonnegative("epsilon value", group["eps"])
+        check_nonnegative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def _update_group(self, group):
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]

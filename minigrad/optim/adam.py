@@ -1,7 +1,7 @@
 """Adam (coupled L2 weight decay) and AdamW (decoupled weight decay)."""
 
 from .. import _ops
-from .optimizer import Optimizer, check_betas, check_nonnegative
+from .optimizer import Optimizer, check_adam_family
 
 __all__ = ["Adam", "AdamW"]
 
@@ -52,10 +52,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, group):
-        check_nonnegative("learning rate", group["lr"])
-        check_nonnegative("epsilon value", group["eps"])
-        check_betas(group["betas"])
-        check_nonnegative("weight_decay value", group["weight_decay"])
+        check_adam_family(group)
 
     def _update_group(self, group):
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]

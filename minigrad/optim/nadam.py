@@ -49,7 +49,7 @@ class NAdam(Optimizer):
 
     def _validate(self, group):
         check_adam_family(group)
-        check_nonnegative("momentum_decay value", group["momentum_decay"])
+        check_nonnegative(group, "momentum_decay")
 
     def _update_group(self, group):
         lr, eps, psi = group["lr"], group["eps"], group["momentum_decay"]

@@ -29,10 +29,13 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
-def check_nonnegative(name, value):
-    """Raise PyTorch's ``ValueError("Invalid <name>: <value>")`` for a negative hyper-parameter."""
-    if not 0.0 <= value:
-        raise ValueError(f"Invalid {name}: {value}")
+def check_nonnegative(group, *keys):
+    """PyTorch's ``ValueError("Invalid <what>: <value>")`` for the first of ``keys`` whose value in
+    ``group`` is negative (what: 'learning rate' for lr, 'epsilon value' for eps, else '<key> value')."""
+    for key in keys:
+        if not 0.0 <= group[key]:
+            what = {"lr": "learning rate", "eps": "epsilon value"}.get(key, f"{key} value")
+            raise ValueError(f"Invalid {what}: {group[key]}")
 
 
 def check_betas(betas):
@@ -43,11 +46,10 @@ def check_betas(betas):
 
 
 def check_adam_family(group):
-    """The checks Adamax, NAdam and RAdam share: lr, eps, betas, weight_decay."""
-    check_nonnegative("learning rate", group["lr"])
-    check_nonnegative("epsilon value", group["eps"])
+    """The checks Adam, Adamax, NAdam and RAdam share: lr, eps, betas, weight_decay."""
+    check_nonnegative(group, "lr", "eps")
     check_betas(group["betas"])
-    check_nonnegative("weight_decay value", group["weight_decay"])
+    check_nonnegative(group, "weight_decay")
 
 
 def lerp_(avg, g, weight, tmp):
