@@ -129,6 +129,17 @@ def test_kl_div_matches_torch(rng, reduction, log_target):
                 minigrad.nn.KLDivLoss(reduction, log_target))
 
 
+@pytest.mark.parametrize("name,args", [("ReLU", ()), ("LeakyReLU", (0.2,)), ("ELU", (1.0,)), ("SiLU", ()), ("Mish", ()),
+                                       ("Hardtanh", (-1.0, 1.0))])
+def test_activation_inplace_flag_repr_and_result_like_torch(rng, name, args):
+    a = rng.standard_normal((2, 5))
+    ours, theirs = getattr(minigrad.nn, name)(*args, inplace=True), getattr(torch.nn, name)(*args, inplace=True)
+    assert repr(ours) == repr(theirs)
+    x = minigrad.tensor(a)
+    np.testing.assert_allclose(ours(x).numpy(), theirs(torch.tensor(a)).numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(x.numpy(), a)  # computed out of place (the documented difference)
+
+
 def test_modules_match_torch(rng):
     a = rng.standard_normal((2, 3, 4))
     for ours, theirs in [(minigrad.nn.Mish(), torch.nn.Mish()), (minigrad.nn.Hardtanh(-2, 0.5), torch.nn.Hardtanh(-2, 0.5)),
