@@ -11,9 +11,12 @@ in ``dynamic_axes`` (typically the batch: reshapes keep their first dim as "copy
 
 Exported ops: Linear, Conv1d/Conv2d, BatchNorm (eval), LayerNorm, MaxPool2d, AvgPool2d,
 AdaptiveAvgPool2d to a size dividing the input's (1×1: global pooling), the activations (ReLU, Sigmoid, Tanh, LeakyReLU, ELU, GELU, SiLU,
-Softplus), softmax/log_softmax, Flatten/reshape/permute/expand/cat/pad, matmul, the elementwise
-arithmetic, sum/mean, dtype casts; Dropout in eval mode is the identity and leaves no node. Any
-other op raises ``UnsupportedOperatorError`` naming it, and so do training-mode BatchNorm and Dropout.
+Softplus), softmax/log_softmax, Flatten/reshape/permute/expand/cat/pad, basic indexing (ints,
+slices, None, ...), matmul, the elementwise arithmetic, sum/mean, dtype casts; ConvTranspose2d, which
+minigrad builds from these (pad, slicing, a conv of the flipped kernel), exports as they are. Dropout
+in eval mode is the identity and leaves no node. An op whose inputs are all parameters or constants
+is computed while tracing and stored as a constant (constant folding). Any other op raises
+``UnsupportedOperatorError`` naming it, and so do training-mode BatchNorm and Dropout.
 
 The ``onnx`` package builds and checks the file (``pip install onnx``, or ``minigrad[onnx]``); it is
 imported only when ``export`` is called. To run the file, use onnxruntime (see the README).
@@ -136,6 +139,13 @@ class _Graph:
 
     # ------------------------------------------------------------ the engine's hook
     def forward(self, cls, ctx, arrays, kwargs):
+        if not self.traced(arrays):
+            # constant folding (torch's do_constant_folding): an op of parameters and constants only,
+            # such as a weight flipped or transposed inside forward, is computed now; where the
+            # graph uses its output, that output is stored as a constant initializer
+            out = cls.forward(ctx, *arrays, **kwargs)
+            self.keep += [out, *arrays]
+            return out
         convert = _CONVERTERS.get(cls)
         if convert is None:
             why = _REFUSED.get(cls, "no ONNX translation")
@@ -151,6 +161,11 @@ class _Graph:
         return ctx.fn.backward(ctx, grad_out)
 
     # ------------------------------------------------------------ building blocks
+    def traced(self, arrays):
+        """Whether any of an op's inputs depends on the graph's inputs."""
+        return any(self.traced(a) if isinstance(a, (tuple, list)) else
+                   isinstance(a, np.ndarray) and id(a) in self.values for a in arrays)
+
     def fresh(self, hint):
         self.count += 1
         return f"{hint}_{self.count}"
@@ -332,6 +347,46 @@ def _pad(g, out, x, widths, value):
     return g.node("Pad", [g.value(x), g.ints(pads), _scalar(g, value, out.dtype)], mode="constant")
 
 
+def _index(g, out, x, idx, basic):
+    """Basic indexing: one Slice for the slices and ints, then Squeeze for the ints and Unsqueeze
+    for the Nones. Slice bounds are resolved against the example's shape, so a slice of a dynamic
+    axis keeps the example's numbers (``x[:, 1:]`` leaves axis 0 out of the Slice and stays dynamic)."""
+    if not basic:
+        raise UnsupportedOperatorError("Exporting the operator 'Index' with tensor or list indices to ONNX is "
+                                       "not supported: only ints, slices, None and ... are exported")
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    if Ellipsis in parts:
+        at = parts.index(Ellipsis)
+        rest = x.ndim - sum(p is not None for p in parts if p is not Ellipsis)
+        parts = parts[:at] + (slice(None),) * rest + parts[at + 1:]
+    parts += (slice(None),) * (x.ndim - sum(p is not None for p in parts))
+    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
+    axis = 0
+    for p in parts:
+        if p is None:
+            unsqueeze.append(axis - len(squeeze) + len(unsqueeze))  # its position in the output
+            continue
+        if isinstance(p, slice):
+            if p != slice(None):
+                start, stop, step = p.indices(x.shape[axis])
+                # a stop of -1 from indices() with a negative step means "past the first element"
+                starts, ends, axes, steps = (starts + [start], ends + [stop if stop >= 0 else -2 ** 63],
+                                             axes + [axis], steps + [step])
+        else:
+            i = int(p) % x.shape[axis]
+            starts, ends, axes, steps = starts + [i], ends + [i + 1], axes + [axis], steps + [1]
+            squeeze.append(axis)
+        axis += 1
+    y = g.value(x)
+    if axes:
+        y = g.node("Slice", [y, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
+    if squeeze:
+        y = g.node("Squeeze", [y, g.ints(squeeze)])
+    if unsqueeze:
+        y = g.node("Unsqueeze", [y, g.ints(unsqueeze)])
+    return y if y != g.value(x) else g.node("Identity", [y])
+
+
 def _to_dtype(g, out, x, dtype):
     return g.node("Cast", [g.value(x)], to=g.onnx.helper.np_dtype_to_tensor_dtype(out.dtype))
 
@@ -366,7 +421,7 @@ _CONVERTERS = {
     N.BatchNormEval: _batch_norm, N.LayerNorm: _layer_norm,
     R.Sum: _reduce("ReduceSum"), R.Mean: _reduce("ReduceMean"),
     R.Softmax: _softmax("Softmax"), R.LogSoftmax: _softmax("LogSoftmax"),
-    S.Reshape: _reshape, S.Permute: _permute, S.Expand: _expand, S.Cat: _cat, S.Pad: _pad,
+    S.Reshape: _reshape, S.Permute: _permute, S.Expand: _expand, S.Cat: _cat, S.Pad: _pad, S.Index: _index,
 }
 
 # Ops refused with a reason.

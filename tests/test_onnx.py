@@ -96,6 +96,7 @@ class Everything(nn.Module):
         self.acts = nn.Sequential(nn.Tanh(), nn.LeakyReLU(0.2), nn.ELU(0.7), nn.SiLU(), nn.Softplus(beta=2.0, threshold=1.0),
                                   nn.GELU(approximate="tanh"), nn.GELU())
         self.proj = nn.Parameter(minigrad.randn(10, 5))
+        self.up = nn.ConvTranspose2d(8, 2, 3, stride=2, padding=1, output_padding=1)
         self.drop2d = nn.Dropout2d(0.1)
         self.out = nn.Sequential(nn.Linear(5, 5), nn.LogSoftmax(dim=1))
 
@@ -106,6 +107,7 @@ class Everything(nn.Module):
         seq = self.bn1d(self.conv1d(h.reshape(h.shape[0], 8, 18)))  # (N, 6, 18)
         t = self.fc_seq(F.gelu(self.ln(seq.permute(0, 2, 1))))     # (N, 18, 4)
         u = t.mean(dim=1) - t.sum(dim=1, keepdim=True).squeeze(1) / 18.0
+        u = u + self.up(h)[:, :, 1::3, None, :-1].mean(dim=(1, 2, 3, 4))[:, None]  # (N, 2, 12, 6) → (N, 1)
         v = self.acts(self.head(a))                                # (N, 4)
         w = F.cat([u, v], dim=1)                                   # (N, 8)
         z = F.pad(w, (1, 1)) @ self.proj * 0.5                      # (N, 5)
@@ -124,7 +126,43 @@ def test_a_model_with_every_exportable_layer(tmp_path, fused):
     assert [o.name for o in proto.graph.output] == ["log_probs", "probs"]
     ops = {n.op_type for n in proto.graph.node}
     assert {"Conv", "BatchNormalization", "MaxPool", "AveragePool", "LayerNormalization",
-            "Gemm", "MatMul", "Concat", "Transpose", "Reshape", "LogSoftmax", "Softmax", "Erf", "Cast"} <= ops
+            "Gemm", "MatMul", "Concat", "Transpose", "Reshape", "LogSoftmax", "Softmax", "Erf", "Cast",
+            "Slice", "Unsqueeze"} <= ops
+
+
+@pytest.mark.parametrize("stride, padding, output_padding, groups, dilation",
+                         [(1, 0, 0, 1, 1), (2, 1, 1, 2, 1), (3, 2, 0, 1, 2)])
+def test_conv_transpose2d(tmp_path, stride, padding, output_padding, groups, dilation):
+    model = nn.ConvTranspose2d(4, 6, 3, stride=stride, padding=padding, output_padding=output_padding,
+                               groups=groups, dilation=dilation).eval()
+    assert_exports(model, minigrad.randn(2, 4, 5, 7), tmp_path)
+
+
+def test_basic_indexing(tmp_path):
+    class Slices(nn.Module):
+        def forward(self, x):                                              # x: (3, 4, 6, 6)
+            a = x[:, 1:, ::-2, None][..., 0, :]                            # (3, 3, 3, 6)
+            return a * 2.0 + x[-1, None, ..., ::3][:, 1:, :3, :1], x[...]  # + (1, 3, 3, 1)
+    proto = assert_exports(Slices(), minigrad.randn(3, 4, 6, 6), tmp_path)
+    assert {"Slice", "Squeeze", "Unsqueeze"} <= {n.op_type for n in proto.graph.node}
+
+    class Gather(nn.Module):
+        def forward(self, x):
+            return x[[0, 2]]
+    with pytest.raises(minigrad.onnx.UnsupportedOperatorError, match="'Index' with tensor or list indices"):
+        minigrad.onnx.export(Gather(), minigrad.randn(3, 2), tmp_path / "x.onnx")
+
+
+def test_ops_on_parameters_alone_are_folded(tmp_path):
+    class Folded(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(minigrad.randn(5, 3))
+
+        def forward(self, x):
+            return x @ (self.w.t().flip(0) * 2.0).exp()  # computed once at export, stored as a constant
+    proto = assert_exports(Folded(), minigrad.randn(4, 3), tmp_path)
+    assert [n.op_type for n in proto.graph.node] == ["MatMul", "Identity"]
 
 
 def test_gelu_from_opset_20_is_one_node(tmp_path):
