@@ -218,6 +218,54 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1, out=
     return cols, input_shape, k, s, p, d, o, out
 
 
+
+def _check_groups(groups, channels, out_channels):
+    """groups as an int >= 1 dividing both channel counts, or an error naming it."""
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool):
+        raise TypeError(f"groups: expected an int, got {groups!r}")
+    if groups < 1 or channels % groups or out_channels % groups:
+        raise ValueError(f"groups: expected a positive divisor of the input channels ({channels}) and of "
+                         f"the output channels ({out_channels}), got {groups}")
+    return int(groups)
+
+
+def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1):
+    """y (N, Cout, OH, OW): x (N, C, H, W) convolved (cross-correlated) with weight
+    (Cout, C / groups, KH, KW), PyTorch's conv2d without bias. ``padding``: int, (ph, pw) or
+    (top, bottom, left, right)."""
+    x = _check_nchw("x", x)
+    weight = check_float("weight", weight)
+    if weight.ndim != 4 or weight.dtype != x.dtype or min(weight.shape[2:], default=0) < 1:
+        raise ValueError(f"weight: expected a 4-D {x.dtype} array (Cout, C / groups, KH, KW) with KH, KW >= 1, "
+                         f"got {weight.dtype} {weight.shape}")
+    groups = _check_groups(groups, x.shape[1], weight.shape[0])
+    if weight.shape[1] * groups != x.shape[1]:
+        raise ValueError(f"weight: expected {x.shape[1] // groups} input channels per group (x has "
+                         f"{x.shape[1]}, groups={groups}), got weight of shape {weight.shape}")
+    k, s, p, d, o = _conv_geometry(x.shape, weight.shape[2:], stride, padding, dilation)
+    return x, weight, s, p, d, o, groups
+
+
+def conv2d_backward_weight(grad_out, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
+    """∂W (weight_shape) of conv2d_forward(x, W, ...) for the upstream gradient grad_out
+    (N, Cout, OH, OW)."""
+    x = _check_nchw("x", x)
+    weight_shape = _ints("weight_shape", weight_shape, 4, 0)
+    if min(weight_shape[2:]) < 1:
+        raise ValueError(f"weight_shape: expected a kernel of at least 1 x 1, got {weight_shape}")
+    groups = _check_groups(groups, x.shape[1], weight_shape[0])
+    if weight_shape[1] * groups != x.shape[1]:
+        raise ValueError(f"weight_shape: expected {x.shape[1] // groups} input channels per group (x has "
+                         f"{x.shape[1]}, groups={groups}), got {weight_shape}")
+    k, s, p, d, o = _conv_geometry(x.shape, weight_shape[2:], stride, padding, dilation)
+    grad_out = check_float("grad_out", grad_out)
+    if grad_out.dtype != x.dtype:
+        raise TypeError(f"grad_out: expected dtype {x.dtype} (the dtype of x), got {grad_out.dtype}")
+    if grad_out.shape != (x.shape[0], weight_shape[0]) + o:
+        raise ValueError(f"grad_out: expected shape {(x.shape[0], weight_shape[0]) + o}, got {grad_out.shape}")
+    return grad_out, x, weight_shape, s, p, d, o, groups
+
+
 def pool_output_size(input_hw, kernel_size, stride, padding, dilation, ceil_mode):
     """(OH, OW) of a pooling, PyTorch's rule: with ceil_mode the last window must start inside
     the input or its left/top padding."""

@@ -47,6 +47,7 @@ from cpython.pythread cimport (NOWAIT_LOCK, PyThread_acquire_lock, PyThread_allo
                                PyThread_release_lock, PyThread_type_lock)
 from cython cimport floating
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 from cython.parallel cimport parallel, prange, threadid
 from minigrad._ops.cpu cimport num_threads, threads_capped
 from minigrad._ops.cpu import cache_sizes
@@ -464,14 +465,16 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
                        const floating* b, Py_ssize_t rsb, Py_ssize_t csb,
                        floating beta, floating* c, Py_ssize_t ldc,
                        floating* bpack, floating* apack, int tid, int nt,
-                       bint private_b) noexcept nogil:
+                       bint private_b, const ConvB* cb) noexcept nogil:
     """Thread tid's share of C = alpha * A @ B + beta * C; every thread of the team calls this.
 
     kc, nc: depth and column block lengths (nc a multiple of NR). bpack: the B~ buffer, shared
     (the threads pack its panels in turn and meet at barriers) or, with private_b, this thread's
     own (it packs all of B~, no barriers); apack: this thread's A~ buffer. The threads form a
     _grid: thread rows split the rows of C (each packs only its rows of A), thread columns split
-    the column panels; all threads share the packing of a shared B~.
+    the column panels; all threads share the packing of a shared B~. cb: NULL for a B read
+    through (b, rsb, csb), else the convolution whose column matrix is B (implicit GEMM: its panels
+    are gathered from the input by _pack_b_conv, conv_kernel.pxi; b, rsb and csb are unused).
     """
     cdef Py_ssize_t mrt = _mr(sizeof(floating))
     cdef Py_ssize_t jcb, pcb, icb, irb, jc, pc, ic, jr, ir, ncur, kcur, mcur, mc, npan, q0, q1
@@ -501,9 +504,12 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
             q0, q1 = 0, npan
             if not private_b:  # this thread's share of the panels
                 q0, q1 = tid * npan // nt, (tid + 1) * npan // nt
-            if q1 > q0:
+            if q1 > q0 and cb == NULL:
                 _pack_b(min(ncur - q0 * NR, (q1 - q0) * NR), kcur,
                         b + pc * rsb + (jc + q0 * NR) * csb, rsb, csb, bpack + q0 * NR * kcur)
+            elif q1 > q0:
+                _pack_b_conv(cb, min(ncur - q0 * NR, (q1 - q0) * NR), kcur, pc, jc + q0 * NR,
+                             bpack + q0 * NR * kcur)
             if sync:
                 mg_gemm_barrier()  # B~ complete before anyone reads it
             beta_k = beta if pc == 0 else 1  # later depth blocks accumulate into C
@@ -593,12 +599,13 @@ def plan_threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t itemsize, 
 cdef void _gemm_run(Plan* plan, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, floating alpha,
                     const floating* a, Py_ssize_t rsa, Py_ssize_t csa,
                     const floating* b, Py_ssize_t rsb, Py_ssize_t csb,
-                    floating beta, floating* c, Py_ssize_t ldc, floating* ws) noexcept nogil:
+                    floating beta, floating* c, Py_ssize_t ldc, floating* ws,
+                    const ConvB* cb) noexcept nogil:
     """One product on plan.nt threads in one parallel region; ws (plan.wsize elements) holds
-    B~ then one A~ per thread, or (private_b) one (B~, A~) pair per thread."""
+    B~ then one A~ per thread, or (private_b) one (B~, A~) pair per thread. cb: as in _gemm_thread."""
     if plan.nt == 1:
         _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
-                     ws, ws + plan.bsize, 0, 1, False)
+                     ws, ws + plan.bsize, 0, 1, False, cb)
         return
     with parallel(num_threads=plan.nt):
         # The team may be smaller than asked for (thread limits): split by its real size.
@@ -606,11 +613,11 @@ cdef void _gemm_run(Plan* plan, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, floati
             _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
                          ws + threadid() * (plan.bsize + plan.asize),
                          ws + threadid() * (plan.bsize + plan.asize) + plan.bsize, threadid(),
-                         mg_gemm_team_size(), True)
+                         mg_gemm_team_size(), True, cb)
         else:
             _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
                          ws, ws + plan.bsize + threadid() * plan.asize, threadid(),
-                         mg_gemm_team_size(), False)
+                         mg_gemm_team_size(), False, cb)
 
 
 # ---------------------------------------------------------------- scratch buffers
@@ -689,7 +696,7 @@ cdef void _gemm_2d(Plan* plan, floating alpha, cnp.ndarray a, cnp.ndarray b, flo
               cnp.PyArray_STRIDE(a, 1) // s,
               <const floating*>cnp.PyArray_DATA(b), cnp.PyArray_STRIDE(b, 0) // s,
               cnp.PyArray_STRIDE(b, 1) // s,
-              beta, <floating*>cnp.PyArray_DATA(c), cnp.PyArray_STRIDE(c, 0) // s, <floating*>ws)
+              beta, <floating*>cnp.PyArray_DATA(c), cnp.PyArray_STRIDE(c, 0) // s, <floating*>ws, NULL)
 
 
 def gemm(cnp.ndarray a, cnp.ndarray b, double alpha=1.0, double beta=0.0, cnp.ndarray out=None):
@@ -771,12 +778,12 @@ cdef void _matmul_batches(Plan* plan, bint by_batch, Py_ssize_t nb, int nd, cons
             _gemm_thread(M, N, K, plan.kc, plan.nc, one, a0 + _batch_offset(i, nd, shape, sa),
                          rsa, csa, b0 + _batch_offset(i, nd, shape, sb), rsb, csb, 0,
                          c0 + _batch_offset(i, nd, shape, sc), ldc, w + threadid() * per_thread,
-                         w + threadid() * per_thread + plan.bsize, 0, 1, False)
+                         w + threadid() * per_thread + plan.bsize, 0, 1, False, NULL)
     else:
         for i in range(nb):
             _gemm_run(plan, M, N, K, one, a0 + _batch_offset(i, nd, shape, sa), rsa, csa,
                       b0 + _batch_offset(i, nd, shape, sb), rsb, csb, 0,
-                      c0 + _batch_offset(i, nd, shape, sc), ldc, w)
+                      c0 + _batch_offset(i, nd, shape, sc), ldc, w, NULL)
 
 
 cdef int _batch_strides(cnp.ndarray x, int nd, Py_ssize_t* strides) except -1:
@@ -859,5 +866,7 @@ def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out=None):
     _scratch_give(scratch)
     return out
 
+
+include "conv_kernel.pxi"
 
 set_blocking(*blocking_for(**cache_sizes()))

@@ -9,7 +9,7 @@ import numpy as np
 
 __all__ = ["relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "sigmoid_forward",
            "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "matmul",
-           "im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward",
+           "im2col", "col2im", "conv2d_forward", "conv2d_backward_weight", "max_pool2d_forward", "max_pool2d_backward",
            "avg_pool2d_forward", "avg_pool2d_backward",
            "batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward",
            "sgd_step", "adam_step"]
@@ -146,6 +146,30 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation, output_siz
         out = np.empty(input_shape, dtype=cols.dtype)
     out[...] = xp[:, :, PT:PT + H, PL:PL + W]
     return out
+
+
+
+def _group_cols(x, kernel_size, stride, padding, dilation, output_size, groups):
+    """im2col of x as (groups, C/groups·KH·KW, N·OH·OW): group g's rows of the column matrix."""
+    cols = im2col(x, kernel_size, stride, padding, dilation, output_size, None)
+    return cols.reshape(groups, cols.shape[0] // groups, cols.shape[1])
+
+
+def conv2d_forward(x, weight, stride, padding, dilation, output_size, groups):
+    """y[n, (g, o)] = W_g[o] · cols_g[:, n] per group g: im2col, then one product per group."""
+    N, Cout = x.shape[0], weight.shape[0]
+    cols = _group_cols(x, weight.shape[2:], stride, padding, dilation, output_size, groups)
+    y = np.matmul(weight.reshape(groups, Cout // groups, cols.shape[1]), cols)  # (groups, Cout/groups, N·OH·OW)
+    return np.ascontiguousarray(y.reshape(Cout, N, *output_size).transpose(1, 0, 2, 3))
+
+
+def conv2d_backward_weight(grad_out, x, weight_shape, stride, padding, dilation, output_size, groups):
+    """∂W_g = G_g · cols_gᵀ per group, G_g the group's rows of grad_out as (Cout/groups, N·OH·OW)."""
+    N, Cout = x.shape[0], weight_shape[0]
+    cols = _group_cols(x, weight_shape[2:], stride, padding, dilation, output_size, groups)
+    OHW = output_size[0] * output_size[1]
+    g = grad_out.reshape(N, groups, Cout // groups, OHW).transpose(1, 2, 0, 3).reshape(groups, Cout // groups, N * OHW)
+    return np.ascontiguousarray(np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight_shape))
 
 
 # ---------------------------------------------------------------- pooling

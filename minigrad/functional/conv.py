@@ -1,23 +1,17 @@
 """Convolution and pooling: conv1d, conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d.
 
-Convolution runs as im2col → GEMM → (col2im in backward) on the compiled kernels of ``_ops``. The
-column layout (C·KH·KW, B·OH·OW) is described in ``_ops/im2col.pyx``; viewed as B per-sample
-matrices (B, C·KH·KW, OH·OW) (a strided view, no copy), every product is one batched GEMM
-(``_ops.matmul``) per group on a block of B samples, with transposed operands passed as views
-and the outputs written in place through ``out=``:
+Convolution runs on the implicit-GEMM kernels of ``_ops`` (``_ops/conv_kernel.pxi``): GEMMs whose
+packed panels of the column matrix are gathered straight from the NCHW input, so the column
+matrix (C·KH·KW, N·OH·OW) of ``_ops/im2col.pyx`` never exists in memory:
 
-    forward   Y_n = W · cols_n            straight into y[n] (NCHW: no permute copy), + bias
-    backward  ∂W += Σ_n G_n · cols_nᵀ     (per-sample products, then their sum over the block)
-              ∂cols_n = Wᵀ · G_n          into the column layout → col2im → ∂x;  ∂b = Σ G
+    forward   Y_n = W · cols_n                   _ops.conv2d_forward, straight into y (NCHW), + bias
+    backward  ∂W  = Σ_n G_n · cols_nᵀ            _ops.conv2d_backward_weight
+              ∂x  = col2im(Wᵀ · G_n) per block   batched GEMM (_ops.matmul) + col2im;  ∂b = Σ G
 
-The batched GEMM runs whole samples per thread (one parallel region per call, no barriers inside;
-see gemm_kernel.pxi), and G is read where it is (no channel-major copy of the gradient).
-
-Memory: the batch is processed in blocks whose column matrix holds at most ``COLUMN_BUDGET``
-elements per thread (and at least one sample; a block is a whole number of samples per thread when
-it can be, so the batched GEMM splits it evenly), and the buffers are reused across blocks, so a
-large conv never allocates more than a few block-sized buffers. Backward recomputes the block's columns from the
-saved input instead of keeping the whole column matrix alive between forward and backward.
+∂x runs on blocks of samples whose column matrix holds at most ``COLUMN_BUDGET``
+elements per thread (at least one sample; a whole number of samples per thread when it can be),
+the buffer reused across blocks, so no conv allocates more than a few block-sized buffers. The
+create_graph path (double backward) keeps im2col/col2im as differentiable ops on the whole batch.
 Everything stays in the input's dtype (no float64 detour for float32).
 """
 import numpy as np
@@ -79,10 +73,6 @@ class _ConvPlan:
         """The (rows, n·OH·OW) column matrix of n samples as n matrices (n, rows, OH·OW): a view."""
         return cols.reshape(cols.shape[0], n, self.OHW).transpose(1, 0, 2)
 
-    def im2col(self, x_block, buf):
-        out = self.view(buf, self.ckk, x_block.shape[0])
-        return _ops.im2col(x_block, (self.KH, self.KW), self.stride, self.padding, self.dilation, out=out)
-
     def col2im(self, cols, out):
         return _ops.col2im(cols, out.shape, (self.KH, self.KW), self.stride, self.padding,
                            self.dilation, out=out)
@@ -94,9 +84,31 @@ class _ConvPlan:
 
 # ---------------------------------------------------------------- convolution
 
+def _input_grad(g4, weight, p):
+    """∂x = col2im(Wᵀ·G) of the upstream gradient g4 (N, Cout, OH, OW), per block of samples.
+
+    Not a transposed convolution by implicit GEMM (G convolved with the flipped weights at stride
+    1): that product has only C rows per packed panel of G's windows, and measured 1.2× (b), 4×
+    (c) and 17× (a) the time of this GEMM + col2im, whose B operand is G itself (docs/kernels.md).
+    """
+    g3 = g4.reshape(p.N, p.Cout, p.OHW)
+    gx = np.empty((p.N, p.C, p.H, p.W), dtype=g4.dtype)
+    w = weight.reshape(p.groups, p.cout_g, p.ckk_g)
+    dcols_buf = p.buffer(p.ckk, g4.dtype)
+    for b0, b1 in p.blocks():  # ∂cols_n = Wᵀ · G_n, into the column layout that col2im reads
+        n = b1 - b0
+        dcols = p.view(dcols_buf, p.ckk, n)
+        dcols3 = p.per_sample(dcols, n)
+        for g in range(p.groups):
+            rows_c, rows_o = p.group_rows(g)
+            _ops.matmul(w[g].T, g3[b0:b1, rows_o], out=dcols3[:, rows_c])
+        p.col2im(dcols, gx[b0:b1])
+    return gx
+
+
 class ConvNd(Function):
-    """y = W ⋆ x + b (cross-correlation, PyTorch's conv) for 1 or 2 spatial dims, by im2col + GEMM;
-    ∂x = col2im(Wᵀ·G), ∂W = G·colsᵀ summed over the batch, ∂b = Σ G over batch and space."""
+    """y = W ⋆ x + b (cross-correlation, PyTorch's conv) for 1 or 2 spatial dims, by implicit GEMM;
+    ∂W = Σ_n G_n·cols_nᵀ (implicit GEMM too), ∂x = col2im(Wᵀ·G) per block; ∂b = Σ G."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
@@ -108,17 +120,9 @@ class ConvNd(Function):
         p = _ConvPlan(x.shape, weight.shape, stride, padding, dilation, groups)
         ctx.save_for_backward(x, weight)
         ctx.plan = p
-
-        w = weight.reshape(groups, p.cout_g, p.ckk_g)
-        y = np.empty((p.N, p.Cout, p.OHW), dtype=x.dtype)
-        cols_buf = p.buffer(p.ckk, x.dtype)
-        for b0, b1 in p.blocks():
-            cols3 = p.per_sample(p.im2col(x[b0:b1], cols_buf), b1 - b0)
-            for g in range(groups):  # Y_n = W · cols_n, written straight into y (NCHW)
-                rows_c, rows_o = p.group_rows(g)
-                _ops.matmul(w[g], cols3[:, rows_c], out=y[b0:b1, rows_o])
-            if bias is not None:  # while the block is in cache
-                y[b0:b1] += bias[:, None]
+        y = _ops.conv2d_forward(x, weight, stride, padding, dilation, groups)
+        if bias is not None:
+            y += bias[:, None, None]
         out_shape = (p.N, p.Cout) + ((p.OH, p.OW) if spatial == 2 else (p.OW,))
         return y.reshape(out_shape if len(x_shape) == spatial + 2 else out_shape[1:])
 
@@ -127,38 +131,14 @@ class ConvNd(Function):
         x, weight = ctx.saved_tensors
         p = ctx.plan
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        g3 = np.ascontiguousarray(grad_out).reshape(p.N, p.Cout, p.OHW)
-        gx = np.empty(x.shape, dtype=x.dtype) if need_x else None
-        # zeros for an empty batch: no block runs, and ∂W of zero samples is 0 (as in PyTorch)
-        gw = (np.empty if p.N else np.zeros)((p.Cout, p.ckk_g), dtype=x.dtype) if need_w else None
-        gb = np.zeros(p.Cout, dtype=x.dtype) if need_b else None
-        if not (need_x or need_w):
-            if need_b:
-                gb = g3.sum(axis=(0, 2))
-        else:
-            w = weight.reshape(p.groups, p.cout_g, p.ckk_g)
-            cols_buf = p.buffer(p.ckk, x.dtype)  # holds cols for ∂W, then ∂cols for ∂x
-            part = np.empty((p.block, p.cout_g, p.ckk_g), dtype=x.dtype) if need_w else None
-            for b0, b1 in p.blocks():
-                n, gn = b1 - b0, g3[b0:b1]
-                if need_b:  # while the block is in cache
-                    gb += gn.sum(axis=(0, 2))
-                if need_w:  # ∂W += Σ_n G_n · cols_nᵀ: one product per sample, then their sum
-                    cols3 = p.per_sample(p.im2col(x[b0:b1], cols_buf), n)
-                    for g in range(p.groups):
-                        rows_c, rows_o = p.group_rows(g)
-                        _ops.matmul(gn[:, rows_o], cols3[:, rows_c].transpose(0, 2, 1), out=part[:n])
-                        if b0 == 0:
-                            np.sum(part[:n], axis=0, out=gw[rows_o])
-                        else:
-                            gw[rows_o] += part[:n].sum(axis=0)
-                if need_x:  # ∂cols_n = Wᵀ · G_n, into the column layout that col2im reads
-                    dcols = p.view(cols_buf, p.ckk, n)
-                    dcols3 = p.per_sample(dcols, n)
-                    for g in range(p.groups):
-                        rows_c, rows_o = p.group_rows(g)
-                        _ops.matmul(w[g].T, gn[:, rows_o], out=dcols3[:, rows_c])
-                    p.col2im(dcols, gx[b0:b1])
+        g4 = np.ascontiguousarray(grad_out).reshape(p.N, p.Cout, p.OH, p.OW)
+        gx = gw = gb = None
+        if need_b:
+            gb = g4.sum(axis=(0, 2, 3))
+        if need_w:
+            gw = _ops.conv2d_backward_weight(g4, x, weight.shape, p.stride, p.padding, p.dilation, p.groups)
+        if need_x:
+            gx = _input_grad(g4, weight, p)
         x_shape, w_shape = ctx.shapes
         return (None if gx is None else gx.reshape(x_shape), None if gw is None else gw.reshape(w_shape),
                 gb, None, None, None, None)

@@ -99,7 +99,8 @@ def sum_bound(dtype, n_terms, magnitude):
 
 # The kernels fuzzed by a test of their own below (arguments beyond float arrays, or a bound of
 # their own); every other kernel is fuzzed by test_float_array_kernels.
-BY_HAND = {"gelu_forward", "gelu_backward", "gemm", "matmul", "im2col", "col2im", "max_pool2d_forward",
+BY_HAND = {"gelu_forward", "gelu_backward", "gemm", "matmul", "im2col", "col2im", "conv2d_forward",
+           "conv2d_backward_weight", "max_pool2d_forward",
            "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_forward_train",
            "batch_norm_forward_eval", "batch_norm_backward", "sgd_step", "adam_step"}
 
@@ -248,6 +249,28 @@ def test_im2col_and_col2im(seed, dtype, nthreads, kind, geometry, how):
     (gx, _), (gx_ref, _) = both("col2im", g, shape, k, s, p, d)
     magnitude = ops.col2im(np.abs(g.astype(np.float64)), shape, k, s, p, d)
     assert_matches(gx, gx_ref, sum_bound(dtype, k[0] * k[1], magnitude))
+
+
+
+@fuzz
+@given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes,
+       geometry=conv_geometry(), cout=st.integers(1, 5), groups=st.sampled_from([1, 1, 2, 3]),
+       how=layouts)
+def test_conv2d_forward_and_backward_weight(seed, dtype, nthreads, kind, geometry, cout, groups, how):
+    rng = np.random.default_rng(seed)
+    ops.set_num_threads(nthreads)
+    (N, C, H, W), k, s, p, d = geometry
+    C, cout = C * groups, cout * groups  # both divisible by groups
+    x = layout(rng, values(rng, (N, C, H, W), dtype, kind), how)
+    w = values(rng, (cout, C // groups) + k, dtype, kind, huge=False)
+    (y, _), (y_ref, _) = both("conv2d_forward", x, w, s, p, d, groups)
+    ax, aw = np.abs(x.astype(np.float64)), np.abs(w.astype(np.float64))
+    geom = (s, (p[0], p[2]), d, y_ref.shape[2:], groups)
+    assert_matches(y, y_ref, sum_bound(dtype, w[0].size, reference.conv2d_forward(ax, aw, *geom)))
+    g = values(rng, y_ref.shape, dtype, kind, huge=False)
+    (gw, _), (gw_ref, _) = both("conv2d_backward_weight", g, x, w.shape, s, p, d, groups)
+    magnitude = reference.conv2d_backward_weight(np.abs(g.astype(np.float64)), ax, w.shape, *geom)
+    assert_matches(gw, gw_ref, sum_bound(dtype, N * y_ref.shape[2] * y_ref.shape[3], magnitude))
 
 
 # ---------------------------------------------------------------- pooling

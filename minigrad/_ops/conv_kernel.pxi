@@ -1,0 +1,237 @@
+# Implicit-GEMM convolution, included by gemm_kernel.pxi: the GEMM's own loop nest, packing of A,
+# micro-kernels, blocking and thread grid, with one difference: the B operand is the column matrix
+# of im2col (layout in im2col.pyx), and its packed panels are gathered straight from the NCHW input
+# by _pack_b_conv, one kc x NR panel at a time, so the column matrix never exists in memory.
+#
+# Per sample n and group g (cols_n,g: the ckk_g x OH·OW columns of that sample's group):
+#   forward   Y_n,g (cout_g, OH·OW)  = W_g (cout_g, ckk_g) @ cols_n,g       B[k = tap, j = pixel]
+#   ∂W        ∂W_g  (cout_g, ckk_g) += G_n,g (cout_g, OH·OW) @ cols_n,gᵀ    B[k = pixel, j = tap]
+# where a tap is (c, kh, kw) and a pixel (oh, ow). A packed value of cols is found through a tap
+# table (_tap_table: the plane offset each tap reads at each output pixel, -1 in the padding),
+# built once per call. ∂x stays GEMM + col2im per block of samples (functional/conv.py: as a
+# transposed convolution here it measured slower). A 1 x 1 kernel with stride 1 and no padding has
+# cols_n,g = x_n,g itself: that product reads x in place like any matrix (no gather).
+#
+# Threads: the (sample, group) products are split over the team, each thread running whole
+# products with its own packing buffers (no barriers), when there are enough of them to split
+# evenly; else one product after the other, each on the GEMM's own thread grid (rows of C x
+# column panels: output channels x output pixels). The team is sized from the flops of the whole
+# convolution (cpu.threads_for's rule, GEMM constants). ∂W's threads accumulate private partial
+# sums (one Cout x ckk_g block each), added up at the end. Scratch: the tap table (KH·KW·OH·OW
+# ints), one B~ and one A~ block per thread, and those partial sums: none of it grows with the
+# batch or the channels of x.
+
+cdef struct ConvB:
+    const void* x          # first input plane of the product's (sample, group); planes are H x W
+    const int* taps        # KH·KW x OH·OW: where tap (kh, kw) reads in a plane at each output
+                           # pixel (ih·W + iw), or -1 in the padding (_tap_table)
+    Py_ssize_t HW, KK, OHW  # plane size, taps per channel, output pixels
+    bint by_pixel          # B[k = pixel, j = tap] (∂W) rather than B[k = tap, j = pixel] (forward)
+
+
+cdef void _tap_table(int* taps, Py_ssize_t H, Py_ssize_t W, Py_ssize_t KH, Py_ssize_t KW,
+                     Py_ssize_t SH, Py_ssize_t SW, Py_ssize_t PT, Py_ssize_t PL, Py_ssize_t DH,
+                     Py_ssize_t DW, Py_ssize_t OH, Py_ssize_t OW) noexcept nogil:
+    """taps[(kh·KW + kw)·OH·OW + oh·OW + ow] = ih·W + iw for ih = oh·SH + kh·DH − PT and
+    iw = ow·SW + kw·DW − PL inside the plane, else -1. Computed once per call and shared by all
+    channels, samples and threads; the gathers then need no division and no branch per output
+    row, which at OW = 14 (segments of a few values) cost more than the copies."""
+    cdef Py_ssize_t kh, kw, oh, ow, ih, iw
+    for kh in range(KH):
+        for kw in range(KW):
+            for oh in range(OH):
+                ih = oh * SH + kh * DH - PT
+                for ow in range(OW):
+                    iw = ow * SW + kw * DW - PL
+                    taps[0] = <int>(ih * W + iw) if 0 <= ih < H and 0 <= iw < W else -1
+                    taps += 1
+
+
+cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize_t pc,
+                       Py_ssize_t j0, floating* dst) noexcept nogil:
+    """B[pc:pc+kc, j0:j0+ncur] of the column matrix -> panels of NR columns, k-major, the last
+    zero-padded (the layout of _pack_b, a last panel of at most NRT columns packed NRT wide).
+    cols[(c, kh, kw), pixel] = plane c at taps[(kh, kw), pixel], 0 where that is -1."""
+    cdef Py_ssize_t q, p, j, t, nr, w, i
+    cdef const floating* plane
+    cdef const int* tab
+    cdef floating* d
+    for q in range(_ceil_div(ncur, NR)):
+        nr = min(<Py_ssize_t>NR, ncur - q * NR)
+        w = NRT if nr <= NRT else NR
+        d = dst + q * NR * kc
+        if not cb.by_pixel:  # row p is tap pc + p, columns are pixels: contiguous writes
+            for p in range(kc):
+                t = pc + p
+                plane = <const floating*>cb.x + t // cb.KK * cb.HW
+                tab = cb.taps + t % cb.KK * cb.OHW + j0 + q * NR
+                for j in range(nr):
+                    i = tab[j]
+                    d[p * w + j] = plane[i] if i >= 0 else 0
+                for j in range(nr, w):
+                    d[p * w + j] = 0
+        else:  # column j is tap j0 + q·NR + j, rows are pixels: one tap at a time down the panel
+            for j in range(nr):
+                t = j0 + q * NR + j
+                plane = <const floating*>cb.x + t // cb.KK * cb.HW
+                tab = cb.taps + t % cb.KK * cb.OHW + pc
+                for p in range(kc):
+                    i = tab[p]
+                    d[p * w + j] = plane[i] if i >= 0 else 0
+            if nr < w:
+                for p in range(kc):
+                    for j in range(nr, w):
+                        d[p * w + j] = 0
+
+
+cdef struct ConvJob:
+    ConvB cb               # the geometry; cb.x is set per product
+    Py_ssize_t C, Cout, cin_g, cout_g, ckk_g, groups
+    bint plain             # 1 x 1, stride 1, no padding: B is x_n,g itself
+
+
+cdef void _conv_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t grp,
+                        const floating* x, const floating* a0, floating* c0, floating* ws,
+                        bint team) noexcept nogil:
+    """The product of sample n, group grp (module comment): on this thread alone (ws: its B~ then
+    its A~), or with team on plan.nt threads (ws: plan.wsize elements). ∂W accumulates into c0."""
+    cdef ConvB cb = job.cb
+    cdef Py_ssize_t HW = cb.HW, OHW = cb.OHW
+    cdef Py_ssize_t M = job.cout_g, N, K, rsa, rsb, csb, ldc
+    cdef const floating* a
+    cdef floating* c
+    cdef floating beta
+    cb.x = x + (n * job.C + grp * job.cin_g) * HW
+    if not cb.by_pixel:
+        N, K, rsb, csb, ldc, beta = OHW, job.ckk_g, HW, 1, OHW, 0
+        a, rsa = a0 + grp * job.cout_g * job.ckk_g, job.ckk_g
+        c = c0 + (n * job.Cout + grp * job.cout_g) * OHW
+    else:
+        N, K, rsb, csb, ldc, beta = job.ckk_g, OHW, 1, HW, job.ckk_g, 1
+        a, rsa = a0 + (n * job.Cout + grp * job.cout_g) * OHW, OHW
+        c = c0 + grp * job.cout_g * job.ckk_g
+    if team:
+        _gemm_run(plan, M, N, K, 1, a, rsa, 1, <const floating*>cb.x, rsb, csb, beta, c, ldc, ws,
+                  NULL if job.plain else &cb)
+    else:
+        _gemm_thread(M, N, K, plan.kc, plan.nc, 1, a, rsa, 1, <const floating*>cb.x, rsb, csb, beta,
+                     c, ldc, ws, ws + plan.bsize, 0, 1, False, NULL if job.plain else &cb)
+
+
+cdef void _conv_run(const ConvJob* job, Py_ssize_t nsamples, Plan* plan, int nt,
+                    const floating* x, const floating* a0, floating* c0, floating* ws) noexcept nogil:
+    """All products: nt > 1 threads taking whole products each (ws: nt (B~, A~) pairs, then for
+    ∂W nt - 1 zeroed partial sums), or nt == 1: one product after the other on plan.nt threads."""
+    cdef Py_ssize_t tasks = nsamples * job.groups, per = plan.bsize + plan.asize, t, i
+    cdef Py_ssize_t wsize = job.Cout * job.ckk_g
+    cdef int tid, team, u
+    cdef floating* c
+    cdef floating* partial = ws + nt * per
+    if nt == 1:
+        for t in range(tasks):
+            _conv_product(job, plan, t // job.groups, t % job.groups, x, a0, c0, ws, True)
+        return
+    with parallel(num_threads=nt):
+        tid = threadid()
+        team = mg_gemm_team_size()  # may be smaller than asked for
+        c = c0 if tid == 0 or not job.cb.by_pixel else partial + (tid - 1) * wsize
+        for t in range(tid * tasks // team, (tid + 1) * tasks // team):
+            _conv_product(job, plan, t // job.groups, t % job.groups, x, a0, c, ws + tid * per, False)
+    if job.cb.by_pixel:
+        for u in range(nt - 1):
+            for i in range(wsize):
+                c0[i] += partial[u * wsize + i]
+
+
+# Bytes of scratch (tap table, packing buffers, partial sums) the last conv call asked for.
+cdef Py_ssize_t _conv_scratch = 0
+
+
+def conv_scratch_bytes():
+    """Bytes of scratch the last conv2d_forward / conv2d_backward_weight call used: the tap table,
+    one B~ and A~ block per thread and ∂W's partial sums (benchmarks/conv_memory.py reports it)."""
+    return _conv_scratch
+
+
+cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride, padding,
+                  dilation, output_size, kernel_size, Py_ssize_t groups):
+    """Forward (a = weight, c = y) or ∂W (a = grad_out, c = ∂W, zeroed) of one convolution; the
+    arrays are C-contiguous, of one dtype, validated by the door."""
+    global _conv_scratch
+    cdef ConvJob job
+    cdef Plan plan
+    cdef Scratch scratch
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), nsamples = x.shape[0], M, N, K, tasks, tab_bytes
+    cdef Py_ssize_t H = x.shape[2], W = x.shape[3], KH, KW, SH, SW, PT, PL, DH, DW, OH, OW
+    cdef int nt
+    cdef double flops
+    KH, KW = kernel_size
+    SH, SW = stride
+    PT, PL = padding
+    DH, DW = dilation
+    OH, OW = output_size
+    job.C, job.groups = x.shape[1], groups
+    job.Cout = (a.shape[1] if wgrad else a.shape[0])
+    job.cin_g, job.cout_g = job.C // groups, job.Cout // groups
+    job.ckk_g = job.cin_g * KH * KW
+    job.cb.HW, job.cb.KK, job.cb.OHW, job.cb.by_pixel = H * W, KH * KW, OH * OW, wgrad
+    job.plain = KH == 1 and KW == 1 and SH == 1 and SW == 1 and PT == 0 and PL == 0 \
+        and OH == H and OW == W
+    M, N, K = job.cout_g, OH * OW, job.ckk_g
+    if wgrad:
+        N, K = K, N
+    tasks = nsamples * groups
+    if tasks == 0 or M == 0 or N == 0:
+        return c
+    if K == 0:  # no input channels: y = 0 (∂W has no elements then)
+        c[...] = 0
+        return c
+    flops = 2.0 * M * N * K * tasks
+    nt = threads_capped(flops, PARALLEL_MIN_FLOPS, GRAIN_FLOPS, num_threads())
+    tab_bytes = 0 if job.plain else _round_up(KH * KW * OH * OW * sizeof(int), ALIGN)
+    if nt > 1 and tasks >= nt and (tasks % nt == 0 or tasks >= 4 * nt):
+        plan = _plan(M, N, K, s, 1)  # whole products per thread
+        scratch = _scratch_take(tab_bytes + s * (nt * (plan.bsize + plan.asize)
+                                                 + (nt - 1) * job.Cout * job.ckk_g * wgrad))
+        if wgrad:
+            memset(scratch.data + tab_bytes + s * nt * (plan.bsize + plan.asize), 0,
+                   s * (nt - 1) * job.Cout * job.ckk_g)
+    else:
+        nt = 1
+        plan = _plan(M, N, K, s, num_threads())  # each product on the GEMM's own team
+        scratch = _scratch_take(tab_bytes + s * plan.wsize)
+    job.cb.taps = <const int*>scratch.data
+    _conv_scratch = tab_bytes + s * (plan.wsize if nt == 1 else nt * (plan.bsize + plan.asize)
+                                     + (nt - 1) * job.Cout * job.ckk_g * wgrad)
+    with nogil:
+        if not job.plain:
+            _tap_table(<int*>scratch.data, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
+        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+            _conv_run[float](&job, nsamples, &plan, nt, <const float*>cnp.PyArray_DATA(x),
+                             <const float*>cnp.PyArray_DATA(a), <float*>cnp.PyArray_DATA(c),
+                             <float*>(scratch.data + tab_bytes))
+        else:
+            _conv_run[double](&job, nsamples, &plan, nt, <const double*>cnp.PyArray_DATA(x),
+                              <const double*>cnp.PyArray_DATA(a), <double*>cnp.PyArray_DATA(c),
+                              <double*>(scratch.data + tab_bytes))
+    _scratch_give(scratch)
+    return c
+
+
+def conv2d_forward(cnp.ndarray x, cnp.ndarray weight, stride, padding, dilation, output_size,
+                   Py_ssize_t groups):
+    """y (N, Cout, OH, OW) = the convolution (cross-correlation) of x (N, C, H, W) with weight
+    (Cout, C / groups, KH, KW), by implicit GEMM. ``padding`` is (top, left); the bottom/right
+    padding is implied by ``output_size`` (OH, OW). Validated by the door (_ops.conv2d_forward)."""
+    y = np.empty((x.shape[0], weight.shape[0]) + tuple(output_size), dtype=x.dtype)
+    return _conv(False, x, weight, y, stride, padding, dilation, output_size,
+                 (weight.shape[2], weight.shape[3]), groups)
+
+
+def conv2d_backward_weight(cnp.ndarray grad_out, cnp.ndarray x, weight_shape, stride, padding,
+                           dilation, output_size, Py_ssize_t groups):
+    """∂W (weight_shape) = Σ_n G_n · cols_nᵀ per group, for grad_out G (N, Cout, OH, OW) of the
+    convolution of x; arguments as in conv2d_forward. Validated by the door."""
+    gw = np.zeros(weight_shape, dtype=x.dtype)
+    return _conv(True, x, grad_out, gw, stride, padding, dilation, output_size,
+                 (weight_shape[2], weight_shape[3]), groups)

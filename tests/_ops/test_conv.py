@@ -1,0 +1,176 @@
+"""Implicit-GEMM convolution (conv2d_forward, conv2d_backward_weight; _ops/conv_kernel.pxi) against
+the im2col path (compiled im2col + compiled GEMM: the column matrix made explicitly) and against
+the numpy twins, on every GEMM ISA path this CPU runs.
+
+Errors are bounded like the GEMM's: |y − y_ref| ≤ 2·K·eps·(|W| ⋆ |x|) elementwise, K the length of
+each sum (C/groups·KH·KW forward, N·OH·OW for ∂W), with the reference in float64. A dropped,
+doubled or misplaced window value (a wrong tap table entry, panel edge, padding or thread split)
+exceeds that bound.
+"""
+import importlib
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import minigrad._ops as ops
+from minigrad._ops import reference
+
+DTYPES = (np.float32, np.float64)
+
+# (N, C, H, W, Cout, kernel, stride, padding (t, b, l, r), dilation, groups)
+CASES = [
+    (1, 1, 5, 5, 1, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),          # batch 1, one channel
+    (2, 3, 7, 9, 4, (3, 2), (2, 1), (1, 1, 0, 0), (1, 1), 1),          # odd shapes, stride
+    (3, 4, 11, 8, 6, (5, 5), (2, 2), (2, 2, 2, 2), (1, 1), 2),         # groups
+    (1, 4, 13, 10, 5, (2, 3), (3, 3), (0, 0, 1, 1), (2, 1), 1),        # dilation, stride 3
+    (4, 3, 6, 6, 2, (2, 2), (1, 2), (2, 1, 1, 0), (1, 1), 1),          # asymmetric padding
+    (2, 2, 9, 9, 3, (3, 3), (2, 2), (0, 0, 0, 0), (3, 3), 1),          # dilated kernel of 7 pixels
+    (5, 1, 4, 4, 3, (4, 4), (1, 1), (3, 3, 3, 3), (1, 1), 1),          # padding wider than the kernel
+    (3, 5, 10, 12, 7, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),        # 1×1: the plain-GEMM path
+    (2, 6, 8, 5, 4, (1, 1), (2, 1), (0, 0, 0, 0), (1, 1), 2),          # 1×1 with stride and groups
+    (2, 4, 9, 9, 4, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2), 4),          # depthwise
+    (3, 32, 14, 14, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # case (b)'s layer: many panels
+    (2, 3, 33, 35, 40, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),       # >1 depth block for ∂W, edge tiles
+    (1, 70, 6, 6, 9, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),         # K = 630: several depth blocks
+]
+
+
+@pytest.fixture(autouse=True)
+def compiled_backend():
+    saved = ops.get_num_threads()
+    with ops.use_backend("compiled"), threadpool_limits(limits=1, user_api="blas"):
+        yield
+    ops.set_num_threads(saved)
+
+
+@pytest.fixture(params=ops.available_isas("gemm"))
+def isa(request):
+    with ops.use_isa(request.param):
+        yield request.param
+
+
+def _data(case, dtype, seed=0):
+    N, C, H, W, Cout, k, s, p, d, g = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((Cout, C // g, *k)).astype(dtype)
+    OH, OW = ops.conv_output_size((H, W), k, s, p, d)
+    grad = rng.standard_normal((N, Cout, OH, OW)).astype(dtype)
+    return x, w, grad, dict(stride=s, padding=p, dilation=d, groups=g)
+
+
+def _im2col_path(x, w, grad, stride, padding, dilation, groups):
+    """y and ∂W with the column matrix made explicitly: compiled im2col, then the compiled GEMM."""
+    N, Cout = x.shape[0], w.shape[0]
+    cols = ops.im2col(x, w.shape[2:], stride, padding, dilation)
+    cols = cols.reshape(groups, -1, cols.shape[1])
+    y = np.stack([ops.gemm(w[i * (Cout // groups):(i + 1) * (Cout // groups)].reshape(Cout // groups, -1), cols[i])
+                  for i in range(groups)])
+    y = y.reshape(Cout, N, *grad.shape[2:]).transpose(1, 0, 2, 3)
+    g = grad.reshape(N, groups, Cout // groups, -1).transpose(1, 2, 0, 3).reshape(groups, Cout // groups, -1)
+    gw = np.stack([ops.gemm(g[i], cols[i].T) for i in range(groups)]).reshape(w.shape)
+    return y, gw
+
+
+def _bounds(x, w, grad, kw):
+    """Elementwise error bounds of y and ∂W (module docstring), from the float64 |·| products."""
+    ax, aw, ag = (np.abs(a.astype(np.float64)) for a in (x, w, grad))
+    eps, tiny = np.finfo(x.dtype).eps, np.finfo(x.dtype).tiny
+    k_fwd = w[0].size
+    k_w = grad.shape[0] * grad.shape[2] * grad.shape[3]
+    geom = (kw["stride"], ops.conv_padding(kw["padding"])[::2], kw["dilation"], grad.shape[2:], kw["groups"])
+    fwd = 2 * k_fwd * eps * reference.conv2d_forward(ax, aw, geom[0], geom[1], geom[2], geom[3], geom[4]) + tiny
+    wgt = 2 * k_w * eps * reference.conv2d_backward_weight(ag, ax, w.shape, *geom) + tiny
+    return fwd, wgt
+
+
+def _reference(x, w, grad, kw):
+    x64, w64, g64 = (a.astype(np.float64) for a in (x, w, grad))
+    with ops.use_backend("numpy"):
+        return (ops.conv2d_forward(x64, w64, **kw),
+                ops.conv2d_backward_weight(g64, x64, w.shape, **kw))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_implicit_matches_im2col_path_and_twin(case, dtype, isa, threads):
+    x, w, grad, kw = _data(case, dtype)
+    y = ops.conv2d_forward(x, w, **kw)
+    gw = ops.conv2d_backward_weight(grad, x, w.shape, **kw)
+    assert y.dtype == gw.dtype == dtype and y.shape == grad.shape and gw.shape == w.shape
+    y_ref, gw_ref = _reference(x, w, grad, kw)
+    y_cols, gw_cols = _im2col_path(x, w, grad, **kw)
+    with ops.use_backend("numpy"):
+        y_twin, gw_twin = ops.conv2d_forward(x, w, **kw), ops.conv2d_backward_weight(grad, x, w.shape, **kw)
+    b_fwd, b_w = _bounds(x, w, grad, kw)
+    for got in (y, y_cols, y_twin):
+        assert np.all(np.abs(got - y_ref) <= b_fwd), np.max(np.abs(got - y_ref) - b_fwd)
+    for got in (gw, gw_cols, gw_twin):
+        assert np.all(np.abs(got - gw_ref) <= b_w), np.max(np.abs(got - gw_ref) - b_w)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_is_bitwise_the_same_on_1_and_2_threads(dtype, isa):
+    """The forward's products are split whole over the threads (or over the GEMM's grid): every
+    value is computed by the same operations whatever the team."""
+    for case in (CASES[2], CASES[10], (1, 8, 20, 20, 48, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1)):
+        x, w, grad, kw = _data(case, dtype, seed=3)
+        ops.set_num_threads(1)
+        one = ops.conv2d_forward(x, w, **kw)
+        ops.set_num_threads(2)
+        assert np.array_equal(ops.conv2d_forward(x, w, **kw), one)
+
+
+def test_team_and_task_regimes_are_both_used(isa):
+    """Batch 1 runs one product on the GEMM's thread grid; a batch splits whole products over the
+    threads (∂W then adds per-thread partial sums). Both regimes agree with the reference."""
+    for case in ((1, 16, 30, 30, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+                 (8, 16, 30, 30, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1)):
+        x, w, grad, kw = _data(case, np.float64, seed=5)
+        ops.set_num_threads(2)
+        y_ref, gw_ref = _reference(x, w, grad, kw)
+        b_fwd, b_w = _bounds(x, w, grad, kw)
+        assert np.all(np.abs(ops.conv2d_forward(x, w, **kw) - y_ref) <= b_fwd)
+        assert np.all(np.abs(ops.conv2d_backward_weight(grad, x, w.shape, **kw) - gw_ref) <= b_w)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_non_contiguous_and_read_only_inputs(dtype, isa, threads):
+    x, w, grad, kw = _data(CASES[2], dtype, seed=7)
+    y, gw = ops.conv2d_forward(x, w, **kw), ops.conv2d_backward_weight(grad, x, w.shape, **kw)
+    xs = np.empty(x.shape[:-1] + (2 * x.shape[-1],), dtype)[..., ::2]
+    xs[...] = x
+    ws = np.asfortranarray(w)
+    gs = grad.transpose(1, 0, 2, 3).copy().transpose(1, 0, 2, 3)
+    for a in (xs, ws, gs):
+        assert not a.flags.c_contiguous
+    xr = x.copy()
+    xr.flags.writeable = False
+    assert np.array_equal(ops.conv2d_forward(xs, ws, **kw), y)
+    assert np.array_equal(ops.conv2d_forward(xr, w, **kw), y)
+    assert np.array_equal(ops.conv2d_backward_weight(gs, xs, w.shape, **kw), gw)
+
+
+def test_empty_batch_and_channels():
+    w = np.ones((4, 0, 3, 3), np.float32)
+    y = ops.conv2d_forward(np.ones((2, 0, 5, 5), np.float32), w, padding=1)
+    assert y.shape == (2, 4, 5, 5) and not y.any()
+    x = np.ones((0, 2, 5, 5), np.float32)
+    assert ops.conv2d_forward(x, np.ones((3, 2, 3, 3), np.float32)).shape == (0, 3, 3, 3)
+    gw = ops.conv2d_backward_weight(np.ones((0, 3, 3, 3), np.float32), x, (3, 2, 3, 3))
+    assert gw.shape == (3, 2, 3, 3) and not gw.any()  # no samples: ∂W = 0, as in PyTorch
+
+
+def test_scratch_is_bounded_by_panels_not_by_the_batch(isa):
+    """The packing scratch of a call does not grow with the batch (the column matrix would)."""
+    mod = importlib.import_module(f"minigrad._ops.gemm_{isa}")
+    ops.set_num_threads(2)
+    sizes = []
+    for N in (4, 64):
+        x, w, grad, kw = _data((N, 3, 32, 32, 32, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1), np.float32)
+        ops.conv2d_forward(x, w, **kw)
+        ops.conv2d_backward_weight(grad, x, w.shape, **kw)
+        sizes.append(mod.conv_scratch_bytes())
+    cols64 = 27 * 64 * 32 * 32 * 4
+    assert sizes[0] == sizes[1] and sizes[1] < cols64 / 8, (sizes, cols64)
