@@ -11,10 +11,9 @@ import importlib
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
-
 import minigrad._ops as ops
 from minigrad._ops import reference
+from tests._ops.test_gemm import compiled_backend, isa  # noqa: F401  (the GEMM tests' fixtures: these kernels are in its modules)
 
 DTYPES = (np.float32, np.float64)
 
@@ -36,18 +35,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def compiled_backend():
-    saved = ops.get_num_threads()
-    with ops.use_backend("compiled"), threadpool_limits(limits=1, user_api="blas"):
-        yield
-    ops.set_num_threads(saved)
-
-
-@pytest.fixture(params=ops.available_isas("gemm"))
-def isa(request):
-    with ops.use_isa(request.param):
-        yield request.param
+pytestmark = pytest.mark.usefixtures("compiled_backend")
 
 
 def _data(case, dtype, seed=0):
