@@ -119,6 +119,7 @@ case(ops, "conv2d_forward: groups float", TypeError, r"\bgroups\b", lambda: _con
 case(ops, "conv2d_forward: stride 0", ValueError, r"\bstride\b", lambda: _conv(f32(1, 1, 4, 4), f32(1, 1, 3, 3), stride=0))
 case(ops, "conv2d_forward: padding -1", ValueError, r"\bpadding\b", lambda: _conv(f32(1, 1, 4, 4), f32(1, 1, 3, 3), padding=-1))
 case(ops, "conv2d_forward: dilation 3 ints", TypeError, r"\bdilation\b", lambda: _conv(f32(1, 1, 4, 4), f32(1, 1, 3, 3), dilation=(1, 1, 1)))
+case(ops, "conv2d_forward: plane of 2**31 pixels", ValueError, r"\bx\b.*2\*\*31", lambda: _conv(np.broadcast_to(np.float32(1), (1, 1, 2**16, 2**15)), f32(1, 1, 1, 1)))
 case(ops, "conv2d_forward: kernel larger than input", ValueError, r"smaller than the dilated kernel", lambda: _conv(f32(1, 1, 4, 4), f32(1, 1, 5, 5)))
 case(ops, "conv2d_backward_weight: grad_out shape", ValueError, r"grad_out.*shape", lambda: _convw(f32(1, 1, 3, 3), f32(1, 1, 4, 4), (1, 1, 3, 3)))
 case(ops, "conv2d_backward_weight: grad_out dtype", TypeError, r"grad_out.*float32", lambda: _convw(f64(1, 1, 2, 2), f32(1, 1, 4, 4), (1, 1, 3, 3)))

@@ -229,11 +229,19 @@ def _check_groups(groups, channels, out_channels):
     return int(groups)
 
 
+def _check_conv_input(x):
+    """x as for im2col, with planes the implicit GEMM's int32 tap table can index (checked before
+    any contiguous copy is made)."""
+    if isinstance(x, np.ndarray) and x.ndim == 4 and x.shape[2] * x.shape[3] >= 2**31:
+        raise ValueError(f"x: expected planes of fewer than 2**31 pixels, got {x.shape[2]} x {x.shape[3]}")
+    return _check_nchw("x", x)
+
+
 def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1):
     """y (N, Cout, OH, OW): x (N, C, H, W) convolved (cross-correlated) with weight
     (Cout, C / groups, KH, KW), PyTorch's conv2d without bias. ``padding``: int, (ph, pw) or
     (top, bottom, left, right)."""
-    x = _check_nchw("x", x)
+    x = _check_conv_input(x)
     weight = check_float("weight", weight)
     if weight.ndim != 4 or weight.dtype != x.dtype or min(weight.shape[2:], default=0) < 1:
         raise ValueError(f"weight: expected a 4-D {x.dtype} array (Cout, C / groups, KH, KW) with KH, KW >= 1, "
@@ -249,7 +257,7 @@ def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1):
 def conv2d_backward_weight(grad_out, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
     """∂W (weight_shape) of conv2d_forward(x, W, ...) for the upstream gradient grad_out
     (N, Cout, OH, OW)."""
-    x = _check_nchw("x", x)
+    x = _check_conv_input(x)
     weight_shape = _ints("weight_shape", weight_shape, 4, 0)
     if min(weight_shape[2:]) < 1:
         raise ValueError(f"weight_shape: expected a kernel of at least 1 x 1, got {weight_shape}")
