@@ -21,30 +21,139 @@
 # ints), one B~ and one A~ block per thread, and those partial sums: none of it grows with the
 # batch or the channels of x.
 
+cdef extern from *:
+    """
+    /* The packing's two copies, in C so that no compiler may read a padding position: the
+       table gather dst[j * ds] = idx[j] >= 0 ? plane[idx[j]] : 0, and the copy of a run of the
+       table (_tap_table) dst[j * ds] = idx[j] >= 0 ? src[j] : 0, where src = plane + b + the
+       first pixel lies outside the plane wherever idx is -1. The run is copied with masked loads
+       (AVX-512, AVX2: masked-off lanes are not accessed and cannot fault); everything else takes a
+       branch per value, and GCC's loop vectorizer is kept off these functions: GCC 12 vectorized
+       the plain conditional with unmasked loads, which read before the start of x and faulted when
+       x began on a fresh page (tests/_ops/test_conv.py::test_never_reads_outside_the_input). */
+    #if defined(__GNUC__) && !defined(__clang__)
+    #define MG_CONV_NOVEC __attribute__((optimize("no-tree-vectorize")))
+    #else
+    #define MG_CONV_NOVEC
+    #endif
+    #if defined(__AVX2__)
+    #include <immintrin.h>
+    #endif
+    #if defined(__AVX512F__)
+    #define MG_RUN_LANES_F 16
+    #define MG_RUN_LANES_D 8
+    #define MG_RUN_LOAD_F(s, i) _mm512_maskz_loadu_ps(_mm512_cmpge_epi32_mask(_mm512_loadu_si512((const void *)(i)), _mm512_setzero_si512()), s)
+    #define MG_RUN_LOAD_D(s, i) _mm512_maskz_loadu_pd(_mm256_cmpge_epi32_mask(_mm256_loadu_si256((const __m256i *)(i)), _mm256_setzero_si256()), s)
+    #define MG_RUN_STORE_F(d, v) _mm512_storeu_ps(d, v)
+    #define MG_RUN_STORE_D(d, v) _mm512_storeu_pd(d, v)
+    #elif defined(__AVX2__)
+    #define MG_RUN_LANES_F 8
+    #define MG_RUN_LANES_D 4
+    #define MG_RUN_LOAD_F(s, i) _mm256_maskload_ps(s, _mm256_cmpgt_epi32(_mm256_loadu_si256((const __m256i *)(i)), _mm256_set1_epi32(-1)))
+    #define MG_RUN_LOAD_D(s, i) _mm256_maskload_pd(s, _mm256_cvtepi32_epi64(_mm_cmpgt_epi32(_mm_loadu_si128((const __m128i *)(i)), _mm_set1_epi32(-1))))
+    #define MG_RUN_STORE_F(d, v) _mm256_storeu_ps(d, v)
+    #define MG_RUN_STORE_D(d, v) _mm256_storeu_pd(d, v)
+    #else
+    #define MG_RUN_LANES_F 0
+    #define MG_RUN_LANES_D 0
+    #define MG_RUN_LOAD_F(s, i) 0
+    #define MG_RUN_LOAD_D(s, i) 0
+    #define MG_RUN_STORE_F(d, v) ((void)(v))
+    #define MG_RUN_STORE_D(d, v) ((void)(v))
+    #endif
+    #define MG_CONV_COPIES(RUN, GATHER, T, LANES, LOAD, STORE)                                    \
+    static MG_CONV_NOVEC void RUN(const T *src, const int *idx, T *dst, Py_ssize_t n,            \
+                                  Py_ssize_t ds) {                                               \
+        Py_ssize_t j = 0;                                                                        \
+        if (LANES && ds == 1)                                                                    \
+            for (; j + LANES <= n; j += LANES)                                                   \
+                STORE(dst + j, LOAD(src + j, idx + j));                                          \
+        for (; j < n; j++) {                                                                     \
+            if (idx[j] >= 0) dst[j * ds] = src[j];                                               \
+            else dst[j * ds] = (T)0;                                                             \
+        }                                                                                        \
+    }                                                                                            \
+    static MG_CONV_NOVEC void GATHER(const T *plane, const int *idx, T *dst, Py_ssize_t n,       \
+                                     Py_ssize_t ds) {                                            \
+        Py_ssize_t j;                                                                            \
+        for (j = 0; j < n; j++) {                                                                \
+            if (idx[j] >= 0) dst[j * ds] = plane[idx[j]];                                        \
+            else dst[j * ds] = (T)0;                                                             \
+        }                                                                                        \
+    }
+    MG_CONV_COPIES(mg_conv_run_f, mg_conv_gather_f, float, MG_RUN_LANES_F, MG_RUN_LOAD_F, MG_RUN_STORE_F)
+    MG_CONV_COPIES(mg_conv_run_d, mg_conv_gather_d, double, MG_RUN_LANES_D, MG_RUN_LOAD_D, MG_RUN_STORE_D)
+    """
+    void mg_conv_run_f(const float* src, const int* idx, float* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
+    void mg_conv_run_d(const double* src, const int* idx, double* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
+    void mg_conv_gather_f(const float* plane, const int* idx, float* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
+    void mg_conv_gather_d(const double* plane, const int* idx, double* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
+
+
+cdef inline void _run_copy(const floating* src, const int* idx, floating* dst, Py_ssize_t n,
+                           Py_ssize_t ds) noexcept nogil:
+    if floating is float:
+        mg_conv_run_f(src, idx, dst, n, ds)
+    else:
+        mg_conv_run_d(src, idx, dst, n, ds)
+
+
+cdef inline void _gather(const floating* plane, const int* idx, floating* dst, Py_ssize_t n,
+                         Py_ssize_t ds) noexcept nogil:
+    if floating is float:
+        mg_conv_gather_f(plane, idx, dst, n, ds)
+    else:
+        mg_conv_gather_d(plane, idx, dst, n, ds)
+
+
 cdef struct ConvB:
     const void* x          # first input plane of the product's (sample, group); planes are H x W
     const int* taps        # KH·KW x OH·OW: where tap (kh, kw) reads in a plane at each output
                            # pixel (ih·W + iw), or -1 in the padding (_tap_table)
+    const int* runs        # KH·KW: b with taps[kk, p] = b + p at every pixel p inside the plane,
+                           # or NOT_A_RUN (a "same" convolution at stride 1 has one run per tap)
     Py_ssize_t HW, KK, OHW  # plane size, taps per channel, output pixels
     bint by_pixel          # B[k = pixel, j = tap] (∂W) rather than B[k = tap, j = pixel] (forward)
 
 
-cdef void _tap_table(int* taps, Py_ssize_t H, Py_ssize_t W, Py_ssize_t KH, Py_ssize_t KW,
+cdef enum:
+    NOT_A_RUN = -2147483647 - 1  # INT_MIN: no tap offset b can be it (b = offset − pixel > INT_MIN)
+
+
+cdef void _tap_table(int* taps, int* runs, Py_ssize_t H, Py_ssize_t W, Py_ssize_t KH, Py_ssize_t KW,
                      Py_ssize_t SH, Py_ssize_t SW, Py_ssize_t PT, Py_ssize_t PL, Py_ssize_t DH,
                      Py_ssize_t DW, Py_ssize_t OH, Py_ssize_t OW) noexcept nogil:
     """taps[(kh·KW + kw)·OH·OW + oh·OW + ow] = ih·W + iw for ih = oh·SH + kh·DH − PT and
     iw = ow·SW + kw·DW − PL inside the plane, else -1. Computed once per call and shared by all
     channels, samples and threads; the gathers then need no division and no branch per output
-    row, which at OW = 14 (segments of a few values) cost more than the copies."""
-    cdef Py_ssize_t kh, kw, oh, ow, ih, iw
+    row, which at OW = 14 (segments of a few values) cost more than the copies.
+
+    runs[kh·KW + kw] = b when every pixel p that reads inside the plane reads at b + p: then the
+    gather is a copy from plane + b with the padding masked, which the compiler vectorizes (masked
+    loads), instead of one dependent load per value. That holds for every tap of a stride-1
+    convolution whose output is as wide as its input ('same' padding: the offset steps by
+    W − (OW − 1) = 1 from one output row to the next)."""
+    cdef Py_ssize_t kh, kw, oh, ow, ih, iw, p
+    cdef int b
     for kh in range(KH):
         for kw in range(KW):
+            b = NOT_A_RUN
+            p = 0
             for oh in range(OH):
                 ih = oh * SH + kh * DH - PT
                 for ow in range(OW):
                     iw = ow * SW + kw * DW - PL
                     taps[0] = <int>(ih * W + iw) if 0 <= ih < H and 0 <= iw < W else -1
+                    if taps[0] >= 0 and b == NOT_A_RUN:
+                        b = <int>(taps[0] - p)
                     taps += 1
+                    p += 1
+            runs[0] = b
+            for p in range(OH * OW):  # the run must hold at every pixel inside the plane
+                if taps[p - OH * OW] >= 0 and taps[p - OH * OW] != b + p:
+                    runs[0] = NOT_A_RUN
+                    break
+            runs += 1
 
 
 cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize_t pc,
@@ -52,7 +161,8 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
     """B[pc:pc+kc, j0:j0+ncur] of the column matrix -> panels of NR columns, k-major, the last
     zero-padded (the layout of _pack_b, a last panel of at most NRT columns packed NRT wide).
     cols[(c, kh, kw), pixel] = plane c at taps[(kh, kw), pixel], 0 where that is -1."""
-    cdef Py_ssize_t q, p, j, t, nr, w, i
+    cdef Py_ssize_t q, p, j, t, nr, w
+    cdef int b
     cdef const floating* plane
     cdef const int* tab
     cdef floating* d
@@ -65,9 +175,11 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
                 t = pc + p
                 plane = <const floating*>cb.x + t // cb.KK * cb.HW
                 tab = cb.taps + t % cb.KK * cb.OHW + j0 + q * NR
-                for j in range(nr):
-                    i = tab[j]
-                    d[p * w + j] = plane[i] if i >= 0 else 0
+                b = cb.runs[t % cb.KK]
+                if b != NOT_A_RUN:  # a masked copy
+                    _run_copy(plane + (b + j0 + q * NR), tab, d + p * w, nr, 1)
+                else:
+                    _gather(plane, tab, d + p * w, nr, 1)
                 for j in range(nr, w):
                     d[p * w + j] = 0
         else:  # column j is tap j0 + q·NR + j, rows are pixels: one tap at a time down the panel
@@ -75,9 +187,11 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
                 t = j0 + q * NR + j
                 plane = <const floating*>cb.x + t // cb.KK * cb.HW
                 tab = cb.taps + t % cb.KK * cb.OHW + pc
-                for p in range(kc):
-                    i = tab[p]
-                    d[p * w + j] = plane[i] if i >= 0 else 0
+                b = cb.runs[t % cb.KK]
+                if b != NOT_A_RUN:
+                    _run_copy(plane + (b + pc), tab, d + j, kc, w)
+                else:
+                    _gather(plane, tab, d + j, kc, w)
             if nr < w:
                 for p in range(kc):
                     for j in range(nr, w):
@@ -188,7 +302,7 @@ cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, strid
         return c
     flops = 2.0 * M * N * K * tasks
     nt = threads_capped(flops, PARALLEL_MIN_FLOPS, GRAIN_FLOPS, num_threads())
-    tab_bytes = 0 if job.plain else _round_up(KH * KW * OH * OW * sizeof(int), ALIGN)
+    tab_bytes = 0 if job.plain else _round_up(KH * KW * (OH * OW + 1) * sizeof(int), ALIGN)
     if nt > 1 and tasks >= nt and (tasks % nt == 0 or tasks >= 4 * nt):
         plan = _plan(M, N, K, s, 1)  # whole products per thread
         scratch = _scratch_take(tab_bytes + s * (nt * (plan.bsize + plan.asize)
@@ -201,11 +315,12 @@ cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, strid
         plan = _plan(M, N, K, s, num_threads())  # each product on the GEMM's own team
         scratch = _scratch_take(tab_bytes + s * plan.wsize)
     job.cb.taps = <const int*>scratch.data
+    job.cb.runs = job.cb.taps + KH * KW * OH * OW
     _conv_scratch = tab_bytes + s * (plan.wsize if nt == 1 else nt * (plan.bsize + plan.asize)
                                      + (nt - 1) * job.Cout * job.ckk_g * wgrad)
     with nogil:
         if not job.plain:
-            _tap_table(<int*>scratch.data, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
+            _tap_table(<int*>scratch.data, <int*>scratch.data + KH * KW * OH * OW, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
         if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
             _conv_run[float](&job, nsamples, &plan, nt, <const float*>cnp.PyArray_DATA(x),
                              <const float*>cnp.PyArray_DATA(a), <float*>cnp.PyArray_DATA(c),
