@@ -6,9 +6,11 @@ matrix (C·KH·KW, N·OH·OW) of ``_ops/im2col.pyx`` never exists in memory:
 
     forward   Y_n = W · cols_n                   _ops.conv2d_forward, straight into y (NCHW), + bias
     backward  ∂W  = Σ_n G_n · cols_nᵀ            _ops.conv2d_backward_weight
-              ∂x  = col2im(Wᵀ · G_n) per block   batched GEMM (_ops.matmul) + col2im;  ∂b = Σ G
+              ∂x  = G ⋆ flipped Wᵀ (stride 1)    _ops.conv2d_forward: a transposed convolution
+              ∂x  = col2im(Wᵀ · G_n) per block   otherwise: batched GEMM (_ops.matmul) + col2im
+              ∂b  = Σ G
 
-∂x runs on blocks of samples whose column matrix holds at most ``COLUMN_BUDGET``
+The col2im ∂x runs on blocks of samples whose column matrix holds at most ``COLUMN_BUDGET``
 elements per thread (at least one sample; a whole number of samples per thread when it can be),
 the buffer reused across blocks, so no conv allocates more than a few block-sized buffers. The
 create_graph path (double backward) keeps im2col/col2im as differentiable ops on the whole batch.
@@ -84,13 +86,28 @@ class _ConvPlan:
 
 # ---------------------------------------------------------------- convolution
 
-def _input_grad(g4, weight, p):
-    """∂x = col2im(Wᵀ·G) of the upstream gradient g4 (N, Cout, OH, OW), per block of samples.
+# Input channels per group from which ∂x at stride 1 is a transposed convolution (one implicit
+# GEMM with C/groups rows) rather than Wᵀ·G + col2im: 32 measured 1.2-1.4× faster that way, 3
+# and 1 2× and 17× slower (docs/kernels.md).
+TRANSPOSED_MIN_CHANNELS = 16
 
-    Not a transposed convolution by implicit GEMM (G convolved with the flipped weights at stride
-    1): that product has only C rows per packed panel of G's windows, and measured 1.2× (b), 4×
-    (c) and 17× (a) the time of this GEMM + col2im, whose B operand is G itself (docs/kernels.md).
+
+def _input_grad(g4, weight, p):
+    """∂x of the upstream gradient g4 (N, Cout, OH, OW).
+
+    At stride 1 with enough input channels: the convolution of G with the weights flipped in
+    space and their channels swapped per group, padded by d·(k − 1) − p (∂x[c, h] =
+    Σ_{o, i} G[o, h + p − i·d]·W[o, c, i], and i' = k − 1 − i turns that into the forward's
+    window pattern), one implicit GEMM without a column matrix. Otherwise col2im(Wᵀ·G), per
+    block of samples.
     """
+    (pt, pb, pl, pr), span = p.padding, (p.dilation[0] * (p.KH - 1), p.dilation[1] * (p.KW - 1))
+    if p.stride == (1, 1) and max(pt, pb) <= span[0] and max(pl, pr) <= span[1] \
+            and p.C // p.groups >= TRANSPOSED_MIN_CHANNELS:
+        wt = weight.reshape(p.groups, p.cout_g, p.C // p.groups, p.KH, p.KW)[:, :, :, ::-1, ::-1]
+        wt = np.ascontiguousarray(wt.transpose(0, 2, 1, 3, 4)).reshape(p.C, p.cout_g, p.KH, p.KW)
+        pads = (span[0] - pt, span[0] - pb, span[1] - pl, span[1] - pr)
+        return _ops.conv2d_forward(g4, wt, 1, pads, p.dilation, p.groups)
     g3 = g4.reshape(p.N, p.Cout, p.OHW)
     gx = np.empty((p.N, p.C, p.H, p.W), dtype=g4.dtype)
     w = weight.reshape(p.groups, p.cout_g, p.ckk_g)
@@ -108,7 +125,8 @@ def _input_grad(g4, weight, p):
 
 class ConvNd(Function):
     """y = W ⋆ x + b (cross-correlation, PyTorch's conv) for 1 or 2 spatial dims, by implicit GEMM;
-    ∂W = Σ_n G_n·cols_nᵀ (implicit GEMM too), ∂x = col2im(Wᵀ·G) per block; ∂b = Σ G."""
+    ∂W = Σ_n G_n·cols_nᵀ (implicit GEMM too), ∂x = a transposed convolution of G (implicit GEMM)
+    or col2im(Wᵀ·G) per block (_input_grad); ∂b = Σ G."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):

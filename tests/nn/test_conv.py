@@ -66,6 +66,28 @@ def test_conv2d_matches_torch(x_shape, w_shape, kwargs, dtype):
     _compare(F.conv2d, torch.nn.functional.conv2d, x_shape, w_shape, kwargs, dtype)
 
 
+# ∂x as a transposed convolution (stride 1, at least TRANSPOSED_MIN_CHANNELS input channels per
+# group): symmetric, asymmetric ('same' with an even kernel), zero and dilated padding, groups
+TRANSPOSED_CASES = [
+    ((2, 16, 7, 9), (5, 16, 3, 3), dict(padding=1)),
+    ((2, 32, 8, 8), (8, 16, 3, 2), dict(groups=2, padding="same", dilation=(1, 2))),
+    ((1, 20, 6, 7), (4, 20, 3, 3), {}),
+    ((2, 16, 9, 9), (3, 16, 5, 5), dict(padding=(2, 1))),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape,w_shape,kwargs", TRANSPOSED_CASES)
+def test_conv2d_input_grad_as_transposed_convolution_matches_torch(x_shape, w_shape, kwargs, dtype,
+                                                                   monkeypatch):
+    calls = []
+    forward = _ops.conv2d_forward
+    monkeypatch.setattr(_ops, "conv2d_forward", lambda *a, **k: calls.append(a[1].shape) or forward(*a, **k))
+    _compare(F.conv2d, torch.nn.functional.conv2d, x_shape, w_shape, kwargs, dtype)
+    groups = kwargs.get("groups", 1)
+    assert len(calls) == 2 and calls[1] == (x_shape[1], w_shape[0] // groups) + w_shape[2:]  # ∂x took it
+
+
 @pytest.mark.parametrize("x_shape,w_shape,kwargs", CONV2D_CASES[:4])
 def test_conv2d_matches_torch_on_numpy_kernels_and_without_bias(x_shape, w_shape, kwargs):
     _compare(F.conv2d, torch.nn.functional.conv2d, x_shape, w_shape, kwargs, np.float64, bias=False,
