@@ -156,13 +156,18 @@ cdef void _tap_table(int* taps, int* runs, Py_ssize_t H, Py_ssize_t W, Py_ssize_
             runs += 1
 
 
+cdef enum:
+    PIX = 64  # pixels per transposed block of a ∂W panel (NR·PIX values on the stack, 16 KB at most)
+
+
 cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize_t pc,
                        Py_ssize_t j0, floating* dst) noexcept nogil:
     """B[pc:pc+kc, j0:j0+ncur] of the column matrix -> panels of NR columns, k-major, the last
     zero-padded (the layout of _pack_b, a last panel of at most NRT columns packed NRT wide).
     cols[(c, kh, kw), pixel] = plane c at taps[(kh, kw), pixel], 0 where that is -1."""
-    cdef Py_ssize_t q, p, j, t, nr, w
+    cdef Py_ssize_t q, p, j, t, nr, w, pb, p0, n
     cdef int b
+    cdef floating rows[NR * PIX]  # ∂W: a panel's taps over PIX pixels, one row per tap
     cdef const floating* plane
     cdef const int* tab
     cdef floating* d
@@ -182,16 +187,23 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
                     _gather(plane, tab, d + p * w, nr, 1)
                 for j in range(nr, w):
                     d[p * w + j] = 0
-        else:  # column j is tap j0 + q·NR + j, rows are pixels: one tap at a time down the panel
-            for j in range(nr):
-                t = j0 + q * NR + j
-                plane = <const floating*>cb.x + t // cb.KK * cb.HW
-                tab = cb.taps + t % cb.KK * cb.OHW + pc
-                b = cb.runs[t % cb.KK]
-                if b != NOT_A_RUN:
-                    _run_copy(plane + (b + pc), tab, d + j, kc, w)
-                else:
-                    _gather(plane, tab, d + j, kc, w)
+        else:  # column j is tap j0 + q·NR + j, rows are pixels
+            # Each tap's PIX pixels are copied into a row of `rows` (contiguous stores), then
+            # transposed into the panel by the GEMM's routine for a transposed B (vector
+            # transposes) instead of being stored down the panel one value per row.
+            for pb in range(_ceil_div(kc, PIX)):
+                p0 = pb * PIX
+                n = min(<Py_ssize_t>PIX, kc - p0)
+                for j in range(nr):
+                    t = j0 + q * NR + j
+                    plane = <const floating*>cb.x + t // cb.KK * cb.HW
+                    tab = cb.taps + t % cb.KK * cb.OHW + pc + p0
+                    b = cb.runs[t % cb.KK]
+                    if b != NOT_A_RUN:
+                        _run_copy(plane + (b + pc + p0), tab, rows + j * PIX, n, 1)
+                    else:
+                        _gather(plane, tab, rows + j * PIX, n, 1)
+                _pack_b_transposed(nr, n, rows, PIX, d + p0 * w, w)
             if nr < w:
                 for p in range(kc):
                     for j in range(nr, w):
