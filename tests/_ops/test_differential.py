@@ -1,7 +1,8 @@
 """Differential fuzzing: every compiled kernel against its numpy twin in ``reference.py``.
 
 Hypothesis draws shapes (0 and 1 included), dtypes (float32/float64), thread counts (1 and 2),
-memory layouts (transposed, strided, reversed, read-only views) and values: ordinary ones, ±1e30,
+memory layouts (transposed, strided, reversed, read-only views, and contiguous arrays next to an
+unreadable page, so that a read outside the input faults) and values: ordinary ones, ±1e30,
 denormals, NaN and ±inf. Both implementations are called through the validating door, the compiled
 one under ``use_backend("compiled")`` (so this tests the compiled kernels whatever MINIGRAD_KERNELS
 says; it fails with ImportError if they are not built). NaN and inf must come out where the reference
@@ -11,6 +12,9 @@ within n·eps·Σ|terms|), so a dropped or doubled term fails while rounding-ord
 ``derandomize=True`` and no example database: CI replays the same 200 examples per kernel. Marked
 ``compiled_only``: it compares the two backends itself, so the Makefile's numpy pass deselects it.
 """
+import ctypes
+import mmap
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -67,10 +71,30 @@ def layout(rng, a, how):
     if how == "readonly":
         a = a.copy()
         a.flags.writeable = False
+    if how.startswith("guarded"):
+        return guarded(a, at_end=how == "guarded-end")
     return a
 
 
-layouts = st.sampled_from(["contiguous", "transposed", "strided", "reversed", "readonly"])
+def guarded(a, at_end):
+    """A contiguous copy of ``a`` that starts right after an unreadable (PROT_NONE) page, or ends
+    right before one: a kernel reading even one element outside ``a`` (a masked-off SIMD lane loaded
+    anyway, a border tap not skipped) faults instead of passing on whatever lies there."""
+    page = mmap.PAGESIZE
+    pages = -(-a.nbytes // page) + 2
+    buf = mmap.mmap(-1, pages * page, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    for guard in (base, base + (pages - 1) * page):
+        assert _libc.mprotect(ctypes.c_void_p(guard), page, 0) == 0  # PROT_NONE
+    offset = (pages - 1) * page - a.nbytes if at_end else page
+    out = np.frombuffer(buf, dtype=a.dtype, count=a.size, offset=offset).reshape(a.shape)
+    out[...] = a
+    return out  # the array holds the mapping: it is unmapped when the array is freed
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+layouts = st.sampled_from(["contiguous", "transposed", "strided", "reversed", "readonly",
+                           "guarded-start", "guarded-end"])
 
 
 def assert_matches(got, want, bound=None):
