@@ -7,14 +7,14 @@ each sum (C/groups·KH·KW forward, N·OH·OW for ∂W), with the reference in f
 doubled or misplaced window value (a wrong tap table entry, panel edge, padding or thread split)
 exceeds that bound.
 """
-import ctypes
 import importlib
-import mmap
 
 import numpy as np
 import pytest
+
 import minigrad._ops as ops
 from minigrad._ops import reference
+from tests._ops.guard_pages import guarded
 from tests._ops.test_gemm import compiled_backend, isa  # noqa: F401  (the GEMM tests' fixtures: these kernels are in its modules)
 
 DTYPES = (np.float32, np.float64)
@@ -166,22 +166,6 @@ def test_scratch_is_bounded_by_panels_not_by_the_batch(isa):
     assert sizes[0] == sizes[1] and sizes[1] < cols64 / 8, (sizes, cols64)
 
 
-def _guarded(a, at_end):
-    """A copy of ``a`` in memory whose neighbour page is unreadable: ``a`` starts right after a
-    PROT_NONE page, or (at_end) ends right before one. A kernel reading outside ``a`` faults."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    page = mmap.PAGESIZE
-    pages = -(-a.nbytes // page) + 2
-    buf = mmap.mmap(-1, pages * page, prot=mmap.PROT_READ | mmap.PROT_WRITE)
-    base = ctypes.addressof(ctypes.c_char.from_buffer(buf))
-    for guard in (base, base + (pages - 1) * page):
-        assert libc.mprotect(ctypes.c_void_p(guard), page, 0) == 0  # PROT_NONE
-    offset = (pages - 1) * page - a.nbytes if at_end else page
-    out = np.frombuffer(buf, dtype=a.dtype, count=a.size, offset=offset).reshape(a.shape)
-    out[...] = a
-    return out, buf
-
-
 @pytest.mark.parametrize("at_end", [False, True], ids=["start", "end"])
 @pytest.mark.parametrize("case", [CASES[10], CASES[4], CASES[1], CASES[7]], ids=["same", "asymmetric", "strided", "1x1"])
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -190,13 +174,10 @@ def test_never_reads_outside_the_input(case, dtype, at_end, isa, threads):
     unreadable page still convolve correctly. A masked-off lane loaded anyway faults here."""
     x, w, grad, kw = _data(case, dtype, seed=11)
     want = ops.conv2d_forward(x, w, **kw), ops.conv2d_backward_weight(grad, x, w.shape, **kw)
-    xg, keep_x = _guarded(x, at_end)
-    gg, keep_g = _guarded(grad, at_end)
+    xg = guarded(x, at_end)
+    gg = guarded(grad, at_end)
     assert np.array_equal(ops.conv2d_forward(xg, w, **kw), want[0])
     assert np.array_equal(ops.conv2d_backward_weight(gg, xg, w.shape, **kw), want[1])
     wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)) if kw["groups"] == 1 else None
     if wt is not None and kw["stride"] == (1, 1):  # ∂x's transposed convolution reads G as its x
         assert np.array_equal(ops.conv2d_forward(gg, wt, 1, 1, 1, 1), ops.conv2d_forward(grad, wt, 1, 1, 1, 1))
-    del xg, gg
-    keep_x.close()
-    keep_g.close()

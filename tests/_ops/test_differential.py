@@ -12,9 +12,6 @@ within n·eps·Σ|terms|), so a dropped or doubled term fails while rounding-ord
 ``derandomize=True`` and no example database: CI replays the same 200 examples per kernel. Marked
 ``compiled_only``: it compares the two backends itself, so the Makefile's numpy pass deselects it.
 """
-import ctypes
-import mmap
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +20,7 @@ from hypothesis import strategies as st
 import minigrad._ops as ops
 from minigrad._ops import reference
 from minigrad._ops.registry import KERNELS
+from tests._ops.guard_pages import guarded
 
 # Overflow and NaN arithmetic is the point here: numpy's RuntimeWarnings about it are noise.
 pytestmark = [pytest.mark.compiled_only, pytest.mark.filterwarnings("ignore::RuntimeWarning")]
@@ -76,23 +74,6 @@ def layout(rng, a, how):
     return a
 
 
-def guarded(a, at_end):
-    """A contiguous copy of ``a`` that starts right after an unreadable (PROT_NONE) page, or ends
-    right before one: a kernel reading even one element outside ``a`` (a masked-off SIMD lane loaded
-    anyway, a border tap not skipped) faults instead of passing on whatever lies there."""
-    page = mmap.PAGESIZE
-    pages = -(-a.nbytes // page) + 2
-    buf = mmap.mmap(-1, pages * page, prot=mmap.PROT_READ | mmap.PROT_WRITE)
-    base = ctypes.addressof(ctypes.c_char.from_buffer(buf))
-    for guard in (base, base + (pages - 1) * page):
-        assert _libc.mprotect(ctypes.c_void_p(guard), page, 0) == 0  # PROT_NONE
-    offset = (pages - 1) * page - a.nbytes if at_end else page
-    out = np.frombuffer(buf, dtype=a.dtype, count=a.size, offset=offset).reshape(a.shape)
-    out[...] = a
-    return out  # the array holds the mapping: it is unmapped when the array is freed
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
 layouts = st.sampled_from(["contiguous", "transposed", "strided", "reversed", "readonly",
                            "guarded-start", "guarded-end"])
 
