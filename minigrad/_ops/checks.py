@@ -310,11 +310,12 @@ def _check_grad_out(grad_out, input_shape, out_hw):
     return grad_out
 
 
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """(y, indices) of 2-D max pooling over x (N, C, H, W); indices are flat ih·W + iw (int64)."""
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True):
+    """(y, indices) of 2-D max pooling over x (N, C, H, W); indices are flat ih·W + iw (int64), or
+    None when not ``return_indices`` (inference: the kernel then only takes maxima)."""
     x = _check_nchw("x", x)
     k, s, p, d, o = _pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    return x, k, s, p, d, o
+    return x, k, s, p, d, o, bool(return_indices)
 
 
 def max_pool2d_backward(grad_out, indices, input_shape):

@@ -12,7 +12,10 @@ the last window may also overhang the bottom/right edge.
 max_pool2d: ``indices`` (int64, same shape as the output) hold the flat position ih·W + iw of the
 maximum within its input plane, as in PyTorch. Ties keep the first maximum in scan order; a NaN
 always wins (the last NaN of the window), so the output is NaN like ``torch.max_pool2d``. A window
-of only -inf points to its first valid element.
+of only -inf points to its first valid element. Without indices (inference: nothing will scatter
+the gradient back) the kernel only takes maxima, and the common 2×2 window of stride 2 without
+padding, whose windows tile the plane, is one pass over pairs of input rows that the compiler
+vectorizes (no per-window bounds, no index bookkeeping).
 
 avg_pool2d: the divisor is the window area clipped to the padded input (``count_include_pad``,
 PyTorch's default), or only the valid elements, or ``divisor_override`` if > 0. A window lying
@@ -66,20 +69,49 @@ cdef inline void _max_plane(const floating* x, floating* y, int64_t* idx,
                     iw += DW
                 ih += DH
             y[oh * OW + ow] = vmax
-            idx[oh * OW + ow] = best
+            if idx != NULL:  # NULL: values only
+                idx[oh * OW + ow] = best
+
+
+cdef inline floating _max_then(floating m, floating v) noexcept nogil:
+    # one step of _max_plane's scan (m seen first): a tie keeps m, a NaN wins; a select, not a
+    # branch, so the loop vectorizes. Grouped as (a, b), (c, d) it still gives the scan's result.
+    return v if (v > m or v != v) else m
+
+
+cdef inline void _max_plane_2x2(const floating* x, floating* y, Py_ssize_t W,
+                                Py_ssize_t OH, Py_ssize_t OW) noexcept nogil:
+    # 2×2 windows, stride 2, no padding, every window inside the plane: rows 2·oh and 2·oh + 1
+    cdef Py_ssize_t oh, ow
+    cdef const floating* r0
+    cdef const floating* r1
+    cdef floating* yo
+    for oh in range(OH):
+        r0 = x + 2 * oh * W
+        r1 = r0 + W
+        yo = y + oh * OW
+        for ow in range(OW):
+            yo[ow] = _max_then(_max_then(r0[2 * ow], r0[2 * ow + 1]), _max_then(r1[2 * ow], r1[2 * ow + 1]))
 
 
 def _max_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, int64_t[:, :, :, ::1] idx,
                         Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t SH, Py_ssize_t SW,
                         Py_ssize_t PH, Py_ssize_t PW, Py_ssize_t DH, Py_ssize_t DW):
+    # idx None: values only
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t OH = y.shape[2], OW = y.shape[3], t, n, c
+    cdef bint with_idx = idx is not None
+    cdef bint tiled_2x2 = (not with_idx and KH == 2 and KW == 2 and SH == 2 and SW == 2 and PH == 0
+                           and PW == 0 and DH == 1 and DW == 1 and 2 * OH <= H and 2 * OW <= W)
     with nogil:
         for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C, H * W, sizeof(floating))):
             n = t // C
             c = t % C
-            _max_plane(&x[n, c, 0, 0], &y[n, c, 0, 0], &idx[n, c, 0, 0],
-                       H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+            if tiled_2x2:
+                _max_plane_2x2(&x[n, c, 0, 0], &y[n, c, 0, 0], W, OH, OW)
+            else:
+                _max_plane(&x[n, c, 0, 0], &y[n, c, 0, 0], &idx[n, c, 0, 0] if with_idx else NULL,
+                           H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
 
 
 def _max_pool2d_backward(const floating[:, :, :, ::1] grad_out, const int64_t[:, :, :, ::1] idx,
@@ -184,11 +216,12 @@ def _avg_pool2d_backward(const floating[:, :, :, ::1] grad_out, floating[:, :, :
                                 PH, PW, OH, OW, count_include_pad, divisor_override)
 
 
-def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_size):
-    """(y, indices): y[n,c,oh,ow] = max of the window, indices its flat position ih·W + iw."""
+def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_size, return_indices=True):
+    """(y, indices): y[n,c,oh,ow] = max of the window, indices its flat position ih·W + iw (None
+    unless ``return_indices``)."""
     N, C = x.shape[:2]
     y = np.empty((N, C) + tuple(output_size), dtype=x.dtype)
-    idx = np.empty((N, C) + tuple(output_size), dtype=np.int64)
+    idx = np.empty((N, C) + tuple(output_size), dtype=np.int64) if return_indices else None
     if y.size:
         _max_pool2d_forward(x, y, idx, *kernel_size, *stride, *padding, *dilation)
     return y, idx

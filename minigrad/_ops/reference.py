@@ -191,15 +191,16 @@ def _gather_windows(x, kernel_size, stride, padding, dilation, output_size):
     return win, valid, pos
 
 
-def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_size):
-    """y = max over each window (padding absent), indices = flat ih·W + iw of the first maximum;
-    a NaN wins (the last NaN of the window), like PyTorch."""
-    N, C = x.shape[:2]
+def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_size, return_indices=True):
+    """y = max over each window (padding absent), indices = flat ih·W + iw of the first maximum
+    (None unless ``return_indices``); a NaN wins (the last NaN of the window), like PyTorch."""
     win, valid, pos = _gather_windows(x, kernel_size, stride, padding, dilation, output_size)
     shape = win.shape[:4] + (kernel_size[0] * kernel_size[1],)  # not -1: ambiguous for an empty batch
     win = np.where(valid, win, -np.inf).reshape(shape)
-    valid, pos = valid.reshape(shape[2:]), np.broadcast_to(pos.reshape(shape[2:]), win.shape)
     y = win.max(axis=-1)  # NaN propagates
+    if not return_indices:
+        return y.astype(x.dtype), None
+    valid, pos = valid.reshape(shape[2:]), np.broadcast_to(pos.reshape(shape[2:]), win.shape)
     nan = np.isnan(win)
     first_max = np.argmax((win == y[..., None]) & valid, axis=-1)
     last_nan = nan.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)

@@ -322,8 +322,9 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, indices):
         ctx.x_shape = x.shape
+        # no gradient to route (inference, or x is a constant): the kernel need not find the argmax
         y, idx = _ops.max_pool2d_forward(x.reshape(_as_4d(x.shape, 2)), kernel_size, stride, padding,
-                                         dilation, ceil_mode)
+                                         dilation, ceil_mode, ctx.needs_input_grad[0] or indices is not None)
         ctx.save_for_backward(idx)
         if indices is not None:  # a copy: writing into the user's indices must not change backward
             indices.append(idx.copy() if x.ndim == 4 else idx[0].copy())

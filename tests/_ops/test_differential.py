@@ -293,9 +293,16 @@ def pool_geometry(draw):
     return (N, C, H, W), k, s, p, d, ceil_mode
 
 
+@st.composite
+def pool_2x2_geometry(draw):
+    """2×2 windows of stride 2 (the values-only kernel's tiled path when every window is whole)."""
+    shape = (draw(st.integers(0, 3)), draw(st.integers(1, 3)), draw(st.integers(2, 9)), draw(st.integers(2, 9)))
+    return shape, (2, 2), (2, 2), (0, 0), (1, 1), draw(st.booleans())
+
+
 @fuzz
 @given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes,
-       geometry=pool_geometry(), how=layouts, ties=st.booleans())
+       geometry=st.one_of(pool_geometry(), pool_2x2_geometry()), how=layouts, ties=st.booleans())
 def test_max_pool2d_forward_and_backward(seed, dtype, nthreads, kind, geometry, how, ties):
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
@@ -307,6 +314,10 @@ def test_max_pool2d_forward_and_backward(seed, dtype, nthreads, kind, geometry, 
     ((y, idx), _), ((y_ref, idx_ref), _) = both("max_pool2d_forward", x, k, s, p, d, ceil_mode)
     assert_matches(y, y_ref)
     np.testing.assert_array_equal(idx, idx_ref)
+    ((y_only, none), _), ((y_only_ref, _), _) = both("max_pool2d_forward", x, k, s, p, d, ceil_mode, False)
+    assert none is None
+    assert_matches(y_only, y_ref)
+    assert_matches(y_only_ref, y_ref)
     g = values(rng, y_ref.shape, dtype, kind)
     (gx, _), (gx_ref, _) = both("max_pool2d_backward", g, idx_ref, shape)
     magnitude = reference.max_pool2d_backward(np.abs(g.astype(np.float64)), idx_ref, shape)

@@ -47,6 +47,37 @@ def test_max_pool_matches_reference(case, dtype, threads, both):
     g = rng.standard_normal(y.shape).astype(dtype)
     gx, gx_ref = both(ops.max_pool2d_backward, g, idx, x.shape)
     np.testing.assert_allclose(gx, gx_ref, **tol(dtype))
+    # without indices (inference): the same maxima
+    (y_only, none), (y_only_ref, none_ref) = both(ops.max_pool2d_forward, x, k, s, p, d, ceil, False)
+    assert none is None and none_ref is None and y_only.dtype == dtype
+    np.testing.assert_array_equal(y_only, y_ref)
+    np.testing.assert_array_equal(y_only_ref, y_ref)
+
+
+# 2×2 windows of stride 2 without indices take the tiled path; odd H or W leave a last row or
+# column outside every window (floor mode). Sizes above 64 KiB get two threads.
+TILED_SHAPES = [(1, 1, 2, 2), (2, 3, 7, 9), (1, 2, 6, 3), (4, 8, 28, 28), (3, 16, 15, 14)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", TILED_SHAPES)
+def test_max_pool_2x2_without_indices(shape, dtype, threads, both):
+    rng = np.random.default_rng(3)
+    # ties, signed zeros, NaN and -inf in the windows
+    x = rng.integers(-2, 3, shape).astype(dtype)
+    specials = np.array([np.nan, -np.inf, np.inf, -0.0], dtype)
+    hit = rng.random(shape) < 0.1
+    x[hit] = rng.choice(specials, int(hit.sum()))
+    (y, none), (y_ref, _) = both(ops.max_pool2d_forward, x, 2, 2, 0, 1, False, False)
+    assert none is None and y.shape == y_ref.shape == (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
+    np.testing.assert_array_equal(y, y_ref)  # NaN where the reference has NaN
+    np.testing.assert_array_equal(np.signbit(y), np.signbit(ops.max_pool2d_forward(x, 2)[0]))
+    # a strided view and a read-only array give the same maxima
+    big = np.zeros(shape[:3] + (2 * shape[3],), dtype)
+    big[..., ::2] = x
+    np.testing.assert_array_equal(ops.max_pool2d_forward(big[..., ::2], 2, return_indices=False)[0], y)
+    x.setflags(write=False)
+    np.testing.assert_array_equal(ops.max_pool2d_forward(x, 2, return_indices=False)[0], y)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

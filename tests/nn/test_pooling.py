@@ -83,6 +83,28 @@ def test_max_pool2d_return_indices_matches_torch(shape, kwargs, backend):
     np.testing.assert_array_equal(X.grad.data, X3.grad.data)
 
 
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+@pytest.mark.parametrize("shape,kwargs", MAX_CASES)
+def test_max_pool2d_without_grad_skips_indices(shape, kwargs, backend, monkeypatch):
+    x = np.random.default_rng(0).integers(-4, 5, shape).astype(np.float32)
+    x[(0,) * (len(shape) - 2) + (1, 1)] = np.nan  # NaN wins in the values-only kernels too
+    ty = torch.nn.functional.max_pool2d(torch.tensor(x), **kwargs)
+    asked = []
+    door = _ops.max_pool2d_forward
+    monkeypatch.setattr(_ops, "max_pool2d_forward", lambda *a: asked.append(a[-1]) or door(*a))
+    with _ops.use_backend(backend):
+        with minigrad.no_grad():
+            y = F.max_pool2d(minigrad.Tensor(x, requires_grad=True), **kwargs)  # inference
+            y_idx, idx = F.max_pool2d(minigrad.Tensor(x), **kwargs, return_indices=True)
+        y_const = F.max_pool2d(minigrad.Tensor(x), **kwargs)  # no input requires grad
+        y_grad = F.max_pool2d(minigrad.Tensor(x, requires_grad=True), **kwargs)
+    assert asked == [False, True, False, True]  # indices only where asked for or needed by backward
+    for out in (y, y_idx, y_const, y_grad):
+        np.testing.assert_array_equal(out.data, ty.numpy())
+    np.testing.assert_array_equal(idx.data, torch.nn.functional.max_pool2d(torch.tensor(x), **kwargs,
+                                                                           return_indices=True)[1].numpy())
+
+
 def test_max_pool2d_nan_like_torch():
     x = np.random.default_rng(0).standard_normal((2, 2, 6, 6))
     x[0, 0, 1, 1] = x[1, 1, 4, 5] = x[1, 1, 5, 5] = np.nan
