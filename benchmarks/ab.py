@@ -4,8 +4,9 @@ For a change to Python code (the engine, an op's bookkeeping) whose cost must be
 shared, noisy machine: REF's ``minigrad/`` is extracted (``git archive``) into a temporary directory
 as the package ``minigrad_ref``, with the working tree's compiled kernels (refused when REF's kernel
 sources differ, so both sides run the same machine code), and both packages are imported side by
-side. Each row of the overhead section and the MLP / SimpleConvNet train-step rows is then timed by
-``harness.compare({"ref": ..., "work": ...})``: interleaved, order rotated each repetition, ratio
+side. Each row of the overhead section, the MLP / SimpleConvNet train-step rows and the MLP
+inference rows (as built and BN folded) is then timed by ``harness.compare({"ref": ..., "work":
+...})``: interleaved, order rotated each repetition, ratio
 paired by repetition. Prints, per row, both medians, the paired ratio work / ref (median and
 quartiles) and the ratio of the fastest repetitions, which on a loaded machine is the steadier
 figure (a block slowed by a neighbour only ever adds time).
@@ -70,6 +71,13 @@ def rows(mods):
             model, opt = train_step._build(lib, key)
             steps[name] = train_step.train_step(lib, model, opt, lib.tensor(x), lib.tensor(t))
         yield "train " + label, 2, steps
+    # the MLP's inference rows (the demo CNN is built by examples/demo.py, which imports minigrad itself)
+    for fused in (False, True):
+        steps = {}
+        for name, mod in mods.items():
+            mod.manual_seed(0)
+            steps[name] = train_step._infer_fn(_lib(mod), "mlp", fused)
+        yield "infer (a) MLP" + (", BN folded" if fused else ""), 2, steps
 
 
 def main(argv=None):

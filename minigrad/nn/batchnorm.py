@@ -66,16 +66,19 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         self._check_input_dim(x)
+        # parameters and buffers read from their stores: a Module.__getattr__ fallback costs ~0.5 µs
+        # a name, a third of eval-mode BN's Python time on a 100×100 input
+        params, buffers = self._parameters, self._buffers
+        running_mean, running_var, tracked = buffers["running_mean"], buffers["running_var"], buffers["num_batches_tracked"]
         factor = 0.0
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
-            factor = 1.0 / float(self.num_batches_tracked.data) if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and tracked is not None:
+            tracked.data += 1
+            factor = 1.0 / float(tracked.data) if self.momentum is None else self.momentum
         # Batch statistics in training, and in eval too when there are no running statistics.
-        bn_training = self.training or (self.running_mean is None and self.running_var is None)
+        bn_training = self.training or (running_mean is None and running_var is None)
         use_buffers = not self.training or self.track_running_stats
-        return F.batch_norm(x, self.running_mean if use_buffers else None,
-                            self.running_var if use_buffers else None, self.weight, self.bias,
-                            bn_training, factor, self.eps)
+        return F.batch_norm(x, running_mean if use_buffers else None, running_var if use_buffers else None,
+                            params["weight"], params["bias"], bn_training, factor, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

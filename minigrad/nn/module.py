@@ -141,6 +141,8 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
+            return self.forward(*args, **kwargs)  # no hooks (the usual case): ~1 µs less per layer
         for key, hook in list(self._forward_pre_hooks.items()):
             if key in self._hooks_with_kwargs:
                 result = hook(self, args, kwargs)
@@ -233,10 +235,15 @@ class Module:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name):
-        for store in ("_parameters", "_buffers", "_modules"):
-            d = self.__dict__.get(store)
-            if d is not None and name in d:
-                return d[name]
+        # Written out, not a loop over the three stores: layers read their parameters and buffers
+        # this way on every call. (A store is missing only while __init__ has not run yet.)
+        d = self.__dict__
+        if name in d.get("_parameters", ()):
+            return d["_parameters"][name]
+        if name in d.get("_buffers", ()):
+            return d["_buffers"][name]
+        if name in d.get("_modules", ()):
+            return d["_modules"][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
