@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick] [--only gemm,ladder,conv,bn,elementwise,optim,train,overhead,scaling,threads] [--out DIR]`
+"""`python -m benchmarks [--quick] [--only gemm,ladder,conv,bn,elementwise,optim,train,infer,overhead,scaling,threads] [--out DIR]`
 
 Runs the sanity probes, then each section's ``run(quick)`` (one module per section), then the
 probes again, and writes ``DIR/benchmarks/results/<UTC time>.json`` and a report: a full run (every
@@ -20,8 +20,11 @@ SECTIONS = {
     "train": ("train_step", "End-to-end training step",
               "Forward + backward + optimizer step (`zero_grad`, model, `F.cross_entropy`, `backward`, "
               "`step`), batch 100, float32, on one fixed batch. The same architecture is built from "
-              "`minigrad.nn` and `torch.nn`. The inference rows are `model.eval()` under `no_grad`; in the \"BN folded\" "
-              "rows both frameworks run the model with each BatchNorm folded into the Linear/Conv before it."),
+              "`minigrad.nn` and `torch.nn`."),
+    "infer": ("inference", "Inference",
+              "The train section's MLP (a) and demo CNN (c) in `model.eval()` under `no_grad`, batch 100, float32; in "
+              "the \"BN folded\" rows both frameworks run the model with each BatchNorm folded into the Linear/Conv "
+              "before it (`nn.utils.fuse_bn`, `torch.nn.utils.fusion`)."),
     "gemm": ("gemm", "GEMM (C = A @ B)", "float32 matrix multiplication."),
     "ladder": ("ladder", "GEMM speed-up ladder",
                "C = A @ B (float32) from a naive triple loop to minigrad's kernel, one idea per step "

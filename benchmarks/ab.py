@@ -20,7 +20,7 @@ import sys
 import tarfile
 import tempfile
 
-from . import harness, overhead, train_step
+from . import harness, inference, overhead, train_step
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNEL_SOURCES = ["setup.py", "minigrad/_ops/*.pyx", "minigrad/_ops/*.pxi", "minigrad/_ops/*.pxd"]
@@ -76,7 +76,7 @@ def rows(mods):
         steps = {}
         for name, mod in mods.items():
             mod.manual_seed(0)
-            steps[name] = train_step._infer_fn(_lib(mod), "mlp", fused)
+            steps[name] = inference.infer_fn(_lib(mod), "mlp", fused)
         yield "infer (a) MLP" + (", BN folded" if fused else ""), 2, steps
 
 

@@ -9,13 +9,11 @@ and once with ``torch.nn``, so both frameworks run the same architecture with th
     Linear(100, 10), Adam(lr=1e-3);
 (c) the demo CNN of ``examples/demo.py`` (its model builder, translated layer by layer to torch),
     AdamW(lr=1e-3, weight_decay=0.01) on all parameters;
-and in a full run also inference (``model.eval()`` under ``no_grad``) of (a) and (c), as built and
-with BatchNorm folded into the layer before it (``nn.utils.fuse_bn``; torch gets the same folding
-from ``torch.nn.utils.fusion``, so those rows compare like with like), and (a) and (b) at 1 thread.
+and in a full run also (a) and (b) at 1 thread. Inference of these models is the ``infer`` section
+(``benchmarks/inference.py``).
 
 A model whose layers are not available yet is reported as "not available: <error>", not measured.
 """
-import functools
 import importlib.util
 import inspect
 import os
@@ -146,31 +144,6 @@ def train_step(lib, model, opt, x, t):
     return step
 
 
-def inference(lib, model, x):
-    model.eval()
-
-    def infer():
-        with lib.no_grad():
-            model(x)
-    return infer
-
-
-def fold_bn(lib, model):
-    """``model`` (eval mode) with each BatchNorm that follows a Linear/Conv2d folded into it: minigrad's
-    ``nn.utils.fuse_bn``, or for torch the same pairs through ``torch.nn.utils.fusion``."""
-    if lib.name != "torch":
-        return lib.nn.utils.fuse_bn(model)
-    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
-    nn, layers = lib.nn, []
-    for m in model:
-        if layers and isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and isinstance(layers[-1], (nn.Linear, nn.Conv2d)):
-            fuse = fuse_linear_bn_eval if isinstance(layers[-1], nn.Linear) else fuse_conv_bn_eval
-            layers[-1] = fuse(layers[-1], m)
-        else:
-            layers.append(m)
-    return nn.Sequential(*layers).eval()
-
-
 def _inputs(shape, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((BATCH, *shape), dtype=np.float32)
@@ -229,27 +202,23 @@ def _train_fn(lib, key):
     return train_step(lib, model, opt, lib.tensor(x), lib.tensor(t))
 
 
-def _infer_fn(lib, key, fused=False):
-    model, _ = _build(lib, key)
-    x, _ = _inputs(MODELS[key][2])
-    model.eval()
-    return inference(lib, fold_bn(lib, model) if fused else model, lib.tensor(x))
-
-
 def run(quick=False):
-    """Every model at 2 threads; in a full run also the inference rows and (a) and (b) at 1 thread
-    (a shared machine disturbs 2-thread figures most)."""
-    rows = []
+    """Every model at 2 threads; in a full run also (a) and (b) at 1 thread (a shared machine
+    disturbs 2-thread figures most)."""
     jobs = [(key, MODELS[key][0], _train_fn, 2) for key in MODELS]
     if not quick:
-        for key, name in (("mlp", "(a) MLP"), ("demo", "(c) demo CNN")):
-            jobs += [(key, f"{name} inference: eval() + no_grad", _infer_fn, 2),
-                     (key, f"{name} inference, BN folded (fuse_bn)", functools.partial(_infer_fn, fused=True), 2)]
         jobs += [(key, MODELS[key][0], _train_fn, 1) for key in ("mlp", "cnn")]
+    return run_jobs(jobs)
+
+
+def run_jobs(jobs, section=SECTION):
+    """Rows of ``section`` for (model key, case label, ``make_fn(lib, key)`` → step, threads) jobs:
+    minigrad compiled, numpy-ref and torch timed interleaved."""
+    rows = []
     for key, case, make_fn, threads in jobs:
         cands, errors = _candidates(key, make_fn)
         if "minigrad" not in cands:
-            rows.append(harness.skipped(SECTION, case, errors["minigrad"]))
+            rows.append(harness.skipped(section, case, errors["minigrad"]))
             continue
         notes = [f"{name}: {err}" for name, err in errors.items()]
         res = harness.compare(cands, threads=threads)
@@ -262,7 +231,7 @@ def run(quick=False):
             notes += [f"{name} time by kernel (cProfile, {PROFILE_STEPS} steps): " + ", ".join(
                 f"{k} {v:.0%}" for k, v in list(sh.items())[:6]) + f", other (Python, autograd) "
                 f"{1 - sum(sh.values()):.0%}" for name, sh in shares.items()]
-        rows.append(harness.row(SECTION, case, res, batch=BATCH, note="; ".join(notes) or None, extra=extra,
+        rows.append(harness.row(section, case, res, batch=BATCH, note="; ".join(notes) or None, extra=extra,
                                 compiled_speedup=speedup, kernel_shares=shares))
     return rows
 

@@ -181,14 +181,14 @@ def add_derived(r):
 
 
 def headline(sections):
-    """(label, ratio summary) of minigrad / torch: every train and overhead row, and the geometric
+    """(label, ratio summary) of minigrad / torch: every train, infer and overhead row, and the geometric
     mean of each kernel section's rows (the scaling section is a plot, not a headline)."""
     lines = []
     for name, sec in sections.items():
         rows = [r for r in sec.get("rows", []) if "minigrad" in r.get("ratios", {})]
         if not rows or name == "scaling":
             continue
-        if name in ("train", "overhead"):
+        if name in ("train", "infer", "overhead"):
             for r in rows:
                 threads = f" ({r['threads']} thread{'s' if r['threads'] != 1 else ''})" if r.get("threads") else ""
                 lines.append((f"{name}: {r['case']}{threads}", r["ratios"]["minigrad"]))
