@@ -71,7 +71,8 @@ def test_max_pool_2x2_without_indices(shape, dtype, threads, both):
     (y, none), (y_ref, _) = both(ops.max_pool2d_forward, x, 2, 2, 0, 1, False, False)
     assert none is None and y.shape == y_ref.shape == (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
     np.testing.assert_array_equal(y, y_ref)  # NaN where the reference has NaN
-    np.testing.assert_array_equal(np.signbit(y), np.signbit(ops.max_pool2d_forward(x, 2)[0]))
+    with ops.use_backend("compiled"):  # the scan with indices: the same zero wins a ±0 tie (the first)
+        np.testing.assert_array_equal(np.signbit(y), np.signbit(ops.max_pool2d_forward(x, 2)[0]))
     # a strided view and a read-only array give the same maxima
     big = np.zeros(shape[:3] + (2 * shape[3],), dtype)
     big[..., ::2] = x
