@@ -13,9 +13,9 @@ max_pool2d: ``indices`` (int64, same shape as the output) hold the flat position
 maximum within its input plane, as in PyTorch. Ties keep the first maximum in scan order; a NaN
 always wins (the last NaN of the window), so the output is NaN like ``torch.max_pool2d``. A window
 of only -inf points to its first valid element. Without indices (inference: nothing will scatter
-the gradient back) the kernel only takes maxima, and the common 2×2 window of stride 2 without
-padding, whose windows tile the plane, is one pass over pairs of input rows that the compiler
-vectorizes (no per-window bounds, no index bookkeeping).
+the gradient back) the kernel only takes maxima. The common 2×2 window of stride 2 without padding,
+whose windows tile the plane, is one pass over pairs of input rows with the window unrolled; without
+indices the compiler vectorizes it.
 
 avg_pool2d: the divisor is the window area clipped to the padded input (``count_include_pad``,
 PyTorch's default), or only the valid elements, or ``divisor_override`` if > 0. A window lying
@@ -94,6 +94,36 @@ cdef inline void _max_plane_2x2(const floating* x, floating* y, Py_ssize_t W,
             yo[ow] = _max_then(_max_then(r0[2 * ow], r0[2 * ow + 1]), _max_then(r1[2 * ow], r1[2 * ow + 1]))
 
 
+cdef inline void _argmax_plane_2x2(const floating* x, floating* y, int64_t* idx, Py_ssize_t W,
+                                   Py_ssize_t OH, Py_ssize_t OW) noexcept nogil:
+    # _max_plane_2x2 with the indices: the scan of _max_plane (row 2·oh, then 2·oh + 1), unrolled,
+    # without its per-window bounds and loop steps
+    cdef Py_ssize_t oh, ow, i, best
+    cdef const floating* r0
+    cdef floating m, v
+    cdef bint take
+    for oh in range(OH):
+        r0 = x + 2 * oh * W
+        for ow in range(OW):
+            i = 2 * ow
+            m = r0[i]
+            best = i
+            v = r0[i + 1]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            best = i + 1 if take else best
+            v = r0[W + i]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            best = W + i if take else best
+            v = r0[W + i + 1]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            best = W + i + 1 if take else best
+            y[oh * OW + ow] = m
+            idx[oh * OW + ow] = 2 * oh * W + best
+
+
 def _max_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, int64_t[:, :, :, ::1] idx,
                         Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t SH, Py_ssize_t SW,
                         Py_ssize_t PH, Py_ssize_t PW, Py_ssize_t DH, Py_ssize_t DW):
@@ -101,13 +131,15 @@ def _max_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t OH = y.shape[2], OW = y.shape[3], t, n, c
     cdef bint with_idx = idx is not None
-    cdef bint tiled_2x2 = (not with_idx and KH == 2 and KW == 2 and SH == 2 and SW == 2 and PH == 0
-                           and PW == 0 and DH == 1 and DW == 1 and 2 * OH <= H and 2 * OW <= W)
+    cdef bint tiled_2x2 = (KH == 2 and KW == 2 and SH == 2 and SW == 2 and PH == 0 and PW == 0
+                           and DH == 1 and DW == 1 and 2 * OH <= H and 2 * OW <= W)
     with nogil:
         for t in prange(N * C, schedule="static", num_threads=_threads_for(N * C, H * W, sizeof(floating))):
             n = t // C
             c = t % C
-            if tiled_2x2:
+            if tiled_2x2 and with_idx:
+                _argmax_plane_2x2(&x[n, c, 0, 0], &y[n, c, 0, 0], &idx[n, c, 0, 0], W, OH, OW)
+            elif tiled_2x2:
                 _max_plane_2x2(&x[n, c, 0, 0], &y[n, c, 0, 0], W, OH, OW)
             else:
                 _max_plane(&x[n, c, 0, 0], &y[n, c, 0, 0], &idx[n, c, 0, 0] if with_idx else NULL,

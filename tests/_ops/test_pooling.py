@@ -54,14 +54,14 @@ def test_max_pool_matches_reference(case, dtype, threads, both):
     np.testing.assert_array_equal(y_only_ref, y_ref)
 
 
-# 2×2 windows of stride 2 without indices take the tiled path; odd H or W leave a last row or
-# column outside every window (floor mode). Sizes above 64 KiB get two threads.
+# 2×2 windows of stride 2 take the tiled paths (with and without indices); odd H or W leave a last
+# row or column outside every window (floor mode). Sizes above 64 KiB get two threads.
 TILED_SHAPES = [(1, 1, 2, 2), (2, 3, 7, 9), (1, 2, 6, 3), (4, 8, 28, 28), (3, 16, 15, 14)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", TILED_SHAPES)
-def test_max_pool_2x2_without_indices(shape, dtype, threads, both):
+def test_max_pool_2x2_tiled(shape, dtype, threads, both):
     rng = np.random.default_rng(3)
     # ties, signed zeros, NaN and -inf in the windows
     x = rng.integers(-2, 3, shape).astype(dtype)
@@ -71,6 +71,9 @@ def test_max_pool_2x2_without_indices(shape, dtype, threads, both):
     (y, none), (y_ref, _) = both(ops.max_pool2d_forward, x, 2, 2, 0, 1, False, False)
     assert none is None and y.shape == y_ref.shape == (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
     np.testing.assert_array_equal(y, y_ref)  # NaN where the reference has NaN
+    (y_idx, idx), (_, idx_ref) = both(ops.max_pool2d_forward, x, 2, 2, 0, 1, False, True)
+    np.testing.assert_array_equal(idx, idx_ref)  # the first maximum, the last NaN
+    np.testing.assert_array_equal(y_idx, y_ref)
     with ops.use_backend("compiled"):  # the scan with indices: the same zero wins a ±0 tie (the first)
         np.testing.assert_array_equal(np.signbit(y), np.signbit(ops.max_pool2d_forward(x, 2)[0]))
     # a strided view and a read-only array give the same maxima
