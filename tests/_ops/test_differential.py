@@ -295,7 +295,8 @@ def pool_geometry(draw):
 
 @st.composite
 def pool_2x2_geometry(draw):
-    """2×2 windows of stride 2 (the values-only kernel's tiled path when every window is whole)."""
+    """2×2 windows of stride 2: the kernel's tiled paths (with and without indices) when every
+    window is whole."""
     shape = (draw(st.integers(0, 3)), draw(st.integers(1, 3)), draw(st.integers(2, 9)), draw(st.integers(2, 9)))
     return shape, (2, 2), (2, 2), (0, 0), (1, 1), draw(st.booleans())
 
