@@ -168,8 +168,8 @@ def test_code_tables_are_checked():
         |---|---|---|
         | y = a + b | `return np.add(a, b)` | `functional/elementwise.py:Add.forward` |
         | y = a − b | `return np.add(a, b)` | `functional/elementwise.py:Sub.forward` |
-        | ReLU | `out[i] = 0 if x[i] <= 0 else x[i]` | `_ops/elementwise.pyx:_relu_forward` |
-        | ReLU | `out[i] = x[i]` | `_ops/elementwise.pyx:_relu_backward` |
+        | ReLU | `out[i] = 0 if x[i] <= 0 else x[i]` | `_ops/elementwise_kernels.pxi:_relu_forward` |
+        | ReLU | `out[i] = x[i]` | `_ops/elementwise_kernels.pxi:_relu_backward` |
         """)
     bad = misquoted_code(text)
     assert len(bad) == 2 and "Sub.forward" in bad[0] and "_relu_backward" in bad[1], bad
@@ -188,7 +188,7 @@ def test_checker_catches_broken_references(tmp_path):
     text = textwrap.dedent("""
         [ok](../minigrad/autograd.py) [missing](../minigrad/nope.py) [web](https://example.org)
         `autograd.py:Function.apply` `minigrad/autograd.py::_run_backward` `tensor.py:Tensor.nope`
-        `_ops/elementwise.pyx:relu_forward` `_ops/elementwise.pyx:no_such_kernel` `nope.py:x`
+        `_ops/elementwise_kernels.pxi:_relu_forward` `_ops/elementwise_kernels.pxi:no_such_kernel` `nope.py:x`
         `minigrad/new_file.py` (a bare path is prose)
         ```python
         `autograd.py:ignored_inside_code_blocks`

@@ -53,8 +53,9 @@ def gelu_backward(grad_out, x):
     return (grad_out.astype(np.float64) * (_normal_cdf(x64) + x_pdf)).astype(x.dtype)
 
 
-# Sigmoid and tanh: in float64 (the kernel's double), rounded once to the dtype. Their backward takes
-# the forward's output y, as the autograd Functions save it.
+# Sigmoid and tanh: in float64, rounded once to the dtype (for float32 within an ulp of the exact
+# value; the kernels compute in the input dtype, within the registry's ulps= of these). Their
+# backward takes the forward's output y, as the autograd Functions save it.
 
 def sigmoid_forward(x):
     """y = 1/(1 + e⁻ˣ), as e/(1 + e) with e = e⁻|ˣ| for x < 0, so exp never overflows."""
@@ -75,9 +76,10 @@ def tanh_forward(x):
 
 
 def tanh_backward(grad_out, y):
-    """grad_x = grad_out·(1 − y²)."""
+    """grad_x = grad_out·(1 − y²), with 1 − y² as (1 − y)(1 + y): exact differences as |y| → 1,
+    where 1 − y·y would lose the digits that a float64 y carries."""
     y64 = y.astype(np.float64)
-    return (grad_out.astype(np.float64) * (1 - y64 * y64)).astype(y.dtype)
+    return (grad_out.astype(np.float64) * (1 - y64) * (1 + y64)).astype(y.dtype)
 
 
 # ---------------------------------------------------------------- GEMM

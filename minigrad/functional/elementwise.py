@@ -471,7 +471,7 @@ def minimum(input, other):
 # ---------------------------------------------------------------- activations
 
 class ReLU(Function):
-    """y = max(x, 0);  ∂y/∂x = 1[x > 0]. Runs on the compiled kernel in ``_ops/elementwise.pyx``."""
+    """y = max(x, 0);  ∂y/∂x = 1[x > 0]. Runs on the compiled kernel in ``_ops/elementwise_kernels.pxi``."""
 
     @staticmethod
     def forward(ctx, x):
