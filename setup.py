@@ -14,12 +14,9 @@ Environment switches:
                             `python setup.py build_ext --inplace`; the build info is left alone
 """
 import glob
+import importlib.util
 import os
-import platform
-import subprocess
 import sys
-import sysconfig
-import tempfile
 
 import numpy as np
 from Cython.Build import cythonize
@@ -28,48 +25,23 @@ from setuptools import Extension, setup
 DEBUG = os.environ.get("MINIGRAD_CYTHON_DEBUG", "0") == "1"
 WANT_OPENMP = os.environ.get("MINIGRAD_OPENMP", "1") != "0"
 
-# x86 vector flags per file-name suffix; the dispatcher only imports a module the CPU can run.
-# "_generic" is the baseline twin of an ISA-specific kernel (same source, default flags).
-ISA_FLAGS = {
-    "_generic": [],
-    "_avx2": ["-mavx2", "-mfma"],
-    "_avx512": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma"],
-}
-IS_X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
+
+def _load_toolchain():
+    """``minigrad/_ops/toolchain.py`` (the compiler probe), by path: the package is not built yet."""
+    spec = importlib.util.spec_from_file_location("minigrad_toolchain", os.path.join("minigrad", "_ops", "toolchain.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _compiler():
-    return os.environ.get("CC") or sysconfig.get_config_var("CC").split()[0] or "cc"
-
-
-def _compiles(flags, source="int main(void){return 0;}\n"):
-    """True if a trivial C file compiles and links with ``flags``."""
-    with tempfile.TemporaryDirectory() as tmp:
-        src = os.path.join(tmp, "probe.c")
-        with open(src, "w") as f:
-            f.write(source)
-        cmd = [_compiler(), src, "-o", os.path.join(tmp, "probe")] + flags
-        try:
-            return subprocess.run(cmd, capture_output=True).returncode == 0
-        except OSError:
-            return False
-
-
-GCC_PROBE = "#if !defined(__GNUC__) || defined(__clang__)\n#error not GCC\n#endif\n" + "int main(void){return 0;}\n"
-# GCC fully unrolls ("peels") loops of up to 16 iterations before vectorizing; on the register
-# tiles of the ISA kernels (e.g. 6 x 16 GEMM accumulators) that leaves scalar code which is then
-# packed into 128-bit ops with stack spills. Capping it at 8 lets the loop vectorizer take the
-# 16-column rows (full-width FMAs, no spills). GCC only: other compilers reject the option.
-TILE_FLAGS = ["--param=max-completely-peel-times=8"] if _compiles([], GCC_PROBE) else []
-
-OMP_PROBE = "#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n"
-OPENMP = WANT_OPENMP and _compiles(["-fopenmp"], OMP_PROBE)
-OMP_FLAGS = ["-fopenmp"] if OPENMP else []
+toolchain = _load_toolchain()
+OMP_FLAGS = list(toolchain.openmp_flags()) if WANT_OPENMP else []
+OPENMP = bool(OMP_FLAGS)
 
 BASE_FLAGS = ["-O0", "-g"] if DEBUG else ["-O3"]
 # No kernel reads errno; with errno semantics GCC keeps a scalar libm call beside every sqrt and
 # cannot vectorize a loop that takes one (the fused Adam update). Results are unchanged.
-BASE_FLAGS += ["-fno-math-errno"] if _compiles(["-fno-math-errno"]) else []
+BASE_FLAGS += toolchain.optional_flags("-fno-math-errno")
 # NPY_NO_DEPRECATED_API silences numpy's deprecation warning for the old C API.
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if DEBUG:
@@ -89,10 +61,11 @@ DIRECTIVES = {
 def _extension(path):
     name = path[:-4].replace(os.sep, ".")
     stem = os.path.basename(path)[:-4]
-    isa = [flags for suffix, flags in ISA_FLAGS.items() if stem.endswith(suffix)]
-    if isa and isa[0] and not (IS_X86 and _compiles(isa[0])):
+    suffix = [suffix for suffix in toolchain.ISA_FLAGS if stem.endswith(suffix)]
+    isa = toolchain.isa_flags(suffix[0]) if suffix else ()
+    if isa is None:
         return None  # the compiler cannot target this ISA; the dispatcher falls back
-    flags = BASE_FLAGS + (isa[0] + TILE_FLAGS if isa else []) + OMP_FLAGS
+    flags = BASE_FLAGS + (list(isa + toolchain.tile_flags()) if suffix else []) + OMP_FLAGS
     return Extension(
         name,
         [path],
@@ -106,11 +79,11 @@ def _extension(path):
 def _write_build_info(extensions):
     """Record how the kernels were built, for ``minigrad.show_config()``."""
     info = {
-        "compiler": _compiler(),
+        "compiler": toolchain.compiler(),
         "openmp": OPENMP,
         "debug": DEBUG,
         "base_flags": BASE_FLAGS + OMP_FLAGS,
-        "isa_flags": {k: v for k, v in ISA_FLAGS.items()} if IS_X86 else {},
+        "isa_flags": {k: list(v) for k, v in toolchain.ISA_FLAGS.items()} if toolchain.IS_X86 else {},
         "extensions": sorted(e.name for e in extensions),
         "python": sys.version.split()[0],
         "numpy": np.__version__,

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad._ops as ops
+from minigrad._ops import toolchain
 from minigrad._ops.cpu import cpu_features
 
 try:
@@ -44,8 +45,9 @@ except ImportError:  # run as a file
 
 SOURCE_DIR = Path(__file__).resolve().parent / "ladder"
 BUILD_DIR = Path(__file__).resolve().parents[1] / "build" / "ladder"
-# The ISA goes in the flags only; the tile and blocking constants are in each module's source.
-FLAGS = {"_gemm_ladder": [], "_gemm_ladder_avx2": ["-mavx2", "-mfma"]}
+# The ISA goes in the flags only (setup.py's, from the one compiler probe, minigrad/_ops/toolchain.py);
+# the tile and blocking constants are in each module's source.
+FLAGS = {"_gemm_ladder": [], "_gemm_ladder_avx2": list(toolchain.ISA_FLAGS["_avx2"])}
 
 # (label, module, function or None for the production kernel, threads, what the step adds)
 STEPS = [
@@ -81,27 +83,15 @@ def _build_key(name):
     for path in sorted(SOURCE_DIR.glob("*.p*")):
         h.update(path.name.encode() + path.read_bytes())
     h.update(json.dumps([name, _compile_args(name), sys.version, Cython.__version__,
-                         sysconfig.get_config_var("CC"), platform.machine()]).encode())
+                         toolchain.compiler(), platform.machine()]).encode())
     return h.hexdigest()[:16]
 
 
 def _compile_args(name):
-    # GCC fully unrolls loops of up to 16 iterations before vectorizing them; on the 6 x 16 tile that
-    # leaves scalar code packed into 128-bit operations with spills. setup.py caps it for the
-    # production kernels for the same reason; other compilers do not know the option. (The SSE2
-    # module does without: there it made steps 3 and 4 slower.)
-    peel = ["--param=max-completely-peel-times=8"] if name.endswith("_avx2") and _is_gcc() else []
-    return ["-O3"] + FLAGS[name] + peel
-
-
-@functools.lru_cache(maxsize=None)
-def _is_gcc():
-    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
-    try:
-        out = subprocess.run([cc, "-dM", "-E", "-x", "c", os.devnull], capture_output=True, text=True).stdout
-    except OSError:
-        return False
-    return "__GNUC__" in out and "__clang__" not in out
+    # The AVX2 step gets the production kernels' cap on GCC's loop peeling (toolchain.tile_flags: on
+    # the 6 x 16 tile, full unrolling leaves scalar code with spills). The SSE2 module does without:
+    # there it made steps 3 and 4 slower.
+    return ["-O3"] + FLAGS[name] + (list(toolchain.tile_flags()) if name.endswith("_avx2") else [])
 
 
 # Run in a fresh interpreter, so setuptools' global state and output stay out of the caller.

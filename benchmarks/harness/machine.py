@@ -5,7 +5,6 @@ import functools
 import mmap
 import os
 import platform
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -69,8 +68,9 @@ def machine_info():
 
 
 # A register-bound FMA loop: 12 independent accumulators hide the 4-cycle FMA latency on 2 FMA ports.
-# One function per ISA (compiled with a target attribute) and a runtime check, so the probe runs on
-# the AVX2 and the AVX-512 machines alike; it returns the flops it performed.
+# One function per ISA (compiled with a target attribute, so the file builds with baseline flags);
+# the caller passes the vector width the CPU runs (minigrad's cpu_features: the one ISA probe), and
+# the call returns the flops it performed.
 _FMA_SOURCE = r"""
 #include <immintrin.h>
 /* 12 named accumulators (an array would live on the stack at -O2 and measure store forwarding),
@@ -79,63 +79,61 @@ _FMA_SOURCE = r"""
     a4 = f(a4, b, c); a5 = f(a5, b, c); a6 = f(a6, b, c); a7 = f(a7, b, c); a8 = f(a8, b, c); \
     a9 = f(a9, b, c); a10 = f(a10, b, c); a11 = f(a11, b, c);
 #define SUM12 (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11)
-__attribute__((target("avx2,fma"))) static double fma_avx2(long iters, float *sink) {
-    __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    __m256 a0 = _mm256_set1_ps(1.f), a1 = _mm256_set1_ps(2.f), a2 = _mm256_set1_ps(3.f),
-           a3 = _mm256_set1_ps(4.f), a4 = _mm256_set1_ps(5.f), a5 = _mm256_set1_ps(6.f),
-           a6 = _mm256_set1_ps(7.f), a7 = _mm256_set1_ps(8.f), a8 = _mm256_set1_ps(9.f),
-           a9 = _mm256_set1_ps(10.f), a10 = _mm256_set1_ps(11.f), a11 = _mm256_set1_ps(12.f);
-    for (long i = 0; i < iters; i++) { FMA12(_mm256_fmadd_ps, b, c) }
-    _mm256_storeu_ps(sink, SUM12);
-    return 2.0 * 8 * 12 * (double)iters;
+#define FMA_LOOP(name, isa, vec, lanes, set1, fmadd, store) \
+__attribute__((target(isa))) static double name(long iters, float *sink) { \
+    vec b = set1(0.999999f), c = set1(1e-7f); \
+    vec a0 = set1(1.f), a1 = set1(2.f), a2 = set1(3.f), a3 = set1(4.f), a4 = set1(5.f), \
+        a5 = set1(6.f), a6 = set1(7.f), a7 = set1(8.f), a8 = set1(9.f), a9 = set1(10.f), \
+        a10 = set1(11.f), a11 = set1(12.f); \
+    for (long i = 0; i < iters; i++) { FMA12(fmadd, b, c) } \
+    store(sink, SUM12); \
+    return 2.0 * lanes * 12 * (double)iters; \
 }
-__attribute__((target("avx512f"))) static double fma_avx512(long iters, float *sink) {
-    __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    __m512 a0 = _mm512_set1_ps(1.f), a1 = _mm512_set1_ps(2.f), a2 = _mm512_set1_ps(3.f),
-           a3 = _mm512_set1_ps(4.f), a4 = _mm512_set1_ps(5.f), a5 = _mm512_set1_ps(6.f),
-           a6 = _mm512_set1_ps(7.f), a7 = _mm512_set1_ps(8.f), a8 = _mm512_set1_ps(9.f),
-           a9 = _mm512_set1_ps(10.f), a10 = _mm512_set1_ps(11.f), a11 = _mm512_set1_ps(12.f);
-    for (long i = 0; i < iters; i++) { FMA12(_mm512_fmadd_ps, b, c) }
-    _mm512_storeu_ps(sink, SUM12);
-    return 2.0 * 16 * 12 * (double)iters;
-}
-int fma_isa(void) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return 512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 256;
-    return 0;
-}
+FMA_LOOP(fma_avx2, "avx2,fma", __m256, 8, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps)
+FMA_LOOP(fma_avx512, "avx512f", __m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps)
 float fma_sink[16];  /* results are stored in a global so the loops cannot be optimized away */
-double fma_loop(long iters) {
-    int isa = fma_isa();
-    return isa == 512 ? fma_avx512(iters, fma_sink) : isa == 256 ? fma_avx2(iters, fma_sink) : 0.0;
+double fma_loop(long iters, int bits) {
+    return bits == 512 ? fma_avx512(iters, fma_sink) : bits == 256 ? fma_avx2(iters, fma_sink) : 0.0;
 }
 """
 
 
+def _fma_bits():
+    """The vector width of the FMA loop this CPU runs (0: neither AVX2+FMA nor AVX-512)."""
+    from minigrad._ops import cpu_features
+
+    return {"avx512": 512, "avx2": 256}.get(cpu_features()[-1], 0)
+
+
 @functools.lru_cache(maxsize=None)
 def _fma_library():
-    """The probe, compiled once per process with the system C compiler, or (None, reason)."""
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not cc or platform.machine().lower() not in ("x86_64", "amd64"):
-        return None, "no C compiler or not x86-64"
+    """The probe, compiled once per process with the kernels' C compiler, or (None, reason)."""
+    from minigrad._ops import toolchain
+
+    if not toolchain.IS_X86 or not _fma_bits():
+        return None, "not x86-64 with AVX2+FMA or AVX-512"
     with tempfile.TemporaryDirectory(prefix="minigrad-fma-") as tmp:
         src, lib = os.path.join(tmp, "fma.c"), os.path.join(tmp, "fma.so")
         with open(src, "w") as f:
             f.write(_FMA_SOURCE)
-        proc = subprocess.run([cc, "-O2", "-shared", "-fPIC", src, "-o", lib], capture_output=True, text=True)
+        try:
+            proc = subprocess.run([toolchain.compiler(), "-O2", "-shared", "-fPIC", src, "-o", lib],
+                                  capture_output=True, text=True)
+        except OSError as e:
+            return None, f"no C compiler: {e}"
         if proc.returncode != 0:
             return None, "compile failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
         dll = ctypes.CDLL(lib)  # stays mapped after the file is deleted
-    dll.fma_loop.restype, dll.fma_loop.argtypes = ctypes.c_double, [ctypes.c_long]
+    dll.fma_loop.restype, dll.fma_loop.argtypes = ctypes.c_double, [ctypes.c_long, ctypes.c_int]
     return dll, None
 
 
 def _fma_peak(dll, nthreads, seconds):
     """GFLOP/s of ``nthreads`` concurrent FMA loops (ctypes releases the GIL during the call)."""
+    bits = _fma_bits()
     iters = 1 << 16
     while True:  # calibrate on one thread: grow until a call lasts ≥ seconds/3, then scale
-        elapsed = _timed(lambda: dll.fma_loop(iters))
+        elapsed = _timed(lambda: dll.fma_loop(iters, bits))
         if elapsed > seconds / 3 or iters > 1 << 34:
             break
         iters *= 4
@@ -145,7 +143,7 @@ def _fma_peak(dll, nthreads, seconds):
         flops = [0.0] * nthreads
 
         def work(i):
-            flops[i] = dll.fma_loop(iters)
+            flops[i] = dll.fma_loop(iters, bits)
         pool = [threading.Thread(target=work, args=(i,)) for i in range(nthreads)]
         t = time.perf_counter()
         for th in pool:
@@ -167,7 +165,7 @@ def probes(quick=False):
     if dll is None:
         res["fma_note"] = why
     else:
-        res["fma_isa_bits"] = dll.fma_isa()
+        res["fma_isa_bits"] = _fma_bits()
         for n in (1, 2):
             time.sleep(0.25)
             res[f"fma_gflops_{n}t"] = _fma_peak(dll, n, 0.05 if quick else 0.3)
