@@ -49,8 +49,8 @@ import contextlib, importlib, os
 import numpy as np
 from benchmarks import harness
 harness.prepare_process()
-gemm = importlib.import_module("minigrad._ops.gemm")
-mod = importlib.import_module(f"minigrad._ops.gemm_{gemm.active_isa()}")
+from minigrad import _ops
+mod = importlib.import_module(f"minigrad._ops.gemm_{_ops.kernel_paths()['gemm_path']}")  # the build in use
 default = mod.blocking()
 print("default", default)
 

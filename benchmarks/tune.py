@@ -15,7 +15,6 @@ import os
 import sys
 import time
 
-from . import harness
 
 SECTION = "tune"
 TRIALS = 20

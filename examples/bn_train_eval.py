@@ -36,12 +36,12 @@ import numpy as np  # noqa: E402
 import minigrad  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
 from minigrad.data import DataLoader, Subset  # noqa: E402
-from minigrad.nn.batchnorm import _BatchNorm  # noqa: E402
 from minigrad.nn.utils import recalibrate_bn  # noqa: E402
 from _common import (evaluate, kept_buffers, load_data, make_parser, mlp, run, save_figure,  # noqa: E402
                      train_epoch, write_json)
 
 BATCH_SIZES = (8, 32, 128)
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)  # (BookBatchNorm1d is a BatchNorm1d)
 MOMENTA = (0.1, 0.01, 0.001, None)  # PyTorch convention; the book's equivalent is 1 − momentum
 CONVENTIONS = ("pytorch", "book")
 RECALIBRATION_BATCHES = 100
@@ -75,7 +75,7 @@ def train_mode_eval(model, loader):
 
 def staleness(model, before):
     """Mean over BN units of |running_mean − recalibrated mean| / sqrt(recalibrated var)."""
-    after = [(m.running_mean.data, m.running_var.data) for m in model.modules() if isinstance(m, _BatchNorm)]
+    after = [(m.running_mean.data, m.running_var.data) for m in model.modules() if isinstance(m, BATCH_NORMS)]
     gaps = [np.abs(rm0 - rm1) / np.sqrt(rv1 + 1e-5) for (rm0, _), (rm1, rv1) in zip(before, after)]
     return float(np.mean(np.concatenate(gaps)))
 
@@ -96,7 +96,7 @@ def run_config(train, test, convention, momentum, batch_size, quick, quiet, seed
               "train_mode_acc": train_mode_eval(model, test_loader),
               "eval_acc": evaluate(model, DataLoader(test, batch_size=1000), quiet=True)["acc"]}
     before = [(m.running_mean.data.copy(), m.running_var.data.copy())
-              for m in model.modules() if isinstance(m, _BatchNorm)]
+              for m in model.modules() if isinstance(m, BATCH_NORMS)]
     recalibrate_bn(model, DataLoader(train, batch_size=128, shuffle=True),
                    num_batches=QUICK_RECALIBRATION if quick else RECALIBRATION_BATCHES)
     result["stale"] = staleness(model, before)
