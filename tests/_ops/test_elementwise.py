@@ -5,6 +5,7 @@ import functools
 import math
 from unittest import mock
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -262,7 +263,6 @@ SIGMOID_TAIL = {np.dtype(np.float32): 104.0, np.dtype(np.float64): 746.0}
 def _exact(op, dtype):
     """Arguments covering every branch of the kernels, and the exact results as float64 pairs
     (hi, lo), hi + lo within 2⁻¹⁰⁶ of the value (mpmath at 120 bits)."""
-    mpmath = pytest.importorskip("mpmath")  # installed with torch (sympy), like the other oracles
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(7)
     tail = SIGMOID_TAIL[dtype] + 4
