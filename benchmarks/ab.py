@@ -63,12 +63,12 @@ def rows(mods):
         yield label, 1, {name: make(mod) for name, mod in mods.items()}
     for key in ("mlp", "cnn"):
         label, _, shape = train_step.MODELS[key][:3]
-        x, t = train_step._inputs(shape)
+        x, t = train_step.inputs(shape)
         steps = {}
         for name, mod in mods.items():
             lib = _lib(mod)
             mod.manual_seed(0)
-            model, opt = train_step._build(lib, key)
+            model, opt = train_step.build(lib, key)
             steps[name] = train_step.train_step(lib, model, opt, lib.tensor(x), lib.tensor(t))
         yield "train " + label, 2, steps
     # the MLP's inference rows (the demo CNN is built by examples/demo.py, which imports minigrad itself)

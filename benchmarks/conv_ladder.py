@@ -6,7 +6,7 @@ book's numpy conv to minigrad's implicit GEMM on two threads, one idea per step.
 1. ``book (numpy)``: the book's loop im2col into float64, numpy GEMMs (benchmarks/book_conv.py).
 2. ``im2col + GEMM``: minigrad's compiled im2col and GEMM, the column matrix built for the whole
    batch (in forward and again in backward) and col2im for dx: the path minigrad had before the
-   implicit GEMM (written out below, ``_im2col_step``).
+   implicit GEMM (written out below, ``im2col_step``).
 3. ``implicit GEMM``: minigrad's conv (``F.conv2d``): forward and dW gather the packed panels
    straight from x, no column matrix.
 4. ``implicit GEMM, 2 threads``: the same on two threads.
@@ -23,7 +23,7 @@ from .conv import BOOK, CONV_CASES, case_candidates
 SECTION = "conv ladder"
 
 
-def _im2col_step(x, w, b, stride, pad, g):
+def im2col_step(x, w, b, stride, pad, g):
     """Step 2: forward and backward with explicit column matrices (minigrad's kernels)."""
     from minigrad import _ops
 
@@ -66,7 +66,7 @@ def run(quick=False):
     for name, N, Cin, H, W, Cout, k, s, p in CONV_CASES:
         (x, w, b, g), (OH, OW), cands = case_candidates(rng, N, Cin, H, W, Cout, k, s, p, numpy_ref=False)
         ladder = {"1. book (numpy)": cands[BOOK],
-                  "2. im2col + GEMM": lambda: _im2col_step(x, w, b, s, p, g),
+                  "2. im2col + GEMM": lambda: im2col_step(x, w, b, s, p, g),
                   "3. implicit GEMM": cands["minigrad"],
                   "4. implicit GEMM, 2 threads": _on_threads(cands["minigrad"].fn, 2)}
         if "torch" in cands:

@@ -41,8 +41,8 @@ def fold_bn(lib, model):
 
 def infer_fn(lib, key, fused=False):
     """The inference step of model ``key`` (a train_step.MODELS key) on its fixed batch."""
-    model, _ = train_step._build(lib, key)
-    x, _ = train_step._inputs(train_step.MODELS[key][2])
+    model, _ = train_step.build(lib, key)
+    x, _ = train_step.inputs(train_step.MODELS[key][2])
     model.eval()
     return inference(lib, fold_bn(lib, model) if fused else model, lib.tensor(x))
 

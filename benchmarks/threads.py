@@ -59,7 +59,7 @@ def _bn_cases():
 def _train_cases():
     for key in TRAIN_MODELS:
         def make(key=key):
-            cands, errors = train_step._candidates(key, train_step._train_fn)
+            cands, errors = train_step.candidates(key, train_step.train_fn)
             cands.pop("numpy-ref", None)
             if "minigrad" not in cands:
                 raise RuntimeError(errors.get("minigrad"))

@@ -144,7 +144,8 @@ def train_step(lib, model, opt, x, t):
     return step
 
 
-def _inputs(shape, seed=0):
+def inputs(shape, seed=0):
+    """A fixed float32 batch (BATCH, *shape) and its int64 class targets."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((BATCH, *shape), dtype=np.float32)
     t = rng.integers(0, 10, BATCH).astype(np.int64)
@@ -160,7 +161,7 @@ MODELS = {
 }
 
 
-def _build(lib, key):
+def build(lib, key):
     """(model, optimizer) for framework ``lib``; the demo model is built by minigrad's builder and
     translated for torch."""
     _, builder, _, opt_name, opt_kwargs = MODELS[key]
@@ -177,7 +178,7 @@ def _build(lib, key):
     return model, getattr(lib.optim, opt_name)(model.parameters(), **opt_kwargs)
 
 
-def _candidates(key, make_fn):
+def candidates(key, make_fn):
     """(name → Candidate, name → build error) for minigrad compiled, minigrad numpy-ref and torch."""
     from minigrad import _ops
 
@@ -196,18 +197,18 @@ def _candidates(key, make_fn):
     return cands, errors
 
 
-def _train_fn(lib, key):
-    model, opt = _build(lib, key)
-    x, t = _inputs(MODELS[key][2])
+def train_fn(lib, key):
+    model, opt = build(lib, key)
+    x, t = inputs(MODELS[key][2])
     return train_step(lib, model, opt, lib.tensor(x), lib.tensor(t))
 
 
 def run(quick=False):
     """Every model at 2 threads; in a full run also (a) and (b) at 1 thread (a shared machine
     disturbs 2-thread figures most)."""
-    jobs = [(key, MODELS[key][0], _train_fn, 2) for key in MODELS]
+    jobs = [(key, MODELS[key][0], train_fn, 2) for key in MODELS]
     if not quick:
-        jobs += [(key, MODELS[key][0], _train_fn, 1) for key in ("mlp", "cnn")]
+        jobs += [(key, MODELS[key][0], train_fn, 1) for key in ("mlp", "cnn")]
     return run_jobs(jobs)
 
 
@@ -216,7 +217,7 @@ def run_jobs(jobs, section=SECTION):
     minigrad compiled, numpy-ref and torch timed interleaved."""
     rows = []
     for key, case, make_fn, threads in jobs:
-        cands, errors = _candidates(key, make_fn)
+        cands, errors = candidates(key, make_fn)
         if "minigrad" not in cands:
             rows.append(harness.skipped(section, case, errors["minigrad"]))
             continue
@@ -225,7 +226,7 @@ def run_jobs(jobs, section=SECTION):
         speedup = harness.paired_ratio(res, "numpy-ref", "minigrad")
         extra = {"numpy-ref / minigrad": f"{speedup['median']:.2f}×" if speedup else ""}
         shares = {}
-        if key == "cnn" and make_fn is _train_fn:  # issue #8's numpy-ref target is on (b): where time goes
+        if key == "cnn" and make_fn is train_fn:  # issue #8's numpy-ref target is on (b): where time goes
             with harness.use_threads(threads):
                 shares = {name: kernel_shares(cands[name]) for name in ("numpy-ref", "minigrad") if name in cands}
             notes += [f"{name} time by kernel (cProfile, {PROFILE_STEPS} steps): " + ", ".join(

@@ -29,7 +29,7 @@ CONFIGS = [
 ]
 
 
-def _inputs(cfg, dtype, seed=0):
+def inputs(cfg, dtype, seed=0):
     n, c, h, w, c_out, kh, kw, stride, pad = cfg
     rng = np.random.default_rng(seed)
     oh, ow = (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
@@ -50,7 +50,7 @@ def _torch_step(x, weight, bias, grad_y, stride, pad):
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: "N{}C{}_{}x{}_F{}_k{}x{}_s{}_p{}".format(*c))
 def test_matches_torch_in_float64(cfg):
-    x, weight, bias, grad_y, stride, pad = _inputs(cfg, np.float64)
+    x, weight, bias, grad_y, stride, pad = inputs(cfg, np.float64)
     got = book_conv.conv_step(x, weight, bias, stride, pad, grad_y)
     want = _torch_step(x, weight, bias, grad_y, stride, pad)
     for name, g, w in zip(("y", "dx", "dW", "db"), got, want):
@@ -60,7 +60,7 @@ def test_matches_torch_in_float64(cfg):
 
 def test_float32_input_is_upcast_like_the_book():
     cfg = CONFIGS[0]
-    x, weight, bias, grad_y, stride, pad = _inputs(cfg, np.float32)
+    x, weight, bias, grad_y, stride, pad = inputs(cfg, np.float32)
     kh, kw = weight.shape[2:]
     col = book_conv.im2col(x, kh, kw, stride, pad)
     assert col.dtype == np.float64

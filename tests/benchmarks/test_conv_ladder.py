@@ -14,13 +14,13 @@ if REPO not in sys.path:  # the `benchmarks` package lives at the repo root, nex
 import minigrad  # noqa: E402
 import minigrad.nn.functional as F  # noqa: E402
 from benchmarks import book_conv, conv_ladder  # noqa: E402
-from tests.benchmarks.test_book_conv import CONFIGS, _inputs  # noqa: E402
+from tests.benchmarks.test_book_conv import CONFIGS, inputs  # noqa: E402
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)
 def test_im2col_step_matches_the_book_and_the_implicit_gemm(cfg):
-    x, weight, bias, grad_y, stride, pad = _inputs(cfg, np.float64)
-    got = conv_ladder._im2col_step(x, weight, bias, stride, pad, grad_y)
+    x, weight, bias, grad_y, stride, pad = inputs(cfg, np.float64)
+    got = conv_ladder.im2col_step(x, weight, bias, stride, pad, grad_y)
     want = book_conv.conv_step(x, weight, bias, stride, pad, grad_y)
     xt, wt, bt = (minigrad.tensor(a, requires_grad=True) for a in (x, weight, bias))
     y = F.conv2d(xt, wt, bt, stride=stride, padding=pad)

@@ -13,9 +13,9 @@ torch = pytest.importorskip("torch")
 def test_torch_folding_keeps_the_function(key):
     lib = train_step.Lib("torch")
     lib.mod.manual_seed(0)
-    model, _ = train_step._build(lib, key)
+    model, _ = train_step.build(lib, key)
     model.train()
-    x = torch.from_numpy(train_step._inputs(train_step.MODELS[key][2])[0])
+    x = torch.from_numpy(train_step.inputs(train_step.MODELS[key][2])[0])
     with torch.no_grad():
         for _ in range(3):  # running statistics away from their initial (0, 1)
             model(x)
