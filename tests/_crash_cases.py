@@ -110,7 +110,7 @@ case(ops, "conv2d_forward: 3-D x", ValueError, r"\bx\b.*4-D", lambda: _conv(f32(
 case(ops, "conv2d_forward: int x", TypeError, r"\bx\b", lambda: _conv(i64(1, 1, 4, 4), f32(1, 1, 3, 3)))
 case(ops, "conv2d_forward: weight a list", TypeError, r"\bweight\b", lambda: _conv(f32(1, 1, 4, 4), [[[[1.0]]]]))
 case(ops, "conv2d_forward: weight 3-D", ValueError, r"\bweight\b.*4-D", lambda: _conv(f32(1, 1, 4, 4), f32(1, 3, 3)))
-case(ops, "conv2d_forward: weight dtype", ValueError, r"\bweight\b.*float32", lambda: _conv(f32(1, 1, 4, 4), f64(1, 1, 3, 3)))
+case(ops, "conv2d_forward: weight dtype", TypeError, r"\bweight\b.*float32", lambda: _conv(f32(1, 1, 4, 4), f64(1, 1, 3, 3)))
 case(ops, "conv2d_forward: weight kernel 0", ValueError, r"\bweight\b.*KH, KW >= 1", lambda: _conv(f32(1, 1, 4, 4), f32(1, 1, 0, 3)))
 case(ops, "conv2d_forward: weight channels", ValueError, r"\bweight\b.*input channels", lambda: _conv(f32(1, 2, 4, 4), f32(1, 3, 3, 3)))
 case(ops, "conv2d_forward: groups 0", ValueError, r"\bgroups\b", lambda: _conv(f32(1, 2, 4, 4), f32(2, 1, 3, 3), groups=0))

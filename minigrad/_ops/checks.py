@@ -218,7 +218,6 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1, out=
     return cols, input_shape, k, s, p, d, o, out
 
 
-
 def _check_groups(groups, channels, out_channels):
     """groups as an int >= 1 dividing both channel counts, or an error naming it."""
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool):
@@ -243,9 +242,11 @@ def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1):
     (top, bottom, left, right)."""
     x = _check_conv_input(x)
     weight = check_float("weight", weight)
-    if weight.ndim != 4 or weight.dtype != x.dtype or min(weight.shape[2:], default=0) < 1:
-        raise ValueError(f"weight: expected a 4-D {x.dtype} array (Cout, C / groups, KH, KW) with KH, KW >= 1, "
-                         f"got {weight.dtype} {weight.shape}")
+    if weight.dtype != x.dtype:  # a TypeError, as check_same and grad_out's check raise
+        raise TypeError(f"weight: expected dtype {x.dtype} (the dtype of x), got {weight.dtype}")
+    if weight.ndim != 4 or min(weight.shape[2:], default=0) < 1:
+        raise ValueError(f"weight: expected a 4-D array (Cout, C / groups, KH, KW) with KH, KW >= 1, "
+                         f"got shape {weight.shape}")
     groups = _check_groups(groups, x.shape[1], weight.shape[0])
     if weight.shape[1] * groups != x.shape[1]:
         raise ValueError(f"weight: expected {x.shape[1] // groups} input channels per group (x has "

@@ -150,7 +150,6 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation, output_siz
     return out
 
 
-
 def _group_cols(x, kernel_size, stride, padding, dilation, output_size, groups):
     """im2col of x as (groups, C/groups·KH·KW, N·OH·OW): group g's rows of the column matrix."""
     cols = im2col(x, kernel_size, stride, padding, dilation, output_size, None)
