@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick] [--only gemm,ladder,conv,bn,elementwise,optim,train,infer,overhead,scaling,threads] [--out DIR]`
+"""`python -m benchmarks [--quick] [--only gemm,ladder,conv,bn,elementwise,optim,train,infer,overhead,scaling,threads,tune] [--out DIR]`
 
 Runs the sanity probes, then each section's ``run(quick)`` (one module per section), then the
 probes again, and writes ``DIR/benchmarks/results/<UTC time>.json`` and a report: a full run (every
