@@ -1,5 +1,6 @@
-# Implicit-GEMM convolution, included by gemm_kernel.pxi: the GEMM's own loop nest, packing of A,
-# micro-kernels, blocking and thread grid, with one difference: the B operand is the column matrix
+# Implicit-GEMM convolution, included by gemm_kernel.pxi: the GEMM's own loop nest, micro-kernels,
+# blocking and thread grid (its A, the weights or one sample's grad_out, is read in place, not
+# packed per product: _gemm_thread), with one difference: the B operand is the column matrix
 # of im2col (layout in im2col.pyx), and its packed panels are gathered straight from the NCHW input
 # by _pack_b_conv, one kc x NR panel at a time, so the column matrix never exists in memory.
 #

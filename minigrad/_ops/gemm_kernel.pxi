@@ -29,14 +29,14 @@
 #         for jr in panels of B~ (a kc x NR panel stays in L1)
 #           for ir in panels of A~: micro-kernel, an mrt x NR tile of C
 #       barrier (B~ is overwritten next)
-# Packing reads A and B through any row/column stride, so transposed views (x.T, W.T) cost no
-# copy. For small N (few column panels) row-major A is not packed: the micro-kernel reads its rows
-# in place. Edge tiles are zero-padded in the packed buffers (rows of A~, columns of B~), so the
-# micro-kernel always computes the full tile; only the final write to C is trimmed. The first
-# depth block applies beta, later ones accumulate. One OpenMP parallel region per call: threads
-# form a grid over the rows of C and the column panels (_grid) and meet at an orphaned
-# `omp barrier` between packing B~ and using it, unless B~ is small (PRIVATE_B_MAX): then each
-# thread packs its own and the region has no barrier. Products below PARALLEL_MIN_FLOPS run on
+# Packing reads A and B through any row/column stride, so transposed views (x.T, W.T) cost no copy.
+# For small N (few column panels), and in a convolution's products, row-major A is not packed: the
+# micro-kernel reads its rows in place. Edge tiles are zero-padded in the packed buffers (rows of
+# A~, columns of B~), so the micro-kernel always computes the full tile; only the final write to C
+# is trimmed. The first depth block applies beta, later ones accumulate. One OpenMP parallel region
+# per call: threads form a grid over the rows of C and the column panels (_grid) and meet at an
+# orphaned `omp barrier` between packing B~ and using it, unless B~ is small (PRIVATE_B_MAX): then
+# each thread packs its own and the region has no barrier. Products below PARALLEL_MIN_FLOPS run on
 # one thread (no region); above, one thread per GRAIN_FLOPS (at least 2, at most set_num_threads and
 # the micro-tiles of C). Batched matmul of small matrices runs whole matrices per thread.
 
@@ -483,8 +483,11 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
     cdef int ti = tid // grid.tn, tj = tid % grid.tn
     cdef bint sync = nt > 1 and not private_b
     # With few column panels, packing row-major A costs more than it saves: its full row panels
-    # are read in place (only a partial last panel is packed, with zero rows).
-    cdef bint in_place = csa == 1 and N <= DIRECT_A_MAX_N
+    # are read in place (only a partial last panel is packed, with zero rows). So in every
+    # convolution product: its A (the weights, or one sample's grad_out) is small and read again
+    # by the next product, and packing it per product cost 5-6 % of the forward, ∂W and ∂x of
+    # case (b) of docs/kernels.md (N = 196 pixels) for no gain on larger layers.
+    cdef bint in_place = csa == 1 and (N <= DIRECT_A_MAX_N or cb != NULL)
     cdef const floating* bj
     cdef const floating* ap
     cdef floating* cj
