@@ -575,11 +575,13 @@ cdef int _threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t mrt, int 
 
 
 cdef Plan _plan(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t itemsize,
-                int nt) noexcept nogil:
-    """Block sizes and buffer sizes for one M x K x N product on at most nt threads."""
+                int nt, Py_ssize_t kc32=0) noexcept nogil:
+    """Block sizes and buffer sizes for one M x K x N product on at most nt threads; kc32: the
+    longest depth block in float32 elements, when not the L1-sized _kc."""
     cdef Plan plan
     cdef Py_ssize_t mrt = _mr(itemsize)
-    plan.kc = _even_block(K, _kc * 4 // itemsize, KU)  # (KU: whole unrolled steps, bar the last block)
+    # (KU: whole unrolled steps, bar the last block)
+    plan.kc = _even_block(K, (kc32 if kc32 > 0 else _kc) * 4 // itemsize, KU)
     plan.nc = _even_block(N, NC, NR)
     plan.bsize = plan.kc * plan.nc
     plan.asize = plan.kc * min(_round_up(M, mrt), _round_up(_mc, mrt))
