@@ -64,6 +64,12 @@ def openmp_enabled():
     return bool(mg_openmp_enabled())
 
 
+def omp_wait_passive():
+    """Whether OpenMP workers sleep between parallel regions (OMP_WAIT_POLICY=passive, which
+    libgomp reads once at start-up) instead of spinning first, so that waking them costs more."""
+    return os.environ.get("OMP_WAIT_POLICY", "").strip().lower() == "passive"
+
+
 def cpu_features():
     """The ISA levels this CPU (and OS) can run, best last: ['generic', 'avx2', 'avx512']."""
     levels = ["generic"]

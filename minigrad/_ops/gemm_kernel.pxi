@@ -38,7 +38,8 @@
 # orphaned `omp barrier` between packing B~ and using it, unless B~ is small (PRIVATE_B_MAX): then
 # each thread packs its own and the region has no barrier. Products below PARALLEL_MIN_FLOPS run on
 # one thread (no region); above, one thread per GRAIN_FLOPS (at least 2, at most set_num_threads and
-# the micro-tiles of C). Batched matmul of small matrices runs whole matrices per thread.
+# the micro-tiles of C); under OMP_WAIT_POLICY=passive from PASSIVE_PARALLEL_MIN_FLOPS. Batched
+# matmul of small matrices runs whole matrices per thread.
 
 import numpy as np
 
@@ -50,7 +51,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 from cython.parallel cimport parallel, prange, threadid
 from minigrad._ops.cpu cimport num_threads, threads_capped
-from minigrad._ops.cpu import cache_sizes
+from minigrad._ops.cpu import cache_sizes, omp_wait_passive
 
 cnp.import_array()
 
@@ -211,8 +212,13 @@ cdef enum:
     DIRECT_A_MAX_N = 128  # up to this N, row-major A is read in place instead of packed
     ALIGN = 64            # packed buffers start on a cache line
     # Below this many flops (2*M*N*K) a call runs on one thread: waking the second costs more
-    # (measured on 2-core machines, where a 2-thread team is cheap).
+    # (measured on 2-core machines, where a 2-thread team is cheap). With spinning workers
+    # (OpenMP's default wait policy) a region starts in ~1 us; sleeping workers
+    # (OMP_WAIT_POLICY=passive) are woken through the kernel, so there the second thread pays
+    # only from PASSIVE_PARALLEL_MIN_FLOPS (100 x 100 x 100: 37 us on 2 threads, 26 us on 1;
+    # docs/kernels.md, "How many threads").
     PARALLEL_MIN_FLOPS = 1 << 18
+    PASSIVE_PARALLEL_MIN_FLOPS = 1 << 22
     # Above it, one thread per this many flops (~25 us of one core's work): on 16 cores a
     # 100 x 784 x 100 product took 154 us on 2 threads and 394 us on 16 (docs/kernels.md).
     GRAIN_FLOPS = 1 << 22
@@ -228,6 +234,14 @@ cdef enum:
 # Depth and row blocks in float32 elements (float64: half the depth), set at import from the cache
 # sizes (blocking_for); KC and MC when the OS does not report them.
 cdef Py_ssize_t _kc = KC, _mc = MC
+# The GEMM's PARALLEL_MIN_FLOPS for the wait policy this process started with (libgomp reads it once).
+cdef double _parallel_min_flops = PASSIVE_PARALLEL_MIN_FLOPS if omp_wait_passive() else PARALLEL_MIN_FLOPS
+
+
+def parallel_min_flops():
+    """Flops (2*M*N*K) from which a product may run on more than one thread, for this process's
+    OpenMP wait policy."""
+    return _parallel_min_flops
 
 
 def blocking_for(Py_ssize_t l1d, Py_ssize_t l2):
@@ -567,7 +581,7 @@ cdef struct Plan:
 cdef int _threads(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t mrt, int cap) noexcept nogil:
     """Team for one M x K x N product: from its flops (cpu.threads_for's rule), no more threads
     than micro-tiles of C, and only as many as the _grid uses."""
-    cdef int nt = threads_capped(2.0 * M * N * K, PARALLEL_MIN_FLOPS, GRAIN_FLOPS, cap)
+    cdef int nt = threads_capped(2.0 * M * N * K, _parallel_min_flops, GRAIN_FLOPS, cap)
     cdef Grid g
     nt = <int>min(<Py_ssize_t>nt, _ceil_div(M, mrt) * _ceil_div(min(N, <Py_ssize_t>NC), NR))
     g = _grid(M, N, K, mrt, nt)
@@ -853,7 +867,7 @@ def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out=None):
     plan = _plan(M, N, K, s, num_threads())
     # Small matrices: whole matrices per thread, when they split evenly enough; the team is sized
     # by the flops of the whole batch.
-    nt = threads_capped(2.0 * M * N * K * nb, PARALLEL_MIN_FLOPS, GRAIN_FLOPS, num_threads())
+    nt = threads_capped(2.0 * M * N * K * nb, _parallel_min_flops, GRAIN_FLOPS, num_threads())
     by_batch = nt > 1 and nb >= nt and (nb % nt == 0 or nb >= 4 * nt) \
         and 2.0 * M * N * K < BATCH_PARALLEL_MAX_FLOPS
     if by_batch:

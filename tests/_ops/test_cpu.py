@@ -43,3 +43,13 @@ def test_cache_sizes_are_bytes():
         assert isinstance(v, int) and v >= 0
     if sizes["l1d"] and sizes["l2"]:
         assert 4096 <= sizes["l1d"] < sizes["l2"]
+
+
+@pytest.mark.parametrize("value, passive", [("passive", True), (" PASSIVE\n", True), ("active", False),
+                                            ("", False), (None, False)])
+def test_omp_wait_passive_reads_the_policy(monkeypatch, value, passive):
+    if value is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", value)
+    assert cpu.omp_wait_passive() is passive

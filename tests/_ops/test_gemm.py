@@ -5,6 +5,9 @@ computed by the reference kernel in float64. A dropped or doubled product term (
 block boundary or thread split) exceeds that bound for every K used here.
 """
 import importlib
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -12,7 +15,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import minigrad._ops as ops
-from minigrad._ops import reference
+from minigrad._ops import cpu, reference
 
 SIZES = (1, 2, 5, 17, 63, 64, 65, 100, 257)
 DTYPES = (np.float32, np.float64)
@@ -320,8 +323,8 @@ def _isa_module(isa):
 
 
 def test_plan_threads_follow_the_work(isa):
-    """Threads from the flops (1 below 2^18, one per 2^22 beyond, at least 2), capped by the cap
-    and by the micro-tiles of C; the grid uses every thread it is given."""
+    """Threads from the flops (1 below parallel_min_flops(), one per 2^22 beyond, at least 2),
+    capped by the cap and by the micro-tiles of C; the grid uses every thread it is given."""
     mod = _isa_module(isa)
     assert mod.plan_threads(32, 32, 32, 4, 16)[0] == 1
     assert mod.plan_threads(100, 100, 784, 4, 16) == (3, 3, 1)  # the issue's 16-thread case
@@ -332,6 +335,21 @@ def test_plan_threads_follow_the_work(isa):
         for cap in (1, 2, 3, 4, 8, 16):
             nt, tm, tn = mod.plan_threads(m, n, k, 4, cap)
             assert 1 <= nt <= cap and tm * tn == nt
+
+
+def test_parallel_threshold_follows_the_wait_policy(isa):
+    """A second thread from 2^18 flops with spinning OpenMP workers, from 2^22 with sleeping ones
+    (OMP_WAIT_POLICY=passive): 100 x 100 x 100 (2e6 flops) runs on 1 thread there, on 2 here."""
+    mod = _isa_module(isa)
+    passive = cpu.omp_wait_passive()
+    assert mod.parallel_min_flops() == (1 << 22 if passive else 1 << 18)
+    assert mod.plan_threads(100, 100, 100, 4, 2)[0] == (1 if passive else 2)
+    assert mod.plan_threads(100, 100, 784, 4, 2)[0] == 2  # 1.6e7 flops: 2 threads either way
+    code = f"import minigrad._ops.{mod.__name__.rsplit('.', 1)[1]} as m; print(m.parallel_min_flops())"
+    for policy, first in (("passive", 1 << 22), ("active", 1 << 18)):
+        env = {**os.environ, "OMP_WAIT_POLICY": policy}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert float(out.stdout) == first
 
 
 def test_plan_grid_splits_columns_when_rows_are_few(isa):
