@@ -134,12 +134,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         is_outputs_tuple, outputs = _as_tuple(raw, "outputs of the user-provided function", "jvp")
         dummies = tuple(Tensor._wrap(np.zeros(o.shape, o.dtype)).requires_grad_() for o in outputs)
         vjps = _grad(outputs, inputs, dummies, create_graph=True)
-        used = [(g, w) for g, w in zip(vjps, v) if g is not None and g.requires_grad]
-        if used:
-            grads = autograd.grad([g for g, _ in used], list(dummies), grad_outputs=[w for _, w in used],
-                                  create_graph=create_graph, allow_unused=True)
-        else:
-            grads = (None,) * len(outputs)
+        used = [(g, w) for g, w in zip(vjps, v) if g is not None]
+        grads = _grad([g for g, _ in used], dummies, [w for _, w in used], create_graph)
         grads = _fill(grads, outputs, strict, "jvp", create_graph)
     return _unpack(is_outputs_tuple, _finish(outputs, create_graph)), _unpack(is_outputs_tuple, grads)
 
@@ -219,13 +215,7 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
         v = _input_v(v, inputs, "vhp")
         grads = _fill(_grad((output,), inputs, (Tensor._wrap(np.ones((), output.dtype)),), True),
                       inputs, strict, "vhp", True)
-        pairs = [(g, w) for g, w in zip(grads, v) if g.requires_grad]
-        if pairs:
-            prods = autograd.grad([g for g, _ in pairs], list(inputs), grad_outputs=[w for _, w in pairs],
-                                  create_graph=create_graph, allow_unused=True)
-        else:
-            prods = (None,) * len(inputs)
-        prods = _fill(prods, inputs, strict, "vhp", create_graph)
+        prods = _fill(_grad(grads, inputs, v, create_graph), inputs, strict, "vhp", create_graph)
     return _finish((output,), create_graph)[0], _unpack(is_inputs_tuple, prods)
 
 

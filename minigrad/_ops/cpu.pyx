@@ -104,9 +104,9 @@ def threads_for_work(double work, double first, double grain, int cap):
     return threads_capped(work, first, grain, cap)
 
 
-def _cache_size(level, kind):
-    """Bytes of the level-``level`` cache of cpu0 of the given kind ('Data', 'Unified'), from
-    sysfs, else sysconf; 0 when neither says."""
+def _sysfs_cache_size(level, kind):
+    """Bytes of the level-``level`` cache of cpu0 of the given kind ('Data', 'Unified') as sysfs
+    lists it; None where sysfs does not say."""
     base = "/sys/devices/system/cpu/cpu0/cache"
     try:
         for index in sorted(os.listdir(base)):
@@ -119,7 +119,15 @@ def _cache_size(level, kind):
             digits = text.rstrip("KMG")  # e.g. "48K"
             return int(digits) << {"": 0, "K": 10, "M": 20, "G": 30}[text[len(digits):]]
     except (OSError, ValueError, KeyError):
-        pass
+        return None
+    return None
+
+
+def _cache_size(level, kind):
+    """Bytes of that cache from sysfs, else sysconf; 0 when neither says."""
+    size = _sysfs_cache_size(level, kind)
+    if size is not None:
+        return size
     name = {1: "SC_LEVEL1_DCACHE_SIZE", 2: "SC_LEVEL2_CACHE_SIZE"}.get(level)
     try:
         return max(0, os.sysconf(name)) if name else 0
