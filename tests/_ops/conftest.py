@@ -1,6 +1,37 @@
-"""Fixtures shared by the kernel tests."""
+"""Fixtures shared by the kernel tests: ``compiled_backend``, ``isa`` (per the module's
+``ISA_FAMILY``) and ``gelu_bounds``."""
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
+
+import minigrad._ops as ops
+
+
+@pytest.fixture
+def compiled_backend():
+    """The doors on the compiled kernels; the oracle's BLAS on one thread, so it does not fight ours
+    for the cores; the kernels' thread count restored afterwards."""
+    saved_threads = ops.get_num_threads()
+    with ops.use_backend("compiled"), threadpool_limits(limits=1, user_api="blas"):
+        yield
+    ops.set_num_threads(saved_threads)
+
+
+def pytest_generate_tests(metafunc):
+    """A test taking ``isa`` runs once per ISA build this CPU runs of its module's ``ISA_FAMILY``."""
+    if "isa" in metafunc.fixturenames:
+        family = getattr(metafunc.module, "ISA_FAMILY", None)
+        if family is None:
+            raise pytest.UsageError(f"{metafunc.module.__name__}: a test takes `isa`, so the module must set "
+                                    "ISA_FAMILY (the kernel family, e.g. \"gemm\")")
+        metafunc.parametrize("isa", ops.available_isas(family), indirect=True)
+
+
+@pytest.fixture
+def isa(request):
+    """The ISA build ``request.param`` of every family, for the test's duration."""
+    with ops.use_isa(request.param):
+        yield request.param
 
 
 def _gelu_bounds(x, y, grad_out=None, grad_x=None):

@@ -31,20 +31,15 @@ LARGE_MEAN = {np.dtype(np.float32): 1e4, np.dtype(np.float64): 1e6}
 
 
 KERNELS = ("batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward")
+ISA_FAMILY = "batchnorm"  # the `isa` fixture's builds (tests/_ops/conftest.py)
+
+pytestmark = pytest.mark.usefixtures("compiled_backend")
 
 
-@pytest.fixture(params=ops.available_isas("batchnorm"))
-def build(request):
+@pytest.fixture
+def build(isa):
     """The compiled kernels of one ISA build, by name."""
-    with ops.use_isa(request.param):
-        yield {k: ops.compiled_kernel(k) for k in KERNELS}
-
-
-@pytest.fixture(autouse=True)
-def compiled_backend():
-    """The door on the compiled kernels."""
-    with ops.use_backend("compiled"):
-        yield
+    return {k: ops.compiled_kernel(k) for k in KERNELS}
 
 
 def data(rng, shape, dtype, offset=0.0):

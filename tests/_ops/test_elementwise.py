@@ -15,6 +15,7 @@ from minigrad._ops import reference, registry
 
 KERNELS = ("relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "sigmoid_forward",
            "sigmoid_backward", "tanh_forward", "tanh_backward")
+ISA_FAMILY = "elementwise"  # the `isa` fixture: each build (one source, other compiler flags)
 SHAPES = [(), (1,), (7,), (3, 5), (2, 3, 5, 7), (1, 1, 1), (70_001,), (257, 263)]  # odd, and > PARALLEL_MIN
 
 
@@ -53,13 +54,6 @@ def assert_kernels_agree(op, x, g, gelu_bounds):
             excess = np.abs(got.astype(np.float64) - want) - bound
             assert not (excess > 0).any(), f"max excess over the bound: {np.nanmax(excess)}"
     return y, gx
-
-
-@pytest.fixture(params=ops.available_isas("elementwise"))
-def isa(request):
-    """Each ISA build of the kernels this CPU runs (the same source, compiled with other flags)."""
-    with ops.use_isa(request.param):
-        yield request.param
 
 
 def test_compiled_kernels_are_the_extension(isa):

@@ -12,28 +12,15 @@ import threading
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 import minigrad._ops as ops
 from minigrad._ops import cpu, reference
 
 SIZES = (1, 2, 5, 17, 63, 64, 65, 100, 257)
 DTYPES = (np.float32, np.float64)
+ISA_FAMILY = "gemm"  # the `isa` fixture's builds (tests/_ops/conftest.py)
 
-
-@pytest.fixture(autouse=True)
-def compiled_backend():
-    """Compiled kernels; the oracle's BLAS on one thread, so it does not fight ours for the cores."""
-    saved_threads = ops.get_num_threads()
-    with ops.use_backend("compiled"), threadpool_limits(limits=1, user_api="blas"):
-        yield
-    ops.set_num_threads(saved_threads)
-
-
-@pytest.fixture(params=ops.available_isas("gemm"))
-def isa(request):
-    with ops.use_isa(request.param):
-        yield request.param
+pytestmark = pytest.mark.usefixtures("compiled_backend")
 
 
 def rand(rng, shape, dtype):
