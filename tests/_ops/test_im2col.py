@@ -108,7 +108,7 @@ def test_door_rejects_bad_arguments():
         ops.im2col(x, 3, padding=-1)
     with pytest.raises(TypeError, match="dilation"):
         ops.im2col(x, 3, dilation=(1, 2, 3))
-    with pytest.raises(ValueError, match="output size"):
+    with pytest.raises(ValueError, match=r"^im2col: .*output size \(0, 0\)"):
         ops.im2col(x, 6)
     with pytest.raises(ValueError, match="out"):
         ops.im2col(x, 3, out=np.zeros((27, 18), np.float64))
