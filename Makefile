@@ -53,7 +53,7 @@ test-debug: venv
 	$(if $(KEEP_DEBUG_BUILD),,$(MAKE) build)
 
 # Passive OpenMP waiting: when other processes share the cores, threads spinning at the kernels'
-# barriers made training ~10x slower (measured on the 2-core machine); sleeping costs little when idle.
+# barriers made training ~10x slower (measured on a 2-core Zen 3); sleeping costs little when idle.
 demo: build
 	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} $(PY) examples/demo.py
 

@@ -13,7 +13,7 @@ PERFORMANCE.md; the pooling row is the 2×2 max-pool after case (a).
 silent upcast of float32 input), numpy GEMMs on the same BLAS threads as the other candidates. It is
 timed interleaved with the others in the same ``compare`` call; ``numpy-ref / minigrad`` and
 ``book / minigrad`` are paired median ratios (above 1: minigrad is faster). A call of the book's layer
-(~40–150 ms on these cases) outlasts a block's ``target``, so compare() gives it one call per block
+(~40–150 ms on these cases on Zen 3) outlasts a block's ``target``, so compare() gives it one call per block
 and it adds a few calls per case to the section's run time, in QUICK mode too.
 """
 

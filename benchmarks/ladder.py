@@ -67,7 +67,7 @@ STEPS = [
 ]
 NUMPY = [("numpy (OpenBLAS), 1 thread", 1), ("numpy (OpenBLAS), 2 threads", 2)]
 
-# (label, M, K, N); quick mode times only the first. Step 1 at 512³ takes ~0.5 s a call: a timed
+# (label, M, K, N); quick mode times only the first. Step 1 at 512³ takes ~0.5 s a call on Zen 3: a timed
 # block is then one call, and GFLOP/s keeps the rows of both sizes comparable.
 CASES = [("100×784×100", 100, 784, 100), ("512×512×512", 512, 512, 512)]
 QUICK_CASES = CASES[:1]

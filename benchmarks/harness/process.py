@@ -9,8 +9,8 @@ import os
 # worker spins ~300 000 times (well under a millisecond on an idle core) before sleeping, so the next
 # parallel region starts at once. On a host whose cores are shared with other jobs a spinning worker
 # takes the core its partner thread needs (torch's MLP step once took 35 ms on 2 threads against
-# 2.4 ms on 1): run `OMP_WAIT_POLICY=PASSIVE make bench` there. PASSIVE costs a wake-up per parallel
-# region: on the idle AMD EPYC minigrad's 2-thread GEMM at 100×784×100 took 1.4–1.7× numpy's time
+# 2.4 ms on 1, Zen 3): run `OMP_WAIT_POLICY=PASSIVE make bench` there. PASSIVE costs a wake-up per parallel
+# region: on the idle AMD EPYC Zen 3 minigrad's 2-thread GEMM at 100×784×100 took 1.4–1.7× numpy's time
 # with it against 1.02–1.06× without, and a full run under it showed 2-thread GEMM rows that did not
 # scale. OpenBLAS's own pthread pool ignores the variable; the gap between blocks outlasts its spin.
 OMP_WAIT_ENV = "OMP_WAIT_POLICY"

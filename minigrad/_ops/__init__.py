@@ -247,7 +247,7 @@ set_num_threads(_threads_from_env())
 def _float_door(name, specs):
     """The door of a kernel declared with Float arrays: ``f(x)``, or ``f(grad_out, x)`` with grad_out
     like x (``registry.unary``). Written out for those two forms, it costs what a hand-written door
-    did (a loop over the specs cost ~0.5 µs more per call, measured on the EPYC)."""
+    did (a loop over the specs cost ~0.5 µs more per call, measured on Zen 4)."""
     names = [s.name for s in specs]
     if len(specs) == 1:
         (n0,) = names

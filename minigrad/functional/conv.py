@@ -28,7 +28,7 @@ from .shape import IndexAdd
 __all__ = ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
 # Elements of a block's column matrix per thread (1 MB in float32: near L2, well inside L3). 2^18
-# was the fastest of 2^17..2^23 on 1-thread CPU time (2^20 was 20-30 % slower on (b), (c)); per
+# was the fastest of 2^17..2^23 on 1-thread CPU time on Zen 3 (2^20 was 20-30 % slower on (b), (c)); per
 # thread, so 2 threads get blocks twice as large and half as many parallel regions per conv.
 COLUMN_BUDGET = 1 << 18
 
@@ -87,7 +87,7 @@ class _ConvPlan:
 # ---------------------------------------------------------------- convolution
 
 # Input channels per group from which ∂x at stride 1 is a transposed convolution (one implicit
-# GEMM with C/groups rows) rather than Wᵀ·G + col2im: 32 measured 1.2-1.4× faster that way, 3
+# GEMM with C/groups rows) rather than Wᵀ·G + col2im: 32 measured 1.2-1.4× faster that way on Zen 4, 3
 # and 1 2× and 17× slower (docs/kernels.md).
 TRANSPOSED_MIN_CHANNELS = 16
 

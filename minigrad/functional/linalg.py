@@ -95,7 +95,7 @@ class Linear(Function):
             y = _ops.gemm(x2, weight.T)
         else:
             y = np.empty((x2.shape[0], weight.shape[0]), dtype=x.dtype)
-            np.copyto(y, bias)  # the broadcast copy: ~0.5 µs less than y[...] = bias at 100×100
+            np.copyto(y, bias)  # the broadcast copy: ~0.5 µs less than y[...] = bias at 100×100 on Zen 4
             _ops.gemm(x2, weight.T, beta=1.0, out=y)
         return y.reshape(x.shape[:-1] + (weight.shape[0],))
 

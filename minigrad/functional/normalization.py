@@ -103,7 +103,7 @@ class BatchNormEval(Function):
     def forward(ctx, x, weight, bias, running_mean, running_var, eps):
         x3 = _as_ncl(x)
         # in float64 (float32 γ, β and statistics promote exactly), rounded once; no separate casts:
-        # on small inputs each ufunc call (~0.5 µs) costs about as much as the kernel
+        # on small inputs each ufunc call (~0.5 µs on Zen 4) costs about as much as the kernel
         inv_std = 1.0 / np.sqrt(running_var.astype(np.float64) + eps)
         scale = inv_std if weight is None else weight * inv_std
         shift = -running_mean * scale if bias is None else bias - running_mean * scale

@@ -66,7 +66,7 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         self._check_input_dim(x)
-        # parameters and buffers read from their stores: a Module.__getattr__ fallback costs ~0.5 µs
+        # parameters and buffers read from their stores: a Module.__getattr__ fallback costs ~0.5 µs on Zen 4
         # a name, a third of eval-mode BN's Python time on a 100×100 input
         params, buffers = self._parameters, self._buffers
         running_mean, running_var, tracked = buffers["running_mean"], buffers["running_var"], buffers["num_batches_tracked"]

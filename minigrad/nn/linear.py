@@ -39,7 +39,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        p = self._parameters  # one dict read, not two Module.__getattr__ fallbacks (~0.5 µs each)
+        p = self._parameters  # one dict read, not two Module.__getattr__ fallbacks (~0.5 µs each on Zen 4)
         return F.linear(x, p["weight"], p["bias"])
 
     def extra_repr(self):

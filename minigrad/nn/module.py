@@ -142,7 +142,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
-            return self.forward(*args, **kwargs)  # no hooks (the usual case): ~1 µs less per layer
+            return self.forward(*args, **kwargs)  # no hooks (the usual case): ~1 µs less per layer on Zen 4
         for key, hook in list(self._forward_pre_hooks.items()):
             if key in self._hooks_with_kwargs:
                 result = hook(self, args, kwargs)

@@ -107,7 +107,7 @@ def _demo_step_fn(batch=4):
     return step
 
 
-@pytest.mark.compiled_only  # the numpy twins make it ~15x slower, and the kernels' memory is the point
+@pytest.mark.compiled_only  # the numpy twins make it ~15x slower (Zen 3), and the kernels' memory is the point
 @pytest.mark.parametrize("threads", [1], indirect=True)
 def test_demo_model_2000_steps_keeps_rss_flat(threads):
     """2,000 training steps of the demo CNN (conv, BN, pooling, dropout, SGD momentum) on the

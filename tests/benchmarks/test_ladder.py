@@ -92,7 +92,7 @@ def test_section_rows(steps, build_dir, monkeypatch, rng):
     monkeypatch.setitem(harness.DEFAULTS, "target", 0.001)
     monkeypatch.setitem(harness.DEFAULTS, "reps", 2)
     monkeypatch.setitem(harness.DEFAULTS, "warmup", 0)
-    monkeypatch.setattr(harness.timing.gc, "collect", lambda: 0)  # ~0.3 s a block with torch loaded
+    monkeypatch.setattr(harness.timing.gc, "collect", lambda: 0)  # ~0.3 s a block with torch loaded (Zen 3)
     rows = ladder.case_rows("37x53x29", 37, 53, 29, rng, build_dir=build_dir)
     assert [r["step"] for r in rows] == [s[0] for s in steps] + [n for n, _ in ladder.NUMPY]
     for r in rows:

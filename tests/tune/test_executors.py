@@ -5,7 +5,7 @@ The Dask comparison runs on a LocalCluster of 2 worker *processes* (1 thread eac
 threads of one process (``processes=False``) would share minigrad's global generator and thread count,
 so two concurrent trials could disturb each other's seeding. ``executor="dask"``, which starts its own
 process cluster, is checked for starting and closing it with a one-thread in-process cluster swapped
-in (a second process cluster would cost another ~5 s of worker start-up).
+in (a second process cluster would cost another ~5 s of worker start-up on Zen 3).
 """
 import json
 import math
@@ -95,7 +95,7 @@ def test_dask_local_cluster_gives_the_serial_results(serial):
     import dask
     from distributed import Client, LocalCluster
 
-    # worker processes forked from multiprocessing's fork server: they start ~2x faster than spawned ones
+    # worker processes forked from multiprocessing's fork server: they start ~2x faster than spawned ones (Zen 3)
     with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                          dashboard_address=None) as cluster, Client(cluster) as client:
