@@ -293,7 +293,8 @@ def _default_text(value):
 
 def parse_signature(text):
     """``[(name, kind, default)]`` from a documented argument list such as ``"input, dim=None, *,
-    keepdim=False"`` (``default`` is None for a required argument, else comparable text)."""
+    keepdim=False"`` (``kind`` an ``inspect.Parameter`` kind; ``default`` is None for a required
+    argument, else comparable text)."""
     params, kind = [], _P
     for part in _split_top(text.replace("\\*", "*")):
         part = part.strip()

@@ -151,9 +151,10 @@ def test_documented_signatures_reads_the_first_line_and_the_function_directives(
         """
 
     assert gen_api.documented_signatures(Builtin, "max") == ["input, *, out=None", "input, dim, keepdim=False, *, out=None"]
+    positional, keyword_only = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
     assert _sig("low=0, high, size, \\*, generator=None") == [
-        ("low", gen_api._P, "0.0"), ("high", gen_api._P, None), ("size", gen_api._P, None),
-        ("generator", gen_api._K, "None")]
+        ("low", positional, "0.0"), ("high", positional, None), ("size", positional, None),
+        ("generator", keyword_only, "None")]
 
 
 def test_undocumented_difference_fails_until_the_note_names_it(monkeypatch):
