@@ -91,12 +91,11 @@ def main(argv=None):
             sections[name] = {"rows": [], "error": harness.not_available(e)}
             print(f"[bench] {name}: {sections[name]['error']}", file=sys.stderr, flush=True)
             continue
-        if name == "scaling":  # it also draws a PNG next to the JSON; a stale one must not be linked
-            image = os.path.join(results_dir, module.IMAGE)
+        if name == "scaling":  # it also draws a PNG named after the report; a stale one must not be linked
+            image = per_cpu.scaling_image(path_md)
             if os.path.exists(image):
                 os.remove(image)
-            sections[name] = harness.run_section(
-                name, lambda quick: module.run(quick, results_dir=results_dir), args.quick)
+            sections[name] = harness.run_section(name, lambda quick: module.run(quick, image=image), args.quick)
             if os.path.exists(image):
                 sections[name]["image"] = image
         else:

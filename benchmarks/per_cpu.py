@@ -1,7 +1,8 @@
-"""One report per CPU kind: a full ``make bench`` writes ``benchmarks/results/<kind>.md``, and
-BENCHMARKS.md is the index, one section per CPU kind measured (its headline table and a link to
-its full report), each from one full run. Partial (``--only``) and QUICK runs write
-``benchmarks/results/<UTC time>.md`` and leave the per-CPU reports alone.
+"""One report per CPU kind: a full ``make bench`` writes ``benchmarks/results/<kind>.md`` and its
+scaling plot ``<kind>-scaling.png``, and BENCHMARKS.md is the index, one section per CPU kind
+measured (its headline table and links to its full report and plot), each from one full run.
+Partial (``--only``) and QUICK runs write ``benchmarks/results/<UTC time>.md`` (and
+``<UTC time>-scaling.png``) and leave the per-CPU files alone.
 
 The kind is the microarchitecture where /proc/cpuinfo's vendor, family and model identify it (the
 project's virtual machines hide the marketing name: Zen 3, Zen 4 and Zen 5 EPYCs all read "AMD
@@ -60,6 +61,12 @@ def report_path(results_dir, kind, stamp, full):
     return os.path.join(results_dir, (slug(kind) if full else stamp) + ".md")
 
 
+def scaling_image(report):
+    """The scaling section's plot, named after its run's report: ``<kind>-scaling.png`` next to
+    ``<kind>.md`` (a full run), ``<UTC time>-scaling.png`` next to a partial run's report."""
+    return os.path.splitext(report)[0] + "-scaling.png"
+
+
 def write_index(path_md, results_dir):
     """BENCHMARKS.md: one section per CPU kind with a full report in results_dir (its headline,
     read back from the run's JSON, and a link to the report)."""
@@ -78,12 +85,15 @@ def write_index(path_md, results_dir):
     for kind, data in sorted(latest.items()):
         meta = data["meta"]
         report = report_path(results_dir, kind, None, True)
+        image = scaling_image(report)
         info, cfg = meta["machine"], meta["machine"].get("minigrad_config", {})
         paths = ", ".join(f"{k[:-5]} {v}" for k, v in cfg.items() if k.endswith("_path"))
+        links = f"Full report: [`{os.path.relpath(report, base)}`]({os.path.relpath(report, base)})"
+        if os.path.exists(image):
+            links += f"; scaling plot: [`{os.path.relpath(image, base)}`]({os.path.relpath(image, base)})"
         out += ["", f"## {kind}", "",
                 f"{info.get('cpu')}; {info.get('cores_available')} cores; ISA paths: {paths}; "
-                f"run {meta.get('started')} UTC, {meta.get('duration_s', 0):.0f} s. "
-                f"Full report: [`{os.path.relpath(report, base)}`]({os.path.relpath(report, base)}).", "",
+                f"run {meta.get('started')} UTC, {meta.get('duration_s', 0):.0f} s. {links}.", "",
                 "| figure | minigrad / torch |", "|---|---|"]
         for label, r in harness.headline(data["sections"]):
             spread = f" ({r['q1']:.2f}–{r['q3']:.2f})" if "q1" in r else ""

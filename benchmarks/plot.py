@@ -5,18 +5,18 @@
 - BatchNorm2d(32) forward + backward on (N, 32, 16, 16), training mode: time vs batch N;
 - Conv2d(1, 30, 5) forward + backward (the SimpleConvNet layer) on (N, 1, 28, 28): time vs batch N.
 
-``run`` measures (rows for the report) and draws ``results/scaling.png`` with matplotlib's Agg
-backend; ``python -m benchmarks.plot RESULTS.json`` redraws the PNG from a saved run.
+``run`` measures (rows for the report) and draws the PNG ``image`` with matplotlib's Agg backend
+(named after the run's report, ``per_cpu.scaling_image``: one per CPU kind); ``python -m
+benchmarks.plot RESULTS.json`` redraws it from a saved run.
 """
 import os
 import sys
 
 import numpy as np
 
-from . import gemm, harness
+from . import gemm, harness, per_cpu
 
 SECTION = "scaling"
-IMAGE = "scaling.png"
 # QUICK: one size per series (a smoke test of the section and the plot, within the 2-minute budget)
 GEMM_SIZES = {"full": (64, 256, 1024), "quick": (1024,)}  # 2048³: in the GEMM section
 BATCHES = {"full": (1, 16, 128, 512), "quick": (128,)}
@@ -56,7 +56,7 @@ def _gemm_note():
             else "minigrad's GEMM is not compiled in this build: its door runs the numpy twin")
 
 
-def run(quick=False, results_dir=None):
+def run(quick=False, image=None):
     mode = "quick" if quick else "full"
     rows = []
     for series, (fmt, sizes_key, make, flops) in SERIES.items():
@@ -73,8 +73,8 @@ def run(quick=False, results_dir=None):
                 rows.append(harness.row(SECTION, case, res, series=series, size=size,
                                         flops=flops(size) if flops else None,
                                         note=_gemm_note() if series == "gemm" else None))
-    if results_dir is not None:
-        draw(rows, os.path.join(results_dir, IMAGE))
+    if image is not None:
+        draw(rows, image)
     return rows
 
 
@@ -123,6 +123,9 @@ if __name__ == "__main__":
 
     with open(sys.argv[1]) as f:
         saved = json.load(f)
-    out = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), IMAGE)
+    path_json = os.path.abspath(sys.argv[1])
+    # runs before the per-CPU reports named none: their report was the JSON's namesake
+    report = saved["meta"].get("report") or os.path.basename(path_json)[:-len(".json")] + ".md"
+    out = per_cpu.scaling_image(os.path.join(os.path.dirname(path_json), report))
     draw(saved["sections"]["scaling"]["rows"], out)
     print(out)

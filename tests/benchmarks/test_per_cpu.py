@@ -30,6 +30,15 @@ def test_report_path_per_kind_only_for_full_runs(tmp_path):
         == str(tmp_path / "20261204T190000Z-quick.md")
 
 
+def test_scaling_plot_is_named_after_the_report(tmp_path):
+    full = per_cpu.report_path(str(tmp_path), "AMD Zen 4", "20261204T190000Z", True)
+    partial = per_cpu.report_path(str(tmp_path), "AMD Zen 4", "20261204T190000Z", False)
+    assert per_cpu.scaling_image(full) == str(tmp_path / "amd-zen-4-scaling.png")
+    assert per_cpu.scaling_image(partial) == str(tmp_path / "20261204T190000Z-scaling.png")
+    other = per_cpu.report_path(str(tmp_path), "AMD Zen 3", "20261204T190000Z", True)
+    assert per_cpu.scaling_image(other) != per_cpu.scaling_image(full)
+
+
 def _run(kind, started, full, value):
     row = {"section": "overhead", "case": "tiny", "threads": 1, "baseline": "torch",
            "candidates": {"minigrad": {"median": value}, "torch": {"median": 1.0}},
@@ -49,6 +58,7 @@ def test_index_has_one_section_per_kind_from_its_latest_full_run(tmp_path):
             "20261104T000000Z": _run("Intel Sapphire Rapids", "2026-11-04", True, 1.25)}
     for stamp, data in runs.items():
         (results / f"{stamp}.json").write_text(json.dumps(data))
+    (results / "amd-zen-4-scaling.png").write_bytes(b"")  # Zen 4's run drew its plot; Sapphire Rapids' did not
     per_cpu.write_index(str(tmp_path / "BENCHMARKS.md"), str(results))
     md = (tmp_path / "BENCHMARKS.md").read_text()
     assert md.count("\n## ") == 2 and "## AMD Zen 4" in md and "## Intel Sapphire Rapids" in md
@@ -56,3 +66,5 @@ def test_index_has_one_section_per_kind_from_its_latest_full_run(tmp_path):
     assert "**0.75×**" in zen4 and "0.50" not in zen4 and "9.00" not in md
     assert "gemm avx512, batchnorm avx2" in zen4 and "2 cores" in zen4
     assert "(benchmarks/results/amd-zen-4.md)" in zen4
+    assert "(benchmarks/results/amd-zen-4-scaling.png)" in zen4
+    assert "scaling" not in md.split("## Intel Sapphire Rapids")[1]
