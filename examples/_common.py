@@ -155,6 +155,16 @@ def smooth(values, window):
     return (csum[end] - csum[start]) / (end - start)
 
 
+def plot_batch_losses(ax, losses, steps_per_epoch, color="tab:blue", per_batch="per batch",
+                      average="moving average"):
+    """Per-batch training losses on ``ax`` against epochs: each batch faintly (unless ``per_batch``, its
+    legend label, is None) and their moving average over a tenth of the run (1 to 50 batches)."""
+    x = np.arange(1, len(losses) + 1) / steps_per_epoch
+    if per_batch is not None:
+        ax.plot(x, losses, color=color, alpha=0.25, lw=0.8, label=per_batch)
+    ax.plot(x, smooth(losses, max(1, min(50, len(losses) // 10))), color=color, lw=1.5, label=average)
+
+
 def mlp(hidden, activation=nn.ReLU, norm=None, in_features=784, classes=10, dropout=0.0, init=None):
     """``Flatten → [Linear → norm → activation → dropout] per width in hidden → Linear(classes)``;
     ``norm`` is a layer class taking the width (e.g. ``nn.BatchNorm1d``) or None; ``dropout`` > 0 adds

@@ -27,8 +27,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import minigrad  # noqa: E402
 import minigrad.onnx  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
-from _common import (evaluate, load_data, loader_pair, make_parser, run, save_figure, smooth,  # noqa: E402
-                     train_epoch)
+from _common import (evaluate, load_data, loader_pair, make_parser, plot_batch_losses, run,  # noqa: E402
+                     save_figure, train_epoch)
 
 QUICK_BATCHES = 25
 
@@ -58,11 +58,8 @@ def export_onnx(model, path):
 def plot(history, batch_losses, path, title):
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
     epochs = [h["epoch"] for h in history]
-    steps_per_epoch = len(batch_losses) / max(len(history), 1)
-    steps = [(i + 1) / steps_per_epoch for i in range(len(batch_losses))]
-    ax_loss.plot(steps, batch_losses, color="tab:blue", alpha=0.25, lw=0.8, label="train (per batch)")
-    window = max(1, min(50, len(batch_losses) // 10))
-    ax_loss.plot(steps, smooth(batch_losses, window), color="tab:blue", lw=1.5, label="train (moving average)")
+    plot_batch_losses(ax_loss, batch_losses, len(batch_losses) / max(len(history), 1),
+                      per_batch="train (per batch)", average="train (moving average)")
     ax_loss.plot(epochs, [h["test_loss"] for h in history], "o-", color="tab:orange", label="test (eval mode)")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     ax_loss.legend()

@@ -31,15 +31,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 import minigrad  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
 from minigrad.data import DataLoader, Subset  # noqa: E402
 from minigrad.random import default_generator  # noqa: E402
 from minigrad.tensor import Tensor  # noqa: E402
-from _common import (NonFiniteLoss, evaluate, load_data, loader_pair, make_parser, mlp, run,  # noqa: E402
-                     save_figure, smooth, train_epoch, write_json)
+from _common import (NonFiniteLoss, evaluate, load_data, loader_pair, make_parser, mlp,  # noqa: E402
+                     plot_batch_losses, run, save_figure, train_epoch, write_json)
 
 QUICK_BATCHES = 12
 TRAIN_EVAL_SAMPLES = 10_000
@@ -81,9 +80,8 @@ def plot(records, path, title):
     fig, (ax_loss, ax_train, ax_test) = plt.subplots(1, 3, figsize=(14, 4))
     colors = {"plain": "tab:blue", "bn": "tab:red", "noisy_bn": "tab:green"}
     for name, rec in records.items():
-        losses = rec["batch_losses"]
-        x = np.arange(1, len(losses) + 1) / rec["steps_per_epoch"]
-        ax_loss.plot(x, smooth(losses, max(1, min(50, len(losses) // 10))), color=colors[name], label=LABELS[name])
+        plot_batch_losses(ax_loss, rec["batch_losses"], rec["steps_per_epoch"], colors[name], per_batch=None,
+                          average=LABELS[name])
         epochs = [h["epoch"] for h in rec["history"]]
         ax_train.plot(epochs, [h["train_mode_acc"] for h in rec["history"]], "o--", color=colors[name], alpha=0.6,
                       label=f"{LABELS[name]}, during the epoch")

@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import minigrad  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
 from minigrad.data import DataLoader, Subset  # noqa: E402
-from _common import (evaluate, load_data, loader_pair, make_parser, run, save_figure, smooth,  # noqa: E402
-                     train_epoch, write_json)
+from _common import (evaluate, load_data, loader_pair, make_parser, plot_batch_losses, run,  # noqa: E402
+                     save_figure, train_epoch, write_json)
 
 QUICK_BATCHES = 8
 TRAIN_EVAL_SAMPLES = 10_000
@@ -41,11 +41,7 @@ def make_model():
 
 def plot(history, batch_losses, path, title):
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
-    steps_per_epoch = len(batch_losses) / max(len(history), 1)
-    x = [(i + 1) / steps_per_epoch for i in range(len(batch_losses))]
-    ax_loss.plot(x, batch_losses, color="tab:blue", alpha=0.25, lw=0.7, label="per batch")
-    ax_loss.plot(x, smooth(batch_losses, max(1, min(50, len(batch_losses) // 10))), color="tab:blue",
-                 label="moving average")
+    plot_batch_losses(ax_loss, batch_losses, len(batch_losses) / max(len(history), 1))
     ax_loss.set(xlabel="epoch", ylabel="training loss", title="loss")
     ax_loss.legend()
     epochs = [h["epoch"] for h in history]

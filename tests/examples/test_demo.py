@@ -122,3 +122,23 @@ def test_evaluate_restores_mode_and_records_no_graph(load_example):
 def test_smooth_is_a_trailing_moving_average(load_example):
     common = load_example("_common")
     np.testing.assert_allclose(common.smooth([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
+
+
+def test_plot_batch_losses_draws_batches_and_their_average_against_epochs(load_example):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    common = load_example("_common")
+    losses = np.random.default_rng(0).uniform(0, 3, 200)
+    fig, (ax, ax_avg) = plt.subplots(1, 2)
+    common.plot_batch_losses(ax, losses, 50)
+    common.plot_batch_losses(ax_avg, losses, 50, per_batch=None, average="net")
+    raw, avg = ax.get_lines()
+    np.testing.assert_allclose(raw.get_xdata(), np.arange(1, 201) / 50)  # batch i ends at epoch i / 50
+    np.testing.assert_array_equal(raw.get_ydata(), losses)
+    np.testing.assert_allclose(avg.get_ydata(), common.smooth(losses, 20))  # a tenth of 200 batches
+    (only,) = ax_avg.get_lines()
+    assert only.get_label() == "net" and raw.get_label() == "per batch"
+    np.testing.assert_allclose(only.get_ydata(), avg.get_ydata())
+    plt.close(fig)
