@@ -14,7 +14,7 @@ Method (the machines are shared and noisy, so only ratios measured in the same r
   block lasts about ``target`` seconds (tiny ops are timed over hundreds of calls, a training step
   over one or a few). The figure is seconds per call.
 - Before every block the process sleeps ``gap`` seconds (0.25 s; 0.15 s in QUICK): OpenBLAS's
-  workers busy-wait ~0.1 s after a call, and whichever candidate runs next would otherwise share the
+  workers busy-wait ~0.1 s after a call (measured on Zen 3), and whichever candidate runs next would otherwise share the
   cores with them.
 - Thread counts are explicit and the same for every candidate of a comparison: minigrad's kernels
   (``minigrad.set_num_threads``), numpy's BLAS (threadpoolctl) and torch (``torch.set_num_threads``).

@@ -12,7 +12,7 @@ from .process import thread_settings, use_threads
 # Defaults of compare(); ``configure(quick=True)`` shrinks them for `make bench QUICK=1`.
 FULL_DEFAULTS = {"reps": 7, "warmup": 2, "gap": 0.25, "target": 0.05}
 DEFAULTS = dict(FULL_DEFAULTS)
-# QUICK (a smoke run, ≤ 2 minutes in all): a shorter gap, still longer than OpenBLAS's ~0.1 s spin.
+# QUICK (a smoke run, ≤ 2 minutes in all): a shorter gap, still longer than OpenBLAS's ~0.1 s spin (on Zen 3).
 QUICK_DEFAULTS = {"reps": 3, "warmup": 1, "gap": 0.15, "target": 0.02}
 BASELINE = "torch"
 
