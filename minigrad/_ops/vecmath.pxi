@@ -139,77 +139,60 @@ cdef extern from *:
         return copysign(mg_select_f64(a > 19.5, 1.0, -m / (2.0 + m)), x);
     }
 
-    /* erfc(z) for 1 <= z <= 10.6 (past 10.6, Phi(-z sqrt 2) < 2^-150): t e^(-z^2 + P(t)),
-       t = 1/(1 + z/2) (the form of Numerical Recipes' erfcc), P a degree-16 least-squares Chebyshev
-       fit of log(erfc(z) e^(z^2) / t) to mpmath values: 1.3e-12 relative */
-    static inline double mg_erfc_f64(double z) {
-        double t = 1.0 / (1.0 + 0.5 * z), q;
-        q = 0.09218138440259895 * t - 0.717608393420858;
-        q = q * t + 2.280412056390338;
-        q = q * t - 3.358029109552636;
-        q = q * t + 0.5447966739720095;
-        q = q * t + 6.744112557357775;
-        q = q * t - 12.985791550232062;
-        q = q * t + 12.833685240621254;
-        q = q * t - 8.154018564667957;
-        q = q * t + 3.8907742376954677;
-        q = q * t - 1.413524322709299;
-        q = q * t + 0.19044447045199128;
-        q = q * t - 0.14767919829763332;
-        q = q * t + 0.09143384907437979;
-        q = q * t + 0.3742858171721111;
-        q = q * t + 1.000037887782991;
-        q = q * t - 1.2655130360393312;
-        return t * mg_exp_neg_f64(q - z * z);
+    /* GELU's normal CDF Phi and density phi in float32 (docs/kernels.md, section 5). For a = |x|:
+       Phi(-a) = E F(a), E = e^(-a^2/2), with F(a) = Phi(-a) e^(a^2/2) (Mills' ratio over sqrt(2 pi))
+       a rational P(a)/R(a) of degrees 4 and 5, fitted by benchmarks/gelu_fit.py on [0, 14.8] (past it
+       every result is below half the smallest subnormal, so a is capped there); all coefficients are
+       positive, so Horner's rule in float32 sums terms of one sign, and P(0) = 1/2 exactly, so
+       Phi(0) = 1/2 exactly. Phi(x) = 1 - E F for x >= 0: no erf, no 1 + erf that cancels as x -> -inf.
+       a^2 = h + l exactly (an FMA, or Dekker's split where there is none: x in two 12-bit halves whose
+       products are exact), e^(-a^2/2) = e^(-h/2) (1 - l/2): a rounded a^2 would cost up to 50 ulp of E
+       at a = 14. E comes from the exp of the sigmoid (mg_expm1_reduced_f32), scaled by 2^64 so that it
+       is a normal number down to GELU's cap: a subnormal E rounded before its product with x F
+       (up to 14 x 0.4) would cost up to 3 ulp; the callers multiply by 2^-64 last.
+       Sets *e = 2^64 E (1 - l/2) and returns F. */
+    static inline float mg_gelu_parts_f32(float x, float *e) {
+        float a = fabsf(x), h, l, p, r;
+        int32_t n, capped = a > 14.8f;
+        a = mg_select_f32(capped, 14.8f, a);             /* also keeps inf out of the FMA */
+        h = a * a;
+    #if defined(__FMA__)
+        l = fmaf(a, a, -h);
+    #else
+        {
+            float c = 4097.0f * a, hi = c - (c - a), lo = a - hi;
+            l = ((hi * hi - h) + 2.0f * hi * lo) + lo * lo;
+        }
+    #endif
+        p = 0.004107899963855743f * a + 0.04059256613254547f;
+        p = p * a + 0.18313804268836975f;
+        p = p * a + 0.43820056319236755f;
+        p = p * a + 0.5f;
+        r = 0.010296860709786415f * a + 0.10175684839487076f;
+        r = r * a + 0.46920713782310486f;
+        r = r * a + 1.2021589279174805f;
+        r = r * a + 1.6742860078811646f;
+        r = r * a + 1.0f;
+        /* E = 0 past the cap (2^64 E(14.8) is not), so that x E F = 0, or NaN at x = -inf, as IEEE says */
+        *e = mg_select_f32(capped, 0.0f, (1.0f + mg_expm1_reduced_f32(-0.5f * h, &n)) * mg_pow2_f32(n + 64) * (1.0f - 0.5f * l));
+        return p / r;
     }
-    /* erf(z) for |z| <= 1: its Taylor series z P(z^2) to z^35 (the next term is below 5e-18) */
-    static inline double mg_erf_small_f64(double z) {
-        double s = z * z, q;
-        q = -9.063970842808673e-17 * s + 1.6342614095367152e-15;
-        q = q * s - 2.7835162072109212e-14;
-        q = q * s + 4.4632242632864775e-13;
-        q = q * s - 6.7113668551641105e-12;
-        q = q * s + 9.422759064650411e-11;
-        q = q * s - 1.2290555301717926e-09;
-        q = q * s + 1.4807192815879218e-08;
-        q = q * s - 1.6365844691234924e-07;
-        q = q * s + 1.6462114365889246e-06;
-        q = q * s - 1.492565035840625e-05;
-        q = q * s + 0.00012055332981789664;
-        q = q * s - 0.0008548327023450852;
-        q = q * s + 0.005223977625442188;
-        q = q * s - 0.026866170645131252;
-        q = q * s + 0.11283791670955126;
-        q = q * s - 0.37612638903183754;
-        q = q * s + 1.1283791670955126;
-        return z * q;
+    /* GELU y = x Phi(x): for x < 0, E (x F), so that a subnormal result is rounded once */
+    static inline float mg_gelu_f32(float x) {
+        float e, f = mg_gelu_parts_f32(x, &e);
+        return mg_select_f32(x < 0, e * (x * f) * 0x1p-64f, x * (1.0f - e * 0x1p-64f * f));
     }
-    /* Phi(x) = (1 + erf(x/sqrt 2))/2, the standard normal CDF: the series near 0, where GELU's
-       gradient Phi + x phi crosses 0 and needs Phi to float64 precision; erfc on both tails, so Phi
-       keeps its relative precision as x -> -inf; 0 or 1 past |x| = 10.6 sqrt 2 */
-    static inline double mg_normal_cdf_f64(double x) {
-        double z = fabs(x) * 0.70710678118654752440, tail, near;
-        tail = 0.5 * mg_erfc_f64(mg_select_f64(z > 10.6, 10.6, mg_select_f64(z < 1.0, 1.0, z)));
-        tail = mg_select_f64(x < 0, tail, 1.0 - tail);
-        near = 0.5 + 0.5 * mg_erf_small_f64(mg_select_f64(z < 1.0, x * 0.70710678118654752440, 0.0));
-        return mg_select_f64(z > 10.6, mg_select_f64(x > 0, 1.0, 0.0), mg_select_f64(z < 1.0, near, tail));
-    }
-    /* the standard normal density phi(x) = e^(-x^2/2)/sqrt(2 pi); 0 past |x| = 15 */
-    static inline double mg_normal_pdf_f64(double x) {
-        double h = 0.5 * x * x;
-        return mg_select_f64(h > 112.5, 0.0, 0.39894228040143267794 * mg_exp_neg_f64(-mg_select_f64(h > 112.5, 112.5, h)));
+    /* its derivative Phi(x) + x phi(x), phi(x) = E/sqrt(2 pi): E (F + x k) for x < 0 (where it
+       crosses 0 near x = -0.75, with the cancellation that any formula has), 1 + E (x k - F) else */
+    static inline float mg_gelu_grad_f32(float x) {
+        const float k = 0.3989422804014327f;            /* 1/sqrt(2 pi) */
+        float e, f = mg_gelu_parts_f32(x, &e);
+        return mg_select_f32(x < 0, e * (f + x * k) * 0x1p-64f, 1.0f + e * 0x1p-64f * (x * k - f));
     }
 
-    /* 1 in the builds where GCC vectorizes the float64 functions (see the note on SSE2 above) */
-    #if defined(__AVX2__)
-    #define MG_F64_VECTORIZES 1
-    #else
-    #define MG_F64_VECTORIZES 0
-    #endif
     """
-    const int MG_F64_VECTORIZES
-    double mg_normal_cdf_f64(double x) noexcept nogil
-    double mg_normal_pdf_f64(double x) noexcept nogil
+    float mg_gelu_f32(float x) noexcept nogil
+    float mg_gelu_grad_f32(float x) noexcept nogil
     float mg_sigmoid_f32(float x) noexcept nogil
     double mg_sigmoid_f64(double x) noexcept nogil
     float mg_tanh_f32(float x) noexcept nogil
