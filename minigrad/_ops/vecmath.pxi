@@ -60,14 +60,15 @@ cdef extern from *:
     #define MG_SHIFT_F32 0x1.8p23f
     #define MG_SHIFT_F64 0x1.8p52
 
-    /* t = n ln2 + r: sets n, returns e^r - 1 */
-    static inline float mg_expm1_reduced_f32(float t, int32_t *n) {
+    /* t - s = n ln2 + r: sets n, returns e^r - 1 (s: a small low part of the argument, 0 but in GELU;
+       r - 0 folds away) */
+    static inline float mg_expm1_reduced_f32(float t, float s, int32_t *n) {
         float k = t * 1.44269504088896341f + MG_SHIFT_F32;
         float nf = k - MG_SHIFT_F32;
         float r = t - nf * 0.693145751953125f;         /* ln2_hi: 15 bits, n*ln2_hi exact */
         float q;
         *n = (int32_t)(mg_bits_f32(k) - mg_bits_f32(MG_SHIFT_F32));
-        r = r - nf * 1.42860682030941723212e-6f;       /* ln2_lo */
+        r = r - nf * 1.42860682030941723212e-6f - s;   /* ln2_lo */
         q = 1.0f / 720 + r * (1.0f / 5040);
         q = 1.0f / 120 + r * q;
         q = 1.0f / 24 + r * q;
@@ -100,7 +101,7 @@ cdef extern from *:
        2^-64 (for t >= -110 in float32, -750 in float64, where e^t has rounded to 0) */
     static inline float mg_exp_neg_f32(float t) {
         int32_t n;
-        float p = mg_expm1_reduced_f32(t, &n);
+        float p = mg_expm1_reduced_f32(t, 0.0f, &n);
         return (1.0f + p) * mg_pow2_f32(n + 64) * 0x1p-64f;
     }
     static inline double mg_exp_neg_f64(double t) {
@@ -125,7 +126,7 @@ cdef extern from *:
     static inline float mg_tanh_f32(float x) {
         float a = fabsf(x), p, s, m;
         int32_t n;
-        p = mg_expm1_reduced_f32(-2.0f * a, &n);
+        p = mg_expm1_reduced_f32(-2.0f * a, 0.0f, &n);
         s = mg_pow2_f32(n);
         m = s * p + (s - 1.0f);
         return copysignf(mg_select_f32(a > 9.5f, 1.0f, -m / (2.0f + m)), x);
@@ -147,10 +148,10 @@ cdef extern from *:
        Phi(0) = 1/2 exactly. Phi(x) = 1 - E F for x >= 0: no erf, no 1 + erf that cancels as x -> -inf.
        a^2 = h + l exactly (an FMA, or Dekker's split where there is none: x in two 12-bit halves whose
        products are exact), e^(-a^2/2) = e^(-h/2) (1 - l/2): a rounded a^2 would cost up to 50 ulp of E
-       at a = 14. E comes from the exp of the sigmoid (mg_expm1_reduced_f32), scaled by 2^64 so that it
+       at a = 14 (l/2 joins the exp's reduced argument). E comes from the exp of the sigmoid (mg_expm1_reduced_f32), scaled by 2^64 so that it
        is a normal number down to GELU's cap: a subnormal E rounded before its product with x F
        (up to 14 x 0.4) would cost up to 3 ulp; the callers multiply by 2^-64 last.
-       Sets *e = 2^64 E (1 - l/2) and returns F. */
+       Sets *e = 2^64 E and returns F. */
     static inline float mg_gelu_parts_f32(float x, float *e) {
         float a = fabsf(x), h, l, p, r;
         int32_t n, capped = a > 14.8f;
@@ -174,13 +175,15 @@ cdef extern from *:
         r = r * a + 1.6742860078811646f;
         r = r * a + 1.0f;
         /* E = 0 past the cap (2^64 E(14.8) is not), so that x E F = 0, or NaN at x = -inf, as IEEE says */
-        *e = mg_select_f32(capped, 0.0f, (1.0f + mg_expm1_reduced_f32(-0.5f * h, &n)) * mg_pow2_f32(n + 64) * (1.0f - 0.5f * l));
+        *e = mg_select_f32(capped, 0.0f, (1.0f + mg_expm1_reduced_f32(-0.5f * h, 0.5f * l, &n)) * mg_pow2_f32(n + 64));
         return p / r;
     }
-    /* GELU y = x Phi(x): for x < 0, E (x F), so that a subnormal result is rounded once */
+    /* GELU y = x Phi(x): x E F for x < 0 (scaled back last: a subnormal result is rounded once),
+       x (1 - E F) else (so that +inf stays inf and -0 stays -0) */
     static inline float mg_gelu_f32(float x) {
-        float e, f = mg_gelu_parts_f32(x, &e);
-        return mg_select_f32(x < 0, e * (x * f) * 0x1p-64f, x * (1.0f - e * 0x1p-64f * f));
+        float e, f = mg_gelu_parts_f32(x, &e), q;
+        q = e * f;
+        return mg_select_f32(x < 0, x * q * 0x1p-64f, x * (1.0f - q * 0x1p-64f));
     }
     /* its derivative Phi(x) + x phi(x), phi(x) = E/sqrt(2 pi): E (F + x k) for x < 0 (where it
        crosses 0 near x = -0.75, with the cancellation that any formula has), 1 + E (x k - F) else */
