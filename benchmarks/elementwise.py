@@ -6,7 +6,8 @@ on its numpy reference kernels (``numpy-ref``), timed by :func:`benchmarks.harne
 One call = ``F.<op>(x)`` and its backward to x through each framework's autograd, with a fixed
 upstream gradient. Sigmoid and tanh (whose exp the kernels compute themselves, ``_ops/vecmath.pxi``):
 2¹⁷ values (512 KB of float32, the size at which a second thread starts to pay) and 2²⁰, float32 and
-float64, on 1 and 2 threads. GELU and ReLU: float32 on 2 threads, 2¹⁷ values and 256×1024 (1 MB).
+float64, on 1 and 2 threads. GELU and ReLU: float32 on 2 threads, 2¹⁷ values and 256×1024 (1 MB);
+GELU also in float64.
 QUICK: sigmoid and tanh, float32, 2¹⁷, 1 and 2 threads.
 """
 import numpy as np
@@ -18,7 +19,8 @@ SECTION = "elementwise"
 GRID = [(("sigmoid", "tanh"), [(1 << 17,)], (np.float32,), (1, 2)),
         (("sigmoid", "tanh"), [(1 << 20,)], (np.float32,), (1, 2)),
         (("sigmoid", "tanh"), [(1 << 17,), (1 << 20,)], (np.float64,), (1, 2)),
-        (("gelu", "relu"), [(1 << 17,), (256, 1024)], (np.float32,), (2,))]
+        (("gelu", "relu"), [(1 << 17,), (256, 1024)], (np.float32,), (2,)),
+        (("gelu",), [(1 << 17,), (256, 1024)], (np.float64,), (2,))]
 
 
 def run(quick=False):

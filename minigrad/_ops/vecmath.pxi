@@ -1,4 +1,5 @@
-# Vectorizable e^x − 1, logistic sigmoid and tanh for float32 and float64, as inline C functions of
+# Vectorizable e^x − 1, logistic sigmoid and tanh for float32 and float64, and GELU for float32 (its
+# normal CDF and density, at the end), as inline C functions of
 # one element that GCC's loop vectorizer turns into SIMD code in a prange loop (4/8/16 float32 lanes
 # with the generic/AVX2/AVX-512 flags of the file that includes this one). The C library's expf,
 # exp and tanh are scalar calls that stop the vectorizer: the float32 sigmoid + its backward on 2¹⁷
@@ -147,11 +148,14 @@ cdef extern from *:
        positive, so Horner's rule in float32 sums terms of one sign, and P(0) = 1/2 exactly, so
        Phi(0) = 1/2 exactly. Phi(x) = 1 - E F for x >= 0: no erf, no 1 + erf that cancels as x -> -inf.
        a^2 = h + l exactly (an FMA, or Dekker's split where there is none: x in two 12-bit halves whose
-       products are exact), e^(-a^2/2) = e^(-h/2) (1 - l/2): a rounded a^2 would cost up to 50 ulp of E
-       at a = 14 (l/2 joins the exp's reduced argument). E comes from the exp of the sigmoid (mg_expm1_reduced_f32), scaled by 2^64 so that it
-       is a normal number down to GELU's cap: a subnormal E rounded before its product with x F
-       (up to 14 x 0.4) would cost up to 3 ulp; the callers multiply by 2^-64 last.
-       Sets *e = 2^64 E and returns F. */
+       products are exact), and l/2 joins the exp's reduced argument: a rounded a^2 would cost up to
+       50 ulp of E at a = 14. E comes from the sigmoid's exp (mg_expm1_reduced_f32), scaled by 2^64 so
+       that it is a normal number down to GELU's cap: a subnormal E rounded before its product with
+       x F (up to 14 x 0.4) would cost up to 3 ulp; the callers multiply by 2^-64 last.
+       Sets *e = 2^64 E and returns F.
+       Accuracy against math.erfc in float64 on 2.25e6 points per build: GELU within 6.1 ulp (7.7 in
+       the generic build: no FMA, two roundings a Horner step), its derivative within 3.2 ulp (4.2) of
+       the larger of Phi and |x phi|; tests/_ops/conftest.py:GELU_FLOAT32_ULPS holds them to 10 and 6. */
     static inline float mg_gelu_parts_f32(float x, float *e) {
         float a = fabsf(x), h, l, p, r;
         int32_t n, capped = a > 14.8f;
