@@ -243,10 +243,10 @@ def _check_conv_input(x):
     return _check_nchw("x", x)
 
 
-def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1, bias=None):
     """y (N, Cout, OH, OW): x (N, C, H, W) convolved (cross-correlated) with weight
-    (Cout, C / groups, KH, KW), PyTorch's conv2d without bias. ``padding``: int, (ph, pw) or
-    (top, bottom, left, right)."""
+    (Cout, C / groups, KH, KW), plus bias (Cout,) when given: PyTorch's conv2d. ``padding``: int,
+    (ph, pw) or (top, bottom, left, right)."""
     x = _check_conv_input(x)
     weight = check_float("weight", weight)
     if weight.dtype != x.dtype:  # a TypeError, as check_same and grad_out's check raise
@@ -260,12 +260,21 @@ def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1):
                          f"{x.shape[1]}, groups={groups}), got weight of shape {weight.shape}")
     k, s, p, d, o = _conv_geometry(("conv2d_forward", "x", "weight's kernel"), x.shape, weight.shape[2:], stride,
                                    padding, dilation)
-    return x, weight, s, p, d, o, groups
+    if bias is not None:
+        bias = check_float("bias", bias)
+        if bias.dtype != x.dtype:
+            raise TypeError(f"bias: expected dtype {x.dtype} (the dtype of x), got {bias.dtype}")
+        if bias.shape != weight.shape[:1]:
+            raise ValueError(f"bias: expected shape {weight.shape[:1]} (the output channels), got {bias.shape}")
+    return x, weight, s, p, d, o, groups, bias
 
 
-def conv2d_backward_weight(grad_out, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_backward_weight(grad_out, x, weight_shape, stride=1, padding=0, dilation=1, groups=1,
+                           grad_bias=False):
     """∂W (weight_shape) of conv2d_forward(x, W, ...) for the upstream gradient grad_out
-    (N, Cout, OH, OW)."""
+    (N, Cout, OH, OW); with ``grad_bias`` the pair (∂W, ∂b), ∂b (Cout,) = Σ grad_out over N, OH, OW."""
+    if not isinstance(grad_bias, (bool, np.bool_)):
+        raise TypeError(f"grad_bias: expected a bool, got {grad_bias!r}")
     x = _check_conv_input(x)
     weight_shape = _ints("weight_shape", weight_shape, 4, 0)
     if min(weight_shape[2:]) < 1:
@@ -281,7 +290,7 @@ def conv2d_backward_weight(grad_out, x, weight_shape, stride=1, padding=0, dilat
         raise TypeError(f"grad_out: expected dtype {x.dtype} (the dtype of x), got {grad_out.dtype}")
     if grad_out.shape != (x.shape[0], weight_shape[0]) + o:
         raise ValueError(f"grad_out: expected shape {(x.shape[0], weight_shape[0]) + o}, got {grad_out.shape}")
-    return grad_out, x, weight_shape, s, p, d, o, groups
+    return grad_out, x, weight_shape, s, p, d, o, groups, bool(grad_bias)
 
 
 def pool_output_size(input_hw, kernel_size, stride, padding, dilation, ceil_mode):

@@ -220,13 +220,53 @@ cdef struct ConvJob:
     ConvB cb               # the geometry; cb.x is set per product
     Py_ssize_t C, Cout, cin_g, cout_g, ckk_g, groups
     bint plain             # 1 x 1, stride 1, no padding: B is x_n,g itself
+    const void* bias       # forward: b (Cout), added to each product's rows, or NULL
+    double* db             # ∂W: ∂b partial sums, Cout per thread (Σ of each G row), or NULL
+
+
+cdef double _row_sum(const floating* a, Py_ssize_t n) noexcept nogil:
+    """Σ a[:n] in 16 interleaved partial sums (constant bounds: vector adds; a plain running sum
+    is one dependent add per value), then in double."""
+    cdef floating acc[16]
+    cdef Py_ssize_t i, j
+    cdef double s = 0
+    for j in range(16):
+        acc[j] = 0
+    for i in range(n // 16):
+        for j in range(16):
+            acc[j] += a[i * 16 + j]
+    for j in range(16):
+        s += acc[j]
+    for i in range(n // 16 * 16, n):
+        s += a[i]
+    return s
+
+
+cdef void _bias_rows(const ConvJob* job, Py_ssize_t grp, const floating* a, floating* c,
+                     double* db) noexcept nogil:
+    """The bias part of one product, while its rows are in cache: the forward adds b to its
+    output rows c (y = W·cols + b: no second pass over y), ∂W adds the sums of its G rows a
+    into db (∂b = Σ G: no second pass over grad_out)."""
+    cdef Py_ssize_t o, p, OHW = job.cb.OHW
+    cdef floating bv
+    cdef floating* row
+    if job.cb.by_pixel:
+        for o in range(job.cout_g):
+            db[grp * job.cout_g + o] += _row_sum(a + o * OHW, OHW)
+        return
+    for o in range(job.cout_g):
+        bv = (<const floating*>job.bias)[grp * job.cout_g + o]
+        row = c + o * OHW
+        for p in range(OHW):
+            row[p] += bv
 
 
 cdef void _conv_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t grp,
                         const floating* x, const floating* a0, floating* c0, floating* ws,
-                        bint team) noexcept nogil:
+                        double* db, bint team) noexcept nogil:
     """The product of sample n, group grp (module comment): on this thread alone (ws: its B~ then
-    its A~), or with team on plan.nt threads (ws: plan.wsize elements). ∂W accumulates into c0."""
+    its A~), or with team on plan.nt threads (ws: plan.wsize elements). ∂W accumulates into c0
+    (and ∂b into db); the forward adds the bias."""
     cdef ConvB cb = job.cb
     cdef Py_ssize_t HW = cb.HW, OHW = cb.OHW
     cdef Py_ssize_t M = job.cout_g, N, K, rsa, rsb, csb, ldc
@@ -248,12 +288,15 @@ cdef void _conv_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t
     else:
         _gemm_thread(M, N, K, plan.kc, plan.nc, 1, a, rsa, 1, <const floating*>cb.x, rsb, csb, beta,
                      c, ldc, ws, ws + plan.bsize, 0, 1, False, NULL if job.plain else &cb)
+    if (job.bias != NULL and not cb.by_pixel) or (db != NULL and cb.by_pixel):
+        _bias_rows(job, grp, a, c, db)
 
 
 cdef void _conv_run(const ConvJob* job, Py_ssize_t nsamples, Plan* plan, int nt,
                     const floating* x, const floating* a0, floating* c0, floating* ws) noexcept nogil:
     """All products: nt > 1 threads taking whole products each (ws: nt (B~, A~) pairs, then for
-    ∂W nt - 1 zeroed partial sums), or nt == 1: one product after the other on plan.nt threads."""
+    ∂W nt - 1 zeroed partial sums; ∂b's partial sums: job.db + tid·Cout), or nt == 1: one product
+    after the other on plan.nt threads."""
     cdef Py_ssize_t tasks = nsamples * job.groups, per = plan.bsize + plan.asize, t, i
     cdef Py_ssize_t wsize = job.Cout * job.ckk_g
     cdef int tid, team, u
@@ -261,14 +304,15 @@ cdef void _conv_run(const ConvJob* job, Py_ssize_t nsamples, Plan* plan, int nt,
     cdef floating* partial = ws + nt * per
     if nt == 1:
         for t in range(tasks):
-            _conv_product(job, plan, t // job.groups, t % job.groups, x, a0, c0, ws, True)
+            _conv_product(job, plan, t // job.groups, t % job.groups, x, a0, c0, ws, job.db, True)
         return
     with parallel(num_threads=nt):
         tid = threadid()
         team = mg_gemm_team_size()  # may be smaller than asked for
         c = c0 if tid == 0 or not job.cb.by_pixel else partial + (tid - 1) * wsize
         for t in range(tid * tasks // team, (tid + 1) * tasks // team):
-            _conv_product(job, plan, t // job.groups, t % job.groups, x, a0, c, ws + tid * per, False)
+            _conv_product(job, plan, t // job.groups, t % job.groups, x, a0, c, ws + tid * per,
+                          NULL if job.db == NULL else job.db + tid * job.Cout, False)
     if job.cb.by_pixel:
         for u in range(nt - 1):
             for i in range(wsize):
@@ -286,9 +330,11 @@ def conv_scratch_bytes():
 
 
 cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride, padding,
-                  dilation, output_size, kernel_size, Py_ssize_t groups):
-    """Forward (a = weight, c = y) or ∂W (a = grad_out, c = ∂W, zeroed) of one convolution; the
-    arrays are C-contiguous, of one dtype, validated by the door."""
+                  dilation, output_size, kernel_size, Py_ssize_t groups, cnp.ndarray bias,
+                  bint grad_bias):
+    """Forward (a = weight, c = y; + bias unless None) or ∂W (a = grad_out, c = ∂W, zeroed; with
+    grad_bias returns (∂W, ∂b)) of one convolution; the arrays are C-contiguous, of one dtype,
+    validated by the door."""
     global _conv_scratch
     cdef ConvJob job
     cdef Plan plan
@@ -297,6 +343,7 @@ cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, strid
     cdef Py_ssize_t H = x.shape[2], W = x.shape[3], KH, KW, SH, SW, PT, PL, DH, DW, OH, OW
     cdef int nt
     cdef double flops
+    cdef cnp.ndarray db = None
     KH, KW = kernel_size
     SH, SW = stride
     PT, PL = padding
@@ -313,11 +360,13 @@ cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, strid
     if wgrad:
         N, K = K, N
     tasks = nsamples * groups
-    if tasks == 0 or M == 0 or N == 0:
-        return c
-    if K == 0:  # no input channels: y = 0 (∂W has no elements then)
-        c[...] = 0
-        return c
+    job.bias = NULL if bias is None else cnp.PyArray_DATA(bias)
+    job.db = NULL
+    if tasks == 0 or M == 0 or N == 0 or K == 0:  # nothing to multiply (y may be empty)
+        if not wgrad:  # no input channels: y = b, or 0
+            c[...] = 0 if bias is None else bias[:, None, None]
+            return c
+        return (c, a.sum(axis=(0, 2, 3))) if grad_bias else c  # ∂W is 0 (or empty)
     flops = 2.0 * M * N * K * tasks
     nt = threads_capped(flops, PARALLEL_MIN_FLOPS, GRAIN_FLOPS, num_threads())
     tab_bytes = 0 if job.plain else _round_up(KH * KW * (OH * OW + 1) * sizeof(int), ALIGN)
@@ -334,6 +383,9 @@ cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, strid
         scratch = _scratch_take(tab_bytes + s * plan.wsize)
     job.cb.taps = <const int*>scratch.data
     job.cb.runs = job.cb.taps + KH * KW * OH * OW
+    if grad_bias:  # per-thread partial sums of ∂b, in double (Cout values each)
+        db = np.zeros((nt, job.Cout), np.float64)
+        job.db = <double*>cnp.PyArray_DATA(db)
     _conv_scratch = tab_bytes + s * (plan.wsize if nt == 1 else nt * (plan.bsize + plan.asize)
                                      + (nt - 1) * job.Cout * job.ckk_g * wgrad)
     with nogil:
@@ -348,23 +400,27 @@ cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, strid
                               <const double*>cnp.PyArray_DATA(a), <double*>cnp.PyArray_DATA(c),
                               <double*>(scratch.data + tab_bytes))
     _scratch_give(scratch)
+    if grad_bias:
+        return c, db.sum(axis=0).astype(x.dtype)
     return c
 
 
 def conv2d_forward(cnp.ndarray x, cnp.ndarray weight, stride, padding, dilation, output_size,
-                   Py_ssize_t groups):
+                   Py_ssize_t groups, cnp.ndarray bias=None):
     """y (N, Cout, OH, OW) = the convolution (cross-correlation) of x (N, C, H, W) with weight
-    (Cout, C / groups, KH, KW), by implicit GEMM. ``padding`` is (top, left); the bottom/right
-    padding is implied by ``output_size`` (OH, OW). Validated by the door (_ops.conv2d_forward)."""
+    (Cout, C / groups, KH, KW), + bias (Cout) unless None, by implicit GEMM. ``padding`` is
+    (top, left); the bottom/right padding is implied by ``output_size`` (OH, OW). Validated by
+    the door (_ops.conv2d_forward)."""
     y = np.empty((x.shape[0], weight.shape[0]) + tuple(output_size), dtype=x.dtype)
     return _conv(False, x, weight, y, stride, padding, dilation, output_size,
-                 (weight.shape[2], weight.shape[3]), groups)
+                 (weight.shape[2], weight.shape[3]), groups, bias, False)
 
 
 def conv2d_backward_weight(cnp.ndarray grad_out, cnp.ndarray x, weight_shape, stride, padding,
-                           dilation, output_size, Py_ssize_t groups):
+                           dilation, output_size, Py_ssize_t groups, bint grad_bias=False):
     """∂W (weight_shape) = Σ_n G_n · cols_nᵀ per group, for grad_out G (N, Cout, OH, OW) of the
-    convolution of x; arguments as in conv2d_forward. Validated by the door."""
+    convolution of x; with grad_bias the pair (∂W, ∂b = Σ G over samples and pixels, summed per
+    product in double while G is in cache). Arguments as in conv2d_forward. Validated by the door."""
     gw = np.zeros(weight_shape, dtype=x.dtype)
     return _conv(True, x, grad_out, gw, stride, padding, dilation, output_size,
-                 (weight_shape[2], weight_shape[3]), groups)
+                 (weight_shape[2], weight_shape[3]), groups, None, grad_bias)

@@ -156,21 +156,28 @@ def _group_cols(x, kernel_size, stride, padding, dilation, output_size, groups):
     return cols.reshape(groups, cols.shape[0] // groups, cols.shape[1])
 
 
-def conv2d_forward(x, weight, stride, padding, dilation, output_size, groups):
-    """y[n, (g, o)] = W_g[o] · cols_g[:, n] per group g: im2col, then one product per group."""
+def conv2d_forward(x, weight, stride, padding, dilation, output_size, groups, bias=None):
+    """y[n, (g, o)] = W_g[o] · cols_g[:, n] (+ b[(g, o)]) per group g: im2col, then one product
+    per group."""
     N, Cout = x.shape[0], weight.shape[0]
     cols = _group_cols(x, weight.shape[2:], stride, padding, dilation, output_size, groups)
     y = np.matmul(weight.reshape(groups, Cout // groups, cols.shape[1]), cols)  # (groups, Cout/groups, N·OH·OW)
-    return np.ascontiguousarray(y.reshape(Cout, N, *output_size).transpose(1, 0, 2, 3))
+    y = np.ascontiguousarray(y.reshape(Cout, N, *output_size).transpose(1, 0, 2, 3))
+    if bias is not None:
+        y += bias[:, None, None]
+    return y
 
 
-def conv2d_backward_weight(grad_out, x, weight_shape, stride, padding, dilation, output_size, groups):
-    """∂W_g = G_g · cols_gᵀ per group, G_g the group's rows of grad_out as (Cout/groups, N·OH·OW)."""
+def conv2d_backward_weight(grad_out, x, weight_shape, stride, padding, dilation, output_size, groups,
+                           grad_bias=False):
+    """∂W_g = G_g · cols_gᵀ per group, G_g the group's rows of grad_out as (Cout/groups, N·OH·OW);
+    with grad_bias also ∂b = Σ G over samples and pixels."""
     N, Cout = x.shape[0], weight_shape[0]
     cols = _group_cols(x, weight_shape[2:], stride, padding, dilation, output_size, groups)
     OHW = output_size[0] * output_size[1]
     g = grad_out.reshape(N, groups, Cout // groups, OHW).transpose(1, 2, 0, 3).reshape(groups, Cout // groups, N * OHW)
-    return np.ascontiguousarray(np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight_shape))
+    gw = np.ascontiguousarray(np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight_shape))
+    return (gw, grad_out.sum(axis=(0, 2, 3))) if grad_bias else gw
 
 
 # ---------------------------------------------------------------- pooling

@@ -1,6 +1,6 @@
-"""Implicit-GEMM convolution (conv2d_forward, conv2d_backward_weight; _ops/conv_kernel.pxi) against
-the im2col path (compiled im2col + compiled GEMM: the column matrix made explicitly) and against
-the numpy twins, on every GEMM ISA path this CPU runs.
+"""Implicit-GEMM convolution (conv2d_forward with its bias, conv2d_backward_weight with ∂b;
+_ops/conv_kernel.pxi) against the im2col path (compiled im2col + compiled GEMM: the column matrix
+made explicitly) and against the numpy twins, on every GEMM ISA path this CPU runs.
 
 Errors are bounded like the GEMM's: |y − y_ref| ≤ 2·K·eps·(|W| ⋆ |x|) elementwise, K the length of
 each sum (C/groups·KH·KW forward, N·OH·OW for ∂W), with the reference in float64. A dropped,
@@ -98,6 +98,45 @@ def test_implicit_matches_im2col_path_and_twin(case, dtype, isa, threads):
         assert np.all(np.abs(got - y_ref) <= b_fwd), np.max(np.abs(got - y_ref) - b_fwd)
     for got in (gw, gw_cols, gw_twin):
         assert np.all(np.abs(got - gw_ref) <= b_w), np.max(np.abs(got - gw_ref) - b_w)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[7], CASES[10], (6, 3, 9, 9, 5, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1)],
+                         ids=["batch1", "groups", "1x1", "case_b", "tasks"])
+def test_bias_and_grad_bias_in_the_products(case, dtype, isa, threads):
+    """The bias added per product (forward) and ∂b summed per product (grad_bias) agree with the
+    twin and with float64 sums: |∂b − ∂b_ref| ≤ 2·N·OH·OW·eps·Σ|G| per channel."""
+    x, w, grad, kw = _data(case, dtype, seed=13)
+    b = np.random.default_rng(14).standard_normal(w.shape[0]).astype(dtype)
+    y = ops.conv2d_forward(x, w, bias=b, **kw)
+    gw, gb = ops.conv2d_backward_weight(grad, x, w.shape, grad_bias=True, **kw)
+    assert gb.dtype == dtype and gb.shape == b.shape
+    y_ref, gw_ref = _reference(x, w, grad, kw)
+    b_fwd, b_w = _bounds(x, w, grad, kw)
+    eps = np.finfo(dtype).eps
+    assert np.all(np.abs(y - (y_ref + b[:, None, None])) <= b_fwd + 2 * eps * np.abs(b[:, None, None]))
+    assert np.array_equal(gw, ops.conv2d_backward_weight(grad, x, w.shape, **kw))
+    g64 = grad.astype(np.float64)
+    bound = 2 * grad[:, 0].size * eps * np.abs(g64).sum(axis=(0, 2, 3))
+    assert np.all(np.abs(gb - g64.sum(axis=(0, 2, 3))) <= bound)
+    with ops.use_backend("numpy"):
+        y_twin = ops.conv2d_forward(x, w, bias=b, **kw)
+        gb_twin = ops.conv2d_backward_weight(grad, x, w.shape, grad_bias=True, **kw)[1]
+    assert np.all(np.abs(y - y_twin) <= 2 * b_fwd + 4 * eps * np.abs(b[:, None, None]))
+    assert np.all(np.abs(gb - gb_twin) <= 2 * bound)
+
+
+def test_bias_and_grad_bias_with_nothing_to_multiply():
+    """No input channels: y is the bias; no pixels or no samples: ∂b is the (empty) sum of G."""
+    b = np.array([1.5, -2.0, 3.0], np.float32)
+    y = ops.conv2d_forward(np.ones((2, 0, 5, 5), np.float32), np.ones((3, 0, 3, 3), np.float32), padding=1, bias=b)
+    assert np.array_equal(y, np.broadcast_to(b[:, None, None], (2, 3, 5, 5)))
+    g = np.random.default_rng(2).standard_normal((2, 3, 5, 5)).astype(np.float32)
+    gw, gb = ops.conv2d_backward_weight(g, np.ones((2, 0, 5, 5), np.float32), (3, 0, 3, 3), padding=1, grad_bias=True)
+    assert gw.shape == (3, 0, 3, 3) and np.allclose(gb, g.sum(axis=(0, 2, 3)), rtol=1e-6)
+    gw, gb = ops.conv2d_backward_weight(np.ones((0, 3, 3, 3), np.float32), np.ones((0, 2, 5, 5), np.float32), (3, 2, 3, 3),
+                                        grad_bias=True)
+    assert not gw.any() and gb.shape == (3,) and not gb.any()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
