@@ -11,9 +11,9 @@ implicit-GEMM kernels never build it. Two measurements, in a fresh process each:
   (y, ∂x, ∂W, ∂b): what the call needed on top of its inputs and results. tracemalloc cannot see
   the kernels' C mallocs; the RSS does (glibc keeps the pages until exit, so the high-water mark
   is not undercounted by an early free).
-- **counted**: the scratch the conv asked for by name: the kernels' packing buffers and tap table
-  (``conv_scratch_bytes`` of the GEMM module, the larger of forward and ∂W) plus ∂x's per-block
-  column buffer (``_ConvPlan.buffer``).
+- **counted**: the scratch the conv asked for by name: the kernels' packing buffers, tap table,
+  ∂W's partial sums and ∂x's blocks of columns (``conv_scratch_bytes`` of the GEMM module, the
+  largest of forward, ∂W and ∂x).
 """
 import argparse
 import json
@@ -37,7 +37,6 @@ def measure(batch, threads):
     import minigrad
     import minigrad._ops as ops
     import minigrad.nn.functional as F
-    from minigrad.functional.conv import _ConvPlan
 
     ops.set_num_threads(threads)
     C, H, W, Cout, k, s = CASE[:6]
@@ -52,14 +51,14 @@ def measure(batch, threads):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     kept = sum(t.detach().numpy().nbytes for t in (y, x.grad, w.grad, b.grad))
     scratch_of_last_call = sys.modules[ops.compiled_kernel("conv2d_forward").__module__].conv_scratch_bytes
-    wgrad = scratch_of_last_call()  # backward's last kernel call was ∂W's
-    ops.conv2d_forward(x.detach().numpy(), w.detach().numpy(), s, 1)
-    forward = scratch_of_last_call()
-    plan = _ConvPlan(x.shape, w.shape, (s, s), (1, 1, 1, 1), (1, 1), 1)
-    dx_cols = plan.buffer(plan.ckk, np.float32).nbytes
+    xs, ws, gs = x.detach().numpy(), w.detach().numpy(), g.numpy()
+    scratch = []
+    for call in (lambda: ops.conv2d_forward(xs, ws, s, 1), lambda: ops.conv2d_backward_weight(gs, xs, ws.shape, s, 1),
+                 lambda: ops.conv2d_backward_input(gs, ws, xs.shape, s, 1)):
+        call()
+        scratch.append(scratch_of_last_call())
     return {"batch": batch, "threads": threads, "columns": C * k * k * batch * H * W * 4,
-            "rss_scratch": max(peak - before - kept, 0), "kernel_scratch": max(forward, wgrad),
-            "dx_columns": dx_cols}
+            "rss_scratch": max(peak - before - kept, 0), "kernel_scratch": max(scratch)}
 
 
 def main(argv=None):
@@ -75,13 +74,13 @@ def main(argv=None):
                           "--threads", str(args.threads)], capture_output=True, text=True, check=True)
     r = json.loads(out.stdout)
     mb = 1e6
-    counted = r["kernel_scratch"] + r["dx_columns"]
+    counted = r["kernel_scratch"]
     print(f"conv (c) N={r['batch']}, 3->32, 32x32, k3 p1, float32, {r['threads']} threads: fwd + bwd")
     print(f"  column matrix (never built)   {r['columns'] / mb:8.2f} MB")
     print(f"  scratch, RSS high-water       {r['rss_scratch'] / mb:8.2f} MB  = 1/{r['columns'] / max(r['rss_scratch'], 1):.0f} "
           "of the column matrix")
     print(f"  scratch, counted              {counted / mb:8.2f} MB  = 1/{r['columns'] / counted:.0f} "
-          f"(kernels {r['kernel_scratch'] / mb:.2f} MB, dx column block {r['dx_columns'] / mb:.2f} MB)")
+          "(the largest of the forward's, ∂W's and ∂x's kernel scratch)")
 
 
 if __name__ == "__main__":

@@ -293,6 +293,30 @@ def conv2d_backward_weight(grad_out, x, weight_shape, stride=1, padding=0, dilat
     return grad_out, x, weight_shape, s, p, d, o, groups, bool(grad_bias)
 
 
+def conv2d_backward_input(grad_out, weight, input_shape, stride=1, padding=0, dilation=1, groups=1):
+    """∂x (input_shape) of conv2d_forward(x, weight, ...) for the upstream gradient grad_out
+    (N, Cout, OH, OW)."""
+    input_shape = _ints("input_shape", input_shape, 4, 0)
+    if input_shape[2] * input_shape[3] >= 2**31:
+        raise ValueError(f"input_shape: expected planes of fewer than 2**31 pixels, got {input_shape}")
+    weight = check_float("weight", weight)
+    if weight.ndim != 4 or min(weight.shape[2:], default=0) < 1:
+        raise ValueError(f"weight: expected a 4-D array (Cout, C / groups, KH, KW) with KH, KW >= 1, "
+                         f"got shape {weight.shape}")
+    groups = _check_groups(groups, input_shape[1], weight.shape[0])
+    if weight.shape[1] * groups != input_shape[1]:
+        raise ValueError(f"weight: expected {input_shape[1] // groups} input channels per group (input_shape "
+                         f"{input_shape}, groups={groups}), got weight of shape {weight.shape}")
+    k, s, p, d, o = _conv_geometry(("conv2d_backward_input", "input_shape", "weight's kernel"), input_shape,
+                                   weight.shape[2:], stride, padding, dilation)
+    grad_out = check_float("grad_out", grad_out)
+    if grad_out.dtype != weight.dtype:
+        raise TypeError(f"grad_out: expected dtype {weight.dtype} (the dtype of weight), got {grad_out.dtype}")
+    if grad_out.shape != (input_shape[0], weight.shape[0]) + o:
+        raise ValueError(f"grad_out: expected shape {(input_shape[0], weight.shape[0]) + o}, got {grad_out.shape}")
+    return grad_out, weight, input_shape, s, p, d, o, groups
+
+
 def pool_output_size(input_hw, kernel_size, stride, padding, dilation, ceil_mode):
     """(OH, OW) of a pooling, PyTorch's rule: with ceil_mode the last window must start inside
     the input or its left/top padding."""

@@ -47,6 +47,10 @@ cdef extern from *:
     #define MG_RUN_LOAD_D(s, i) _mm512_maskz_loadu_pd(_mm256_cmpge_epi32_mask(_mm256_loadu_si256((const __m256i *)(i)), _mm256_setzero_si256()), s)
     #define MG_RUN_STORE_F(d, v) _mm512_storeu_ps(d, v)
     #define MG_RUN_STORE_D(d, v) _mm512_storeu_pd(d, v)
+    #define MG_RUN_ADD_F(d, s, i) do { __mmask16 m_ = _mm512_cmpge_epi32_mask(_mm512_loadu_si512((const void *)(i)), _mm512_setzero_si512()); \
+        _mm512_mask_storeu_ps(d, m_, _mm512_add_ps(_mm512_maskz_loadu_ps(m_, d), _mm512_loadu_ps(s))); } while (0)
+    #define MG_RUN_ADD_D(d, s, i) do { __mmask8 m_ = _mm256_cmpge_epi32_mask(_mm256_loadu_si256((const __m256i *)(i)), _mm256_setzero_si256()); \
+        _mm512_mask_storeu_pd(d, m_, _mm512_add_pd(_mm512_maskz_loadu_pd(m_, d), _mm512_loadu_pd(s))); } while (0)
     #elif defined(__AVX2__)
     #define MG_RUN_LANES_F 8
     #define MG_RUN_LANES_D 4
@@ -54,6 +58,10 @@ cdef extern from *:
     #define MG_RUN_LOAD_D(s, i) _mm256_maskload_pd(s, _mm256_cvtepi32_epi64(_mm_cmpgt_epi32(_mm_loadu_si128((const __m128i *)(i)), _mm_set1_epi32(-1))))
     #define MG_RUN_STORE_F(d, v) _mm256_storeu_ps(d, v)
     #define MG_RUN_STORE_D(d, v) _mm256_storeu_pd(d, v)
+    #define MG_RUN_ADD_F(d, s, i) do { __m256i m_ = _mm256_cmpgt_epi32(_mm256_loadu_si256((const __m256i *)(i)), _mm256_set1_epi32(-1)); \
+        _mm256_maskstore_ps(d, m_, _mm256_add_ps(_mm256_maskload_ps(d, m_), _mm256_loadu_ps(s))); } while (0)
+    #define MG_RUN_ADD_D(d, s, i) do { __m256i m_ = _mm256_cvtepi32_epi64(_mm_cmpgt_epi32(_mm_loadu_si128((const __m128i *)(i)), _mm_set1_epi32(-1))); \
+        _mm256_maskstore_pd(d, m_, _mm256_add_pd(_mm256_maskload_pd(d, m_), _mm256_loadu_pd(s))); } while (0)
     #else
     #define MG_RUN_LANES_F 0
     #define MG_RUN_LANES_D 0
@@ -61,8 +69,10 @@ cdef extern from *:
     #define MG_RUN_LOAD_D(s, i) 0
     #define MG_RUN_STORE_F(d, v) ((void)(v))
     #define MG_RUN_STORE_D(d, v) ((void)(v))
+    #define MG_RUN_ADD_F(d, s, i) ((void)0)
+    #define MG_RUN_ADD_D(d, s, i) ((void)0)
     #endif
-    #define MG_CONV_COPIES(RUN, GATHER, T, LANES, LOAD, STORE)                                    \
+    #define MG_CONV_COPIES(RUN, GATHER, RUN_ADD, SCATTER_ADD, T, LANES, LOAD, STORE, ADD)         \
     static MG_CONV_NOVEC void RUN(const T *src, const int *idx, T *dst, Py_ssize_t n,            \
                                   Py_ssize_t ds) {                                               \
         Py_ssize_t j = 0;                                                                        \
@@ -81,14 +91,35 @@ cdef extern from *:
             if (idx[j] >= 0) dst[j * ds] = plane[idx[j]];                                        \
             else dst[j * ds] = (T)0;                                                             \
         }                                                                                        \
+    }                                                                                            \
+    /* col2im's adds, the adjoints: dst[j] += src[j] where idx[j] >= 0 (dst = plane + b + the  \
+       first pixel, masked: outside the plane wherever idx is -1), and plane[idx[j]] += src[j] */ \
+    static MG_CONV_NOVEC void RUN_ADD(T *dst, const int *idx, const T *src, Py_ssize_t n) {     \
+        Py_ssize_t j = 0;                                                                        \
+        if (LANES)                                                                               \
+            for (; j + LANES <= n; j += LANES)                                                   \
+                ADD(dst + j, src + j, idx + j);                                                  \
+        for (; j < n; j++)                                                                       \
+            if (idx[j] >= 0) dst[j] += src[j];                                                   \
+    }                                                                                            \
+    static MG_CONV_NOVEC void SCATTER_ADD(T *plane, const int *idx, const T *src, Py_ssize_t n) { \
+        Py_ssize_t j;                                                                            \
+        for (j = 0; j < n; j++)                                                                  \
+            if (idx[j] >= 0) plane[idx[j]] += src[j];                                            \
     }
-    MG_CONV_COPIES(mg_conv_run_f, mg_conv_gather_f, float, MG_RUN_LANES_F, MG_RUN_LOAD_F, MG_RUN_STORE_F)
-    MG_CONV_COPIES(mg_conv_run_d, mg_conv_gather_d, double, MG_RUN_LANES_D, MG_RUN_LOAD_D, MG_RUN_STORE_D)
+    MG_CONV_COPIES(mg_conv_run_f, mg_conv_gather_f, mg_conv_run_add_f, mg_conv_scatter_add_f, float,
+                   MG_RUN_LANES_F, MG_RUN_LOAD_F, MG_RUN_STORE_F, MG_RUN_ADD_F)
+    MG_CONV_COPIES(mg_conv_run_d, mg_conv_gather_d, mg_conv_run_add_d, mg_conv_scatter_add_d, double,
+                   MG_RUN_LANES_D, MG_RUN_LOAD_D, MG_RUN_STORE_D, MG_RUN_ADD_D)
     """
     void mg_conv_run_f(const float* src, const int* idx, float* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
     void mg_conv_run_d(const double* src, const int* idx, double* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
     void mg_conv_gather_f(const float* plane, const int* idx, float* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
     void mg_conv_gather_d(const double* plane, const int* idx, double* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
+    void mg_conv_run_add_f(float* dst, const int* idx, const float* src, Py_ssize_t n) noexcept nogil
+    void mg_conv_run_add_d(double* dst, const int* idx, const double* src, Py_ssize_t n) noexcept nogil
+    void mg_conv_scatter_add_f(float* plane, const int* idx, const float* src, Py_ssize_t n) noexcept nogil
+    void mg_conv_scatter_add_d(double* plane, const int* idx, const double* src, Py_ssize_t n) noexcept nogil
 
 
 cdef inline void _run_copy(const floating* src, const int* idx, floating* dst, Py_ssize_t n,
@@ -107,6 +138,20 @@ cdef inline void _gather(const floating* plane, const int* idx, floating* dst, P
         mg_conv_gather_d(plane, idx, dst, n, ds)
 
 
+cdef inline void _run_add(floating* dst, const int* idx, const floating* src, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        mg_conv_run_add_f(dst, idx, src, n)
+    else:
+        mg_conv_run_add_d(dst, idx, src, n)
+
+
+cdef inline void _scatter_add(floating* plane, const int* idx, const floating* src, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        mg_conv_scatter_add_f(plane, idx, src, n)
+    else:
+        mg_conv_scatter_add_d(plane, idx, src, n)
+
+
 cdef struct ConvB:
     const void* x          # first input plane of the product's (sample, group); planes are H x W
     const int* taps        # KH·KW x OH·OW: where tap (kh, kw) reads in a plane at each output
@@ -114,11 +159,17 @@ cdef struct ConvB:
     const int* runs        # KH·KW: b with taps[kk, p] = b + p at every pixel p inside the plane,
                            # or NOT_A_RUN (a "same" convolution at stride 1 has one run per tap)
     Py_ssize_t HW, KK, OHW  # plane size, taps per channel, output pixels
+    bint row_runs          # stride 1 along W, OW >= ROW_RUN_MIN: a tap without a run is a run
+                           # within each output row, from _row_base (a 'valid' convolution)
+    Py_ssize_t W, OW, KW, SH, DH, DW, PT, PL  # the geometry _row_base needs
     bint by_pixel          # B[k = pixel, j = tap] (∂W) rather than B[k = tap, j = pixel] (forward)
 
 
 cdef enum:
     NOT_A_RUN = -2147483647 - 1  # INT_MIN: no tap offset b can be it (b = offset − pixel > INT_MIN)
+    # Output rows at least this wide are copied as row runs (masked vector copies); narrower
+    # rows take the table's gather, one value at a time.
+    ROW_RUN_MIN = 8
 
 
 cdef void _tap_table(int* taps, int* runs, Py_ssize_t H, Py_ssize_t W, Py_ssize_t KH, Py_ssize_t KW,
@@ -157,6 +208,53 @@ cdef void _tap_table(int* taps, int* runs, Py_ssize_t H, Py_ssize_t W, Py_ssize_
             runs += 1
 
 
+cdef inline Py_ssize_t _row_base(const ConvB* cb, Py_ssize_t kk, Py_ssize_t oh) noexcept nogil:
+    """The plane offset that tap kk reads at output pixel (oh, 0), with stride 1 along W: the tap
+    reads base + ow at (oh, ow) wherever it is inside the plane (outside, the table says -1)."""
+    return (oh * cb.SH + kk // cb.KW * cb.DH - cb.PT) * cb.W + kk % cb.KW * cb.DW - cb.PL
+
+
+cdef void _tap_copy(const ConvB* cb, const floating* plane, Py_ssize_t kk, Py_ssize_t p0,
+                    Py_ssize_t n, floating* dst) noexcept nogil:
+    """dst[:n] = what tap kk reads in plane at output pixels p0 .. p0 + n − 1, 0 in the padding
+    (a row of the column matrix): one masked copy for a run, one per output row for row runs,
+    else the table's gather."""
+    cdef const int* tab = cb.taps + kk * cb.OHW + p0
+    cdef int b = cb.runs[kk]
+    cdef Py_ssize_t i = 0, e, oh, ow
+    if b != NOT_A_RUN:
+        _run_copy(plane + (b + p0), tab, dst, n, 1)
+    elif not cb.row_runs:
+        _gather(plane, tab, dst, n, 1)
+    else:
+        while i < n:
+            oh = (p0 + i) // cb.OW
+            ow = p0 + i - oh * cb.OW
+            e = min(n, i + cb.OW - ow)
+            _run_copy(plane + (_row_base(cb, kk, oh) + ow), tab + i, dst + i, e - i, 1)
+            i = e
+
+
+cdef void _tap_add(const ConvB* cb, floating* plane, Py_ssize_t kk, Py_ssize_t p0, Py_ssize_t n,
+                   const floating* src) noexcept nogil:
+    """The adjoint of _tap_copy (col2im of a row of columns): src[:n] added where tap kk reads
+    in plane at output pixels p0 .. p0 + n − 1, nothing in the padding."""
+    cdef const int* tab = cb.taps + kk * cb.OHW + p0
+    cdef int b = cb.runs[kk]
+    cdef Py_ssize_t i = 0, e, oh, ow
+    if b != NOT_A_RUN:
+        _run_add(plane + (b + p0), tab, src, n)
+    elif not cb.row_runs:
+        _scatter_add(plane, tab, src, n)
+    else:
+        while i < n:
+            oh = (p0 + i) // cb.OW
+            ow = p0 + i - oh * cb.OW
+            e = min(n, i + cb.OW - ow)
+            _run_add(plane + (_row_base(cb, kk, oh) + ow), tab + i, src + i, e - i)
+            i = e
+
+
 cdef enum:
     # Depth blocks of a conv product up to this many times the GEMM's L1-sized kc (384 float32
     # on Zen 4's 32 KB L1d): its A is read in place, and fewer depth blocks mean fewer passes
@@ -172,10 +270,7 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
     zero-padded (the layout of _pack_b, a last panel of at most NRT columns packed NRT wide).
     cols[(c, kh, kw), pixel] = plane c at taps[(kh, kw), pixel], 0 where that is -1."""
     cdef Py_ssize_t q, p, j, t, nr, w, pb, p0, n
-    cdef int b
     cdef floating rows[NR * PIX]  # ∂W: a panel's taps over PIX pixels, one row per tap
-    cdef const floating* plane
-    cdef const int* tab
     cdef floating* d
     for q in range(_ceil_div(ncur, NR)):
         nr = min(<Py_ssize_t>NR, ncur - q * NR)
@@ -184,13 +279,8 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
         if not cb.by_pixel:  # row p is tap pc + p, columns are pixels: contiguous writes
             for p in range(kc):
                 t = pc + p
-                plane = <const floating*>cb.x + t // cb.KK * cb.HW
-                tab = cb.taps + t % cb.KK * cb.OHW + j0 + q * NR
-                b = cb.runs[t % cb.KK]
-                if b != NOT_A_RUN:  # a masked copy
-                    _run_copy(plane + (b + j0 + q * NR), tab, d + p * w, nr, 1)
-                else:
-                    _gather(plane, tab, d + p * w, nr, 1)
+                _tap_copy(cb, <const floating*>cb.x + t // cb.KK * cb.HW, t % cb.KK, j0 + q * NR,
+                          nr, d + p * w)
                 for j in range(nr, w):
                     d[p * w + j] = 0
         else:  # column j is tap j0 + q·NR + j, rows are pixels
@@ -202,13 +292,8 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
                 n = min(<Py_ssize_t>PIX, kc - p0)
                 for j in range(nr):
                     t = j0 + q * NR + j
-                    plane = <const floating*>cb.x + t // cb.KK * cb.HW
-                    tab = cb.taps + t % cb.KK * cb.OHW + pc + p0
-                    b = cb.runs[t % cb.KK]
-                    if b != NOT_A_RUN:
-                        _run_copy(plane + (b + pc + p0), tab, rows + j * PIX, n, 1)
-                    else:
-                        _gather(plane, tab, rows + j * PIX, n, 1)
+                    _tap_copy(cb, <const floating*>cb.x + t // cb.KK * cb.HW, t % cb.KK, pc + p0,
+                              n, rows + j * PIX)
                 _pack_b_transposed(nr, n, rows, PIX, d + p0 * w, w)
             if nr < w:
                 for p in range(kc):
@@ -222,6 +307,9 @@ cdef struct ConvJob:
     bint plain             # 1 x 1, stride 1, no padding: B is x_n,g itself
     const void* bias       # forward: b (Cout), added to each product's rows, or NULL
     double* db             # ∂W: ∂b partial sums, Cout per thread (Σ of each G row), or NULL
+    bint dgrad             # ∂x: col2im of Wᵀ·G per product (_dgrad_product); x is then G
+    Py_ssize_t chunk       # ∂x: output pixels per block of columns
+    Py_ssize_t colsize     # ∂x: elements of one thread's block of columns (ckk_g x chunk)
 
 
 cdef double _row_sum(const floating* a, Py_ssize_t n) noexcept nogil:
@@ -261,18 +349,48 @@ cdef void _bias_rows(const ConvJob* job, Py_ssize_t grp, const floating* a, floa
             row[p] += bv
 
 
+cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t grp,
+                         const floating* g, const floating* wt, floating* dx, floating* ws,
+                         bint team) noexcept nogil:
+    """∂x of sample n, group grp: its planes zeroed, then per block of job.chunk output pixels
+    the columns D = W_gᵀ · G_n,g[:, block] (ckk_g x chunk, in this thread's cols buffer, which
+    stays in L2) and col2im of D: D's row (c, kh, kw) added into plane c where the tap table
+    says, a masked vector add per run. The column matrix of the batch never exists."""
+    cdef ConvB cb = job.cb
+    cdef Py_ssize_t OHW = cb.OHW, HW = cb.HW, M = job.ckk_g, K = job.cout_g, q, p0, nb, t
+    cdef const floating* a = wt + grp * job.ckk_g * job.cout_g
+    cdef const floating* b
+    cdef floating* cols = ws + (plan.wsize if team else plan.bsize + plan.asize)
+    cdef floating* planes = dx + (n * job.C + grp * job.cin_g) * HW
+    memset(planes, 0, job.cin_g * HW * sizeof(floating))
+    for q in range(_ceil_div(OHW, job.chunk)):
+        p0 = q * job.chunk
+        nb = min(job.chunk, OHW - p0)
+        b = g + (n * job.Cout + grp * job.cout_g) * OHW + p0
+        if team:
+            _gemm_run(plan, M, nb, K, 1, a, K, 1, b, OHW, 1, 0, cols, nb, ws, NULL)
+        else:
+            _gemm_thread(M, nb, K, plan.kc, plan.nc, 1, a, K, 1, b, OHW, 1, 0, cols, nb, ws,
+                         ws + plan.bsize, 0, 1, False, NULL)
+        for t in range(M):
+            _tap_add(&cb, planes + t // cb.KK * HW, t % cb.KK, p0, nb, cols + t * nb)
+
+
 cdef void _conv_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t grp,
                         const floating* x, const floating* a0, floating* c0, floating* ws,
                         double* db, bint team) noexcept nogil:
-    """The product of sample n, group grp (module comment): on this thread alone (ws: its B~ then
-    its A~), or with team on plan.nt threads (ws: plan.wsize elements). ∂W accumulates into c0
-    (and ∂b into db); the forward adds the bias."""
+    """The product of sample n, group grp (module comment): on this thread alone (ws: its B~, A~
+    and ∂x's columns), or with team on plan.nt threads (ws: plan.wsize elements, then ∂x's
+    columns). ∂W accumulates into c0 (and ∂b into db); the forward adds the bias."""
     cdef ConvB cb = job.cb
     cdef Py_ssize_t HW = cb.HW, OHW = cb.OHW
     cdef Py_ssize_t M = job.cout_g, N, K, rsa, rsb, csb, ldc
     cdef const floating* a
     cdef floating* c
     cdef floating beta
+    if job.dgrad:
+        _dgrad_product(job, plan, n, grp, x, a0, c0, ws, team)
+        return
     cb.x = x + (n * job.C + grp * job.cin_g) * HW
     if not cb.by_pixel:
         N, K, rsb, csb, ldc, beta = OHW, job.ckk_g, HW, 1, OHW, 0
@@ -294,10 +412,10 @@ cdef void _conv_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t
 
 cdef void _conv_run(const ConvJob* job, Py_ssize_t nsamples, Plan* plan, int nt,
                     const floating* x, const floating* a0, floating* c0, floating* ws) noexcept nogil:
-    """All products: nt > 1 threads taking whole products each (ws: nt (B~, A~) pairs, then for
-    ∂W nt - 1 zeroed partial sums; ∂b's partial sums: job.db + tid·Cout), or nt == 1: one product
-    after the other on plan.nt threads."""
-    cdef Py_ssize_t tasks = nsamples * job.groups, per = plan.bsize + plan.asize, t, i
+    """All products: nt > 1 threads taking whole products each (ws: nt (B~, A~, ∂x's columns)
+    blocks, then for ∂W nt - 1 zeroed partial sums; ∂b's partial sums: job.db + tid·Cout), or
+    nt == 1: one product after the other on plan.nt threads."""
+    cdef Py_ssize_t tasks = nsamples * job.groups, per = plan.bsize + plan.asize + job.colsize, t, i
     cdef Py_ssize_t wsize = job.Cout * job.ckk_g
     cdef int tid, team, u
     cdef floating* c
@@ -319,28 +437,44 @@ cdef void _conv_run(const ConvJob* job, Py_ssize_t nsamples, Plan* plan, int nt,
                 c0[i] += partial[u * wsize + i]
 
 
-# Bytes of scratch (tap table, packing buffers, partial sums) the last conv call asked for.
+# Bytes of scratch (tap table, packing buffers, partial sums, ∂x's columns) the last conv call asked for.
 cdef Py_ssize_t _conv_scratch = 0
+
+# Elements of one thread's block of ∂x columns (ckk_g x chunk; 256 KB in float32: it stays in L2
+# between the GEMM that writes it and the col2im that reads it).
+cdef enum:
+    DGRAD_COLS = 1 << 16
 
 
 def conv_scratch_bytes():
-    """Bytes of scratch the last conv2d_forward / conv2d_backward_weight call used: the tap table,
-    one B~ and A~ block per thread and ∂W's partial sums (benchmarks/conv_memory.py reports it)."""
+    """Bytes of scratch the last conv2d_forward / conv2d_backward_weight / conv2d_backward_input
+    call used: the tap table, one B~ and A~ block per thread, ∂W's partial sums or ∂x's blocks of
+    columns (benchmarks/conv_memory.py reports it)."""
     return _conv_scratch
 
 
-cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride, padding,
+cdef enum:
+    FORWARD = 0
+    WGRAD = 1
+    DGRAD = 2
+
+
+cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride, padding,
                   dilation, output_size, kernel_size, Py_ssize_t groups, cnp.ndarray bias,
                   bint grad_bias):
-    """Forward (a = weight, c = y; + bias unless None) or ∂W (a = grad_out, c = ∂W, zeroed; with
-    grad_bias returns (∂W, ∂b)) of one convolution; the arrays are C-contiguous, of one dtype,
-    validated by the door."""
+    """One convolution's FORWARD (x, a = weight, c = y; + bias unless None), WGRAD (x, a =
+    grad_out, c = ∂W, zeroed; with grad_bias returns (∂W, ∂b)) or DGRAD (x = grad_out, a = Wᵀ as
+    (groups, ckk_g, cout_g), c = ∂x); the arrays are C-contiguous, of one dtype, validated by the
+    door."""
     global _conv_scratch
     cdef ConvJob job
     cdef Plan plan
     cdef Scratch scratch
+    cdef bint wgrad = mode == WGRAD
+    cdef cnp.ndarray planes = c if mode == DGRAD else x  # the NCHW input of the convolution
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), nsamples = x.shape[0], M, N, K, tasks, tab_bytes
-    cdef Py_ssize_t H = x.shape[2], W = x.shape[3], KH, KW, SH, SW, PT, PL, DH, DW, OH, OW
+    cdef Py_ssize_t H = planes.shape[2], W = planes.shape[3], KH, KW, SH, SW, PT, PL, DH, DW, OH, OW
+    cdef Py_ssize_t per, extra
     cdef int nt
     cdef double flops
     cdef cnp.ndarray db = None
@@ -349,45 +483,59 @@ cdef object _conv(bint wgrad, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, strid
     PT, PL = padding
     DH, DW = dilation
     OH, OW = output_size
-    job.C, job.groups = x.shape[1], groups
-    job.Cout = (a.shape[1] if wgrad else a.shape[0])
+    job.C, job.groups = planes.shape[1], groups
+    job.Cout = (a.shape[1] if wgrad else x.shape[1] if mode == DGRAD else a.shape[0])
     job.cin_g, job.cout_g = job.C // groups, job.Cout // groups
     job.ckk_g = job.cin_g * KH * KW
     job.cb.HW, job.cb.KK, job.cb.OHW, job.cb.by_pixel = H * W, KH * KW, OH * OW, wgrad
+    job.cb.W, job.cb.OW, job.cb.KW, job.cb.SH, job.cb.DH, job.cb.DW, job.cb.PT, job.cb.PL = \
+        W, OW, KW, SH, DH, DW, PT, PL
+    job.cb.row_runs = SW == 1 and OW >= ROW_RUN_MIN
+    job.dgrad = mode == DGRAD
     job.plain = KH == 1 and KW == 1 and SH == 1 and SW == 1 and PT == 0 and PL == 0 \
-        and OH == H and OW == W
+        and OH == H and OW == W and not job.dgrad
+    job.chunk = job.colsize = 0
     M, N, K = job.cout_g, OH * OW, job.ckk_g
     if wgrad:
         N, K = K, N
+    elif job.dgrad:  # D (ckk_g x chunk) = W_gᵀ (ckk_g x cout_g) · G_n,g[:, chunk]
+        M, K = job.ckk_g, job.cout_g
+        job.chunk = N if M * N <= DGRAD_COLS else min(N, max(<Py_ssize_t>NR, DGRAD_COLS // M // NR * NR))
+        job.colsize = _round_up(M * job.chunk, ALIGN)
     tasks = nsamples * groups
     job.bias = NULL if bias is None else cnp.PyArray_DATA(bias)
     job.db = NULL
     if tasks == 0 or M == 0 or N == 0 or K == 0:  # nothing to multiply (y may be empty)
-        if not wgrad:  # no input channels: y = b, or 0
+        if mode == FORWARD:  # no input channels: y = b, or 0
             c[...] = 0 if bias is None else bias[:, None, None]
-            return c
-        return (c, a.sum(axis=(0, 2, 3))) if grad_bias else c  # ∂W is 0 (or empty)
+        elif mode == DGRAD:  # no output channels: ∂x = 0
+            c[...] = 0
+        elif grad_bias:  # ∂W is 0 (or empty)
+            return c, a.sum(axis=(0, 2, 3))
+        return c
     flops = 2.0 * M * N * K * tasks
     nt = threads_capped(flops, PARALLEL_MIN_FLOPS, GRAIN_FLOPS, num_threads())
     tab_bytes = 0 if job.plain else _round_up(KH * KW * (OH * OW + 1) * sizeof(int), ALIGN)
+    if job.dgrad:
+        N = job.chunk  # the products' column blocks
     if nt > 1 and tasks >= nt and (tasks % nt == 0 or tasks >= 4 * nt):
         plan = _plan(M, N, K, s, 1, CONV_KC_SCALE * _kc)  # whole products per thread
-        scratch = _scratch_take(tab_bytes + s * (nt * (plan.bsize + plan.asize)
-                                                 + (nt - 1) * job.Cout * job.ckk_g * wgrad))
+        per = plan.bsize + plan.asize + job.colsize
+        extra = (nt - 1) * job.Cout * job.ckk_g * wgrad
+        _conv_scratch = tab_bytes + s * (nt * per + extra)
+        scratch = _scratch_take(_conv_scratch)
         if wgrad:
-            memset(scratch.data + tab_bytes + s * nt * (plan.bsize + plan.asize), 0,
-                   s * (nt - 1) * job.Cout * job.ckk_g)
+            memset(scratch.data + tab_bytes + s * nt * per, 0, s * extra)
     else:
         nt = 1
         plan = _plan(M, N, K, s, num_threads(), CONV_KC_SCALE * _kc)  # products on the GEMM's team
-        scratch = _scratch_take(tab_bytes + s * plan.wsize)
+        _conv_scratch = tab_bytes + s * (plan.wsize + job.colsize)
+        scratch = _scratch_take(_conv_scratch)
     job.cb.taps = <const int*>scratch.data
     job.cb.runs = job.cb.taps + KH * KW * OH * OW
     if grad_bias:  # per-thread partial sums of ∂b, in double (Cout values each)
         db = np.zeros((nt, job.Cout), np.float64)
         job.db = <double*>cnp.PyArray_DATA(db)
-    _conv_scratch = tab_bytes + s * (plan.wsize if nt == 1 else nt * (plan.bsize + plan.asize)
-                                     + (nt - 1) * job.Cout * job.ckk_g * wgrad)
     with nogil:
         if not job.plain:
             _tap_table(<int*>scratch.data, <int*>scratch.data + KH * KW * OH * OW, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
@@ -412,7 +560,7 @@ def conv2d_forward(cnp.ndarray x, cnp.ndarray weight, stride, padding, dilation,
     (top, left); the bottom/right padding is implied by ``output_size`` (OH, OW). Validated by
     the door (_ops.conv2d_forward)."""
     y = np.empty((x.shape[0], weight.shape[0]) + tuple(output_size), dtype=x.dtype)
-    return _conv(False, x, weight, y, stride, padding, dilation, output_size,
+    return _conv(FORWARD, x, weight, y, stride, padding, dilation, output_size,
                  (weight.shape[2], weight.shape[3]), groups, bias, False)
 
 
@@ -422,5 +570,18 @@ def conv2d_backward_weight(cnp.ndarray grad_out, cnp.ndarray x, weight_shape, st
     convolution of x; with grad_bias the pair (∂W, ∂b = Σ G over samples and pixels, summed per
     product in double while G is in cache). Arguments as in conv2d_forward. Validated by the door."""
     gw = np.zeros(weight_shape, dtype=x.dtype)
-    return _conv(True, x, grad_out, gw, stride, padding, dilation, output_size,
+    return _conv(WGRAD, x, grad_out, gw, stride, padding, dilation, output_size,
                  (weight_shape[2], weight_shape[3]), groups, None, grad_bias)
+
+
+def conv2d_backward_input(cnp.ndarray grad_out, cnp.ndarray weight, input_shape, stride, padding,
+                          dilation, output_size, Py_ssize_t groups):
+    """∂x (input_shape) = col2im(W_gᵀ · G_n,g) per sample and group, for grad_out G
+    (N, Cout, OH, OW) of the convolution with weight, one L2-sized block of columns at a time
+    (_dgrad_product). Arguments as in conv2d_forward. Validated by the door."""
+    cdef Py_ssize_t cout_g = weight.shape[0] // groups
+    wt = np.ascontiguousarray(weight.reshape(groups, cout_g, weight.shape[1] * weight.shape[2] * weight.shape[3])
+                              .transpose(0, 2, 1))
+    gx = np.empty(input_shape, dtype=grad_out.dtype)
+    return _conv(DGRAD, grad_out, wt, gx, stride, padding, dilation, output_size,
+                 (weight.shape[2], weight.shape[3]), groups, None, False)

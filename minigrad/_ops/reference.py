@@ -9,7 +9,8 @@ import numpy as np
 
 __all__ = ["relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "sigmoid_forward",
            "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "matmul",
-           "im2col", "col2im", "conv2d_forward", "conv2d_backward_weight", "max_pool2d_forward", "max_pool2d_backward",
+           "im2col", "col2im", "conv2d_forward", "conv2d_backward_weight", "conv2d_backward_input",
+           "max_pool2d_forward", "max_pool2d_backward",
            "avg_pool2d_forward", "avg_pool2d_backward",
            "batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward",
            "sgd_step", "adam_step"]
@@ -178,6 +179,17 @@ def conv2d_backward_weight(grad_out, x, weight_shape, stride, padding, dilation,
     g = grad_out.reshape(N, groups, Cout // groups, OHW).transpose(1, 2, 0, 3).reshape(groups, Cout // groups, N * OHW)
     gw = np.ascontiguousarray(np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight_shape))
     return (gw, grad_out.sum(axis=(0, 2, 3))) if grad_bias else gw
+
+
+def conv2d_backward_input(grad_out, weight, input_shape, stride, padding, dilation, output_size, groups):
+    """∂x = col2im(W_gᵀ · G_g) per group g, G_g the group's rows of grad_out as (Cout/groups, N·OH·OW)."""
+    N, Cout = grad_out.shape[:2]
+    OHW = output_size[0] * output_size[1]
+    ckk_g = weight.shape[1] * weight.shape[2] * weight.shape[3]
+    w = weight.reshape(groups, Cout // groups, ckk_g)
+    g = grad_out.reshape(N, groups, Cout // groups, OHW).transpose(1, 2, 0, 3).reshape(groups, Cout // groups, N * OHW)
+    cols = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * ckk_g, N * OHW)  # groups' rows in turn
+    return col2im(cols, input_shape, weight.shape[2:], stride, padding, dilation, output_size, None)
 
 
 # ---------------------------------------------------------------- pooling

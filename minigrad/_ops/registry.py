@@ -75,6 +75,7 @@ KERNELS = {k.name: k for k in [
     Kernel("col2im", "im2col"),
     Kernel("conv2d_forward", "gemm"),  # implicit GEMM: in the GEMM's modules (conv_kernel.pxi)
     Kernel("conv2d_backward_weight", "gemm"),
+    Kernel("conv2d_backward_input", "gemm"),
     Kernel("max_pool2d_forward", "pooling"),
     Kernel("max_pool2d_backward", "pooling"),
     Kernel("avg_pool2d_forward", "pooling"),

@@ -8,16 +8,15 @@ matrix (C·KH·KW, N·OH·OW) of ``_ops/im2col.pyx`` never exists in memory:
     backward  ∂W  = Σ_n G_n · cols_nᵀ            _ops.conv2d_backward_weight
               ∂b  = Σ G                          in the same call, per product (grad_bias)
               ∂x  = G ⋆ flipped Wᵀ (stride 1)    _ops.conv2d_forward: a transposed convolution
-              ∂x  = col2im(Wᵀ · G_n) per block   otherwise: batched GEMM (_ops.matmul) + col2im
+              ∂x  = col2im(Wᵀ · G_n)             otherwise: _ops.conv2d_backward_input
 
 The bias is added, and ∂b summed, by the kernels product by product while each sample's rows are
 in cache: as separate numpy passes over y and G they took 11 % of a forward + backward of
 case (c) of docs/kernels.md.
 
-The col2im ∂x runs on blocks of samples whose column matrix holds at most ``COLUMN_BUDGET``
-elements per thread (at least one sample; a whole number of samples per thread when it can be),
-the buffer reused across blocks, so no conv allocates more than a few block-sized buffers. The
-create_graph path (double backward) keeps im2col/col2im as differentiable ops on the whole batch.
+The col2im ∂x computes, per sample, one L2-sized block of columns at a time and adds it into ∂x
+at once, so no conv allocates more than a few block-sized buffers per thread. The create_graph
+path (double backward) keeps im2col/col2im as differentiable ops on the whole batch.
 Everything stays in the input's dtype (no float64 detour for float32).
 """
 import numpy as np
@@ -31,11 +30,6 @@ from .shape import IndexAdd
 
 __all__ = ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
-# Elements of a block's column matrix per thread (1 MB in float32: near L2, well inside L3). 2^18
-# was the fastest of 2^17..2^23 on 1-thread CPU time on Zen 3 (2^20 was 20-30 % slower on (b), (c)); per
-# thread, so 2 threads get blocks twice as large and half as many parallel regions per conv.
-COLUMN_BUDGET = 1 << 18
-
 
 # ---------------------------------------------------------------- shapes
 
@@ -47,7 +41,7 @@ def _as_4d(x_shape, spatial):
 
 
 class _ConvPlan:
-    """Geometry of one convolution and its batch blocking."""
+    """Geometry of one convolution."""
 
     def __init__(self, x_shape, w_shape, stride, padding, dilation, groups):
         self.N, self.C, self.H, self.W = x_shape
@@ -59,41 +53,19 @@ class _ConvPlan:
         self.ckk_g = cin_g * self.KH * self.KW        # rows of cols per group
         self.ckk = self.ckk_g * groups
         self.cout_g = self.Cout // groups
-        per_sample = max(self.ckk, self.Cout) * self.OHW
-        nt = _ops.get_num_threads()
-        block = COLUMN_BUDGET * nt // max(per_sample, 1)
-        self.block = max(1, min(self.N, block // nt * nt if block >= nt else block))
-
-    def blocks(self):
-        for b0 in range(0, self.N, self.block):
-            yield b0, min(b0 + self.block, self.N)
-
-    def buffer(self, rows, dtype):
-        """A flat buffer for a (rows, block·OH·OW) matrix, viewed per block by ``view``."""
-        return np.empty(rows * self.block * self.OHW, dtype=dtype)
-
-    def view(self, buf, rows, n):
-        return buf[: rows * n * self.OHW].reshape(rows, n * self.OHW)
 
     def per_sample(self, cols, n):
         """The (rows, n·OH·OW) column matrix of n samples as n matrices (n, rows, OH·OW): a view."""
         return cols.reshape(cols.shape[0], n, self.OHW).transpose(1, 0, 2)
 
-    def col2im(self, cols, out):
-        return _ops.col2im(cols, out.shape, (self.KH, self.KW), self.stride, self.padding,
-                           self.dilation, out=out)
-
-    def group_rows(self, g):
-        """Rows of cols and rows of Y / W belonging to group g."""
-        return (slice(g * self.ckk_g, (g + 1) * self.ckk_g), slice(g * self.cout_g, (g + 1) * self.cout_g))
-
 
 # ---------------------------------------------------------------- convolution
 
 # Input channels per group from which ∂x at stride 1 is a transposed convolution (one implicit
-# GEMM with C/groups rows) rather than Wᵀ·G + col2im: 32 measured 1.2-1.4× faster that way on Zen 4, 3
-# and 1 2× and 17× slower (docs/kernels.md).
-TRANSPOSED_MIN_CHANNELS = 16
+# GEMM with C/groups rows) rather than col2im(Wᵀ·G) per sample (_ops.conv2d_backward_input).
+# 1-thread CPU time on Zen 4 (docs/kernels.md), transposed / col2im: 64 and 128 channels 0.95 and
+# 0.92, 32 channels 0.99-1.06 (case (b)), 16 channels 1.20, 3 channels (c) about 2.
+TRANSPOSED_MIN_CHANNELS = 32
 
 
 def _input_grad(g4, weight, p):
@@ -103,7 +75,7 @@ def _input_grad(g4, weight, p):
     space and their channels swapped per group, padded by d·(k − 1) − p (∂x[c, h] =
     Σ_{o, i} G[o, h + p − i·d]·W[o, c, i], and i' = k − 1 − i turns that into the forward's
     window pattern), one implicit GEMM without a column matrix. Otherwise col2im(Wᵀ·G), per
-    block of samples.
+    sample and block of pixels (_ops.conv2d_backward_input).
     """
     (pt, pb, pl, pr), span = p.padding, (p.dilation[0] * (p.KH - 1), p.dilation[1] * (p.KW - 1))
     if p.stride == (1, 1) and max(pt, pb) <= span[0] and max(pl, pr) <= span[1] \
@@ -112,25 +84,14 @@ def _input_grad(g4, weight, p):
         wt = np.ascontiguousarray(wt.transpose(0, 2, 1, 3, 4)).reshape(p.C, p.cout_g, p.KH, p.KW)
         pads = (span[0] - pt, span[0] - pb, span[1] - pl, span[1] - pr)
         return _ops.conv2d_forward(g4, wt, 1, pads, p.dilation, p.groups)
-    g3 = g4.reshape(p.N, p.Cout, p.OHW)
-    gx = np.empty((p.N, p.C, p.H, p.W), dtype=g4.dtype)
-    w = weight.reshape(p.groups, p.cout_g, p.ckk_g)
-    dcols_buf = p.buffer(p.ckk, g4.dtype)
-    for b0, b1 in p.blocks():  # ∂cols_n = Wᵀ · G_n, into the column layout that col2im reads
-        n = b1 - b0
-        dcols = p.view(dcols_buf, p.ckk, n)
-        dcols3 = p.per_sample(dcols, n)
-        for g in range(p.groups):
-            rows_c, rows_o = p.group_rows(g)
-            _ops.matmul(w[g].T, g3[b0:b1, rows_o], out=dcols3[:, rows_c])
-        p.col2im(dcols, gx[b0:b1])
-    return gx
+    return _ops.conv2d_backward_input(g4, weight, (p.N, p.C, p.H, p.W), p.stride, p.padding, p.dilation,
+                                      p.groups)
 
 
 class ConvNd(Function):
     """y = W ⋆ x + b (cross-correlation, PyTorch's conv) for 1 or 2 spatial dims, by implicit GEMM;
     ∂W = Σ_n G_n·cols_nᵀ (implicit GEMM too), ∂x = a transposed convolution of G (implicit GEMM)
-    or col2im(Wᵀ·G) per block (_input_grad); ∂b = Σ G."""
+    or col2im(Wᵀ·G) per sample (_input_grad); ∂b = Σ G."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):

@@ -1,9 +1,11 @@
-"""Implicit-GEMM convolution (conv2d_forward with its bias, conv2d_backward_weight with ∂b;
-_ops/conv_kernel.pxi) against the im2col path (compiled im2col + compiled GEMM: the column matrix
-made explicitly) and against the numpy twins, on every GEMM ISA path this CPU runs.
+"""Implicit-GEMM convolution (conv2d_forward with its bias, conv2d_backward_weight with ∂b,
+conv2d_backward_input; _ops/conv_kernel.pxi) against the im2col path (compiled im2col + compiled
+GEMM + compiled col2im: the column matrix made explicitly) and against the numpy twins, on every
+GEMM ISA path this CPU runs.
 
 Errors are bounded like the GEMM's: |y − y_ref| ≤ 2·K·eps·(|W| ⋆ |x|) elementwise, K the length of
-each sum (C/groups·KH·KW forward, N·OH·OW for ∂W), with the reference in float64. A dropped,
+each sum (C/groups·KH·KW forward, N·OH·OW for ∂W, Cout/groups·KH·KW for ∂x), with the reference
+in float64. A dropped,
 doubled or misplaced window value (a wrong tap table entry, panel edge, padding or thread split)
 exceeds that bound.
 """
@@ -34,6 +36,8 @@ CASES = [
     (3, 32, 14, 14, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # case (b)'s layer: many panels
     (2, 3, 33, 35, 40, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),       # >1 depth block for ∂W, edge tiles
     (1, 70, 6, 6, 9, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),         # K = 630: several depth blocks
+    (2, 3, 12, 20, 4, (3, 5), (2, 1), (1, 0, 2, 1), (2, 1), 1),        # row runs: stride 1 along W only
+    (2, 16, 30, 31, 5, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),       # row runs; ∂x in 3 pixel blocks
 ]
 
 
@@ -51,7 +55,8 @@ def _data(case, dtype, seed=0):
 
 
 def _im2col_path(x, w, grad, stride, padding, dilation, groups):
-    """y and ∂W with the column matrix made explicitly: compiled im2col, then the compiled GEMM."""
+    """y, ∂W and ∂x with the column matrix made explicitly: compiled im2col, the compiled GEMM,
+    compiled col2im."""
     N, Cout = x.shape[0], w.shape[0]
     cols = ops.im2col(x, w.shape[2:], stride, padding, dilation)
     cols = cols.reshape(groups, -1, cols.shape[1])
@@ -60,7 +65,10 @@ def _im2col_path(x, w, grad, stride, padding, dilation, groups):
     y = y.reshape(Cout, N, *grad.shape[2:]).transpose(1, 0, 2, 3)
     g = grad.reshape(N, groups, Cout // groups, -1).transpose(1, 2, 0, 3).reshape(groups, Cout // groups, -1)
     gw = np.stack([ops.gemm(g[i], cols[i].T) for i in range(groups)]).reshape(w.shape)
-    return y, gw
+    wg = w.reshape(groups, Cout // groups, -1)
+    dcols = np.concatenate([ops.gemm(np.ascontiguousarray(wg[i].T), np.ascontiguousarray(g[i])) for i in range(groups)])
+    gx = ops.col2im(dcols, x.shape, w.shape[2:], stride, padding, dilation)
+    return y, gw, gx
 
 
 def _bounds(x, w, grad, kw):
@@ -72,14 +80,17 @@ def _bounds(x, w, grad, kw):
     geom = (kw["stride"], ops.conv_padding(kw["padding"])[::2], kw["dilation"], grad.shape[2:], kw["groups"])
     fwd = 2 * k_fwd * eps * reference.conv2d_forward(ax, aw, geom[0], geom[1], geom[2], geom[3], geom[4]) + tiny
     wgt = 2 * k_w * eps * reference.conv2d_backward_weight(ag, ax, w.shape, *geom) + tiny
-    return fwd, wgt
+    k_x = w.shape[0] // kw["groups"] * w.shape[2] * w.shape[3]
+    inp = 2 * k_x * eps * reference.conv2d_backward_input(ag, aw, x.shape, *geom) + tiny
+    return fwd, wgt, inp
 
 
 def _reference(x, w, grad, kw):
     x64, w64, g64 = (a.astype(np.float64) for a in (x, w, grad))
     with ops.use_backend("numpy"):
         return (ops.conv2d_forward(x64, w64, **kw),
-                ops.conv2d_backward_weight(g64, x64, w.shape, **kw))
+                ops.conv2d_backward_weight(g64, x64, w.shape, **kw),
+                ops.conv2d_backward_input(g64, w64, x.shape, **kw))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -88,16 +99,21 @@ def test_implicit_matches_im2col_path_and_twin(case, dtype, isa, threads):
     x, w, grad, kw = _data(case, dtype)
     y = ops.conv2d_forward(x, w, **kw)
     gw = ops.conv2d_backward_weight(grad, x, w.shape, **kw)
-    assert y.dtype == gw.dtype == dtype and y.shape == grad.shape and gw.shape == w.shape
-    y_ref, gw_ref = _reference(x, w, grad, kw)
-    y_cols, gw_cols = _im2col_path(x, w, grad, **kw)
+    gx = ops.conv2d_backward_input(grad, w, x.shape, **kw)
+    assert y.dtype == gw.dtype == gx.dtype == dtype and y.shape == grad.shape and gw.shape == w.shape
+    assert gx.shape == x.shape
+    y_ref, gw_ref, gx_ref = _reference(x, w, grad, kw)
+    y_cols, gw_cols, gx_cols = _im2col_path(x, w, grad, **kw)
     with ops.use_backend("numpy"):
         y_twin, gw_twin = ops.conv2d_forward(x, w, **kw), ops.conv2d_backward_weight(grad, x, w.shape, **kw)
-    b_fwd, b_w = _bounds(x, w, grad, kw)
+        gx_twin = ops.conv2d_backward_input(grad, w, x.shape, **kw)
+    b_fwd, b_w, b_x = _bounds(x, w, grad, kw)
     for got in (y, y_cols, y_twin):
         assert np.all(np.abs(got - y_ref) <= b_fwd), np.max(np.abs(got - y_ref) - b_fwd)
     for got in (gw, gw_cols, gw_twin):
         assert np.all(np.abs(got - gw_ref) <= b_w), np.max(np.abs(got - gw_ref) - b_w)
+    for got in (gx, gx_cols, gx_twin):
+        assert np.all(np.abs(got - gx_ref) <= b_x), np.max(np.abs(got - gx_ref) - b_x)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -111,8 +127,8 @@ def test_bias_and_grad_bias_in_the_products(case, dtype, isa, threads):
     y = ops.conv2d_forward(x, w, bias=b, **kw)
     gw, gb = ops.conv2d_backward_weight(grad, x, w.shape, grad_bias=True, **kw)
     assert gb.dtype == dtype and gb.shape == b.shape
-    y_ref, gw_ref = _reference(x, w, grad, kw)
-    b_fwd, b_w = _bounds(x, w, grad, kw)
+    y_ref, gw_ref, gx_ref = _reference(x, w, grad, kw)
+    b_fwd, b_w, b_x = _bounds(x, w, grad, kw)
     eps = np.finfo(dtype).eps
     assert np.all(np.abs(y - (y_ref + b[:, None, None])) <= b_fwd + 2 * eps * np.abs(b[:, None, None]))
     assert np.array_equal(gw, ops.conv2d_backward_weight(grad, x, w.shape, **kw))
@@ -153,15 +169,17 @@ def test_forward_is_bitwise_the_same_on_1_and_2_threads(dtype, isa):
 
 def test_team_and_task_regimes_are_both_used(isa):
     """Batch 1 runs one product on the GEMM's thread grid; a batch splits whole products over the
-    threads (∂W then adds per-thread partial sums). Both regimes agree with the reference."""
+    threads (∂W then adds per-thread partial sums). Both regimes agree with the reference, for the
+    forward, ∂W and ∂x."""
     for case in ((1, 16, 30, 30, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
                  (8, 16, 30, 30, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1)):
         x, w, grad, kw = _data(case, np.float64, seed=5)
         ops.set_num_threads(2)
-        y_ref, gw_ref = _reference(x, w, grad, kw)
-        b_fwd, b_w = _bounds(x, w, grad, kw)
+        y_ref, gw_ref, gx_ref = _reference(x, w, grad, kw)
+        b_fwd, b_w, b_x = _bounds(x, w, grad, kw)
         assert np.all(np.abs(ops.conv2d_forward(x, w, **kw) - y_ref) <= b_fwd)
         assert np.all(np.abs(ops.conv2d_backward_weight(grad, x, w.shape, **kw) - gw_ref) <= b_w)
+        assert np.all(np.abs(ops.conv2d_backward_input(grad, w, x.shape, **kw) - gx_ref) <= b_x)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -179,6 +197,11 @@ def test_non_contiguous_and_read_only_inputs(dtype, isa, threads):
     assert np.array_equal(ops.conv2d_forward(xs, ws, **kw), y)
     assert np.array_equal(ops.conv2d_forward(xr, w, **kw), y)
     assert np.array_equal(ops.conv2d_backward_weight(gs, xs, w.shape, **kw), gw)
+    gr = grad.copy()
+    gr.flags.writeable = False
+    gx = ops.conv2d_backward_input(grad, w, x.shape, **kw)
+    assert np.array_equal(ops.conv2d_backward_input(gs, ws, x.shape, **kw), gx)
+    assert np.array_equal(ops.conv2d_backward_input(gr, w, x.shape, **kw), gx)
 
 
 def test_empty_batch_and_channels():
@@ -189,6 +212,11 @@ def test_empty_batch_and_channels():
     assert ops.conv2d_forward(x, np.ones((3, 2, 3, 3), np.float32)).shape == (0, 3, 3, 3)
     gw = ops.conv2d_backward_weight(np.ones((0, 3, 3, 3), np.float32), x, (3, 2, 3, 3))
     assert gw.shape == (3, 2, 3, 3) and not gw.any()  # no samples: ∂W = 0, as in PyTorch
+    assert ops.conv2d_backward_input(np.ones((0, 3, 3, 3), np.float32), np.ones((3, 2, 3, 3), np.float32),
+                                     x.shape).shape == x.shape
+    gx = ops.conv2d_backward_input(np.ones((2, 0, 5, 5), np.float32), np.ones((0, 2, 3, 3), np.float32),
+                                   (2, 2, 5, 5), padding=1)
+    assert gx.shape == (2, 2, 5, 5) and not gx.any()  # no output channels: ∂x = 0
 
 
 def test_scratch_is_bounded_by_panels_not_by_the_batch(isa):
@@ -201,22 +229,28 @@ def test_scratch_is_bounded_by_panels_not_by_the_batch(isa):
         ops.conv2d_forward(x, w, **kw)
         ops.conv2d_backward_weight(grad, x, w.shape, **kw)
         sizes.append(mod.conv_scratch_bytes())
+        ops.conv2d_backward_input(grad, w, x.shape, **kw)
+        sizes.append(mod.conv_scratch_bytes())
     cols64 = 27 * 64 * 32 * 32 * 4
-    assert sizes[0] == sizes[1] and sizes[1] < cols64 / 8, (sizes, cols64)
+    assert sizes[:2] == sizes[2:] and max(sizes) < cols64 / 8, (sizes, cols64)
 
 
 @pytest.mark.parametrize("at_end", [False, True], ids=["start", "end"])
-@pytest.mark.parametrize("case", [CASES[10], CASES[4], CASES[1], CASES[7]], ids=["same", "asymmetric", "strided", "1x1"])
+@pytest.mark.parametrize("case", [CASES[10], CASES[4], CASES[1], CASES[7], CASES[13]],
+                         ids=["same", "asymmetric", "strided", "1x1", "row_runs"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_never_reads_outside_the_input(case, dtype, at_end, isa, threads):
-    """The padding is never read: x (and G, the input of ∂x's transposed convolution) next to an
-    unreadable page still convolve correctly. A masked-off lane loaded anyway faults here."""
+    """The padding is never read: x (and G, the input of ∂x's transposed convolution and of
+    col2im(Wᵀ·G)) next to an unreadable page still convolve correctly. A masked-off lane loaded
+    anyway faults here."""
     x, w, grad, kw = _data(case, dtype, seed=11)
-    want = ops.conv2d_forward(x, w, **kw), ops.conv2d_backward_weight(grad, x, w.shape, **kw)
+    want = (ops.conv2d_forward(x, w, **kw), ops.conv2d_backward_weight(grad, x, w.shape, **kw),
+            ops.conv2d_backward_input(grad, w, x.shape, **kw))
     xg = guarded(x, at_end)
     gg = guarded(grad, at_end)
     assert np.array_equal(ops.conv2d_forward(xg, w, **kw), want[0])
     assert np.array_equal(ops.conv2d_backward_weight(gg, xg, w.shape, **kw), want[1])
+    assert np.array_equal(ops.conv2d_backward_input(gg, w, x.shape, **kw), want[2])
     wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)) if kw["groups"] == 1 else None
     if wt is not None and kw["stride"] == (1, 1):  # ∂x's transposed convolution reads G as its x
         assert np.array_equal(ops.conv2d_forward(gg, wt, 1, 1, 1, 1), ops.conv2d_forward(grad, wt, 1, 1, 1, 1))

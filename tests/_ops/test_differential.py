@@ -105,7 +105,7 @@ def sum_bound(dtype, n_terms, magnitude):
 # The kernels fuzzed by a test of their own below (arguments beyond float arrays, or a bound of
 # their own); every other kernel is fuzzed by test_float_array_kernels.
 BY_HAND = {"gelu_forward", "gelu_backward", "gemm", "matmul", "im2col", "col2im", "conv2d_forward",
-           "conv2d_backward_weight", "max_pool2d_forward",
+           "conv2d_backward_weight", "conv2d_backward_input", "max_pool2d_forward",
            "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_forward_train",
            "batch_norm_forward_eval", "batch_norm_backward", "sgd_step", "adam_step"}
 
@@ -265,7 +265,7 @@ def test_im2col_and_col2im(seed, dtype, nthreads, kind, geometry, how):
 @given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes,
        geometry=conv_geometry(), cout=st.integers(1, 5), groups=st.sampled_from([1, 1, 2, 3]),
        how=layouts)
-def test_conv2d_forward_and_backward_weight(seed, dtype, nthreads, kind, geometry, cout, groups, how):
+def test_conv2d_forward_and_backward(seed, dtype, nthreads, kind, geometry, cout, groups, how):
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
     (N, C, H, W), k, s, p, d = geometry
@@ -280,6 +280,9 @@ def test_conv2d_forward_and_backward_weight(seed, dtype, nthreads, kind, geometr
     (gw, _), (gw_ref, _) = both("conv2d_backward_weight", g, x, w.shape, s, p, d, groups)
     magnitude = reference.conv2d_backward_weight(np.abs(g.astype(np.float64)), ax, w.shape, *geom)
     assert_matches(gw, gw_ref, sum_bound(dtype, N * y_ref.shape[2] * y_ref.shape[3], magnitude))
+    (gx, _), (gx_ref, _) = both("conv2d_backward_input", g, w, x.shape, s, p, d, groups)
+    magnitude = reference.conv2d_backward_input(np.abs(g.astype(np.float64)), aw, x.shape, *geom)
+    assert_matches(gx, gx_ref, sum_bound(dtype, cout // groups * k[0] * k[1], magnitude))
 
 
 # ---------------------------------------------------------------- pooling
