@@ -7,11 +7,12 @@
 # Per sample n and group g (cols_n,g: the ckk_g x OH·OW columns of that sample's group):
 #   forward   Y_n,g (cout_g, OH·OW)  = W_g (cout_g, ckk_g) @ cols_n,g       B[k = tap, j = pixel]
 #   ∂W        ∂W_g  (cout_g, ckk_g) += G_n,g (cout_g, OH·OW) @ cols_n,gᵀ    B[k = pixel, j = tap]
+#   ∂x        ∂x_n,g += col2im(W_gᵀ (ckk_g, cout_g) @ G_n,g[:, block])     one block of pixels at a time
 # where a tap is (c, kh, kw) and a pixel (oh, ow). A packed value of cols is found through a tap
 # table (_tap_table: the plane offset each tap reads at each output pixel, -1 in the padding),
-# built once per call. ∂x stays GEMM + col2im per block of samples (functional/conv.py: as a
-# transposed convolution here it measured slower). A 1 x 1 kernel with stride 1 and no padding has
-# cols_n,g = x_n,g itself: that product reads x in place like any matrix (no gather).
+# built once per call; ∂x's col2im adds through the same table (_dgrad_product). A 1 x 1 kernel
+# with stride 1 and no padding has cols_n,g = x_n,g itself: that product reads x in place like any
+# matrix (no gather).
 #
 # Threads: the (sample, group) products are split over the team, each thread running whole
 # products with its own packing buffers (no barriers), when there are enough of them to split
@@ -19,8 +20,8 @@
 # column panels: output channels x output pixels). The team is sized from the flops of the whole
 # convolution (cpu.threads_for's rule, GEMM constants). ∂W's threads accumulate private partial
 # sums (one Cout x ckk_g block each), added up at the end. Scratch: the tap table (KH·KW·OH·OW
-# ints), one B~ and one A~ block per thread, and those partial sums: none of it grows with the
-# batch or the channels of x.
+# ints), one B~ and one A~ block per thread, and those partial sums or ∂x's block of columns
+# (DGRAD_COLS) per thread: none of it grows with the batch.
 
 cdef extern from *:
     """
