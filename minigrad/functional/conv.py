@@ -63,9 +63,10 @@ class _ConvPlan:
 
 # Input channels per group from which ∂x at stride 1 is a transposed convolution (one implicit
 # GEMM with C/groups rows) rather than col2im(Wᵀ·G) per sample (_ops.conv2d_backward_input).
-# 1-thread CPU time on Zen 4 (docs/kernels.md), transposed / col2im: 64 and 128 channels 0.95 and
-# 0.92, 32 channels 0.99-1.06 (case (b)), 16 channels 1.20, 3 channels (c) about 2.
-TRANSPOSED_MIN_CHANNELS = 32
+# 1-thread CPU time on Zen 4 (docs/kernels.md), transposed / col2im: 64 and 128 channels 0.94 and
+# 0.91, 32 channels 1.14 (case (b); its whole step 1.06 on 1 and on 2 threads), 16 channels 1.2,
+# 3 channels (c) about 2.
+TRANSPOSED_MIN_CHANNELS = 64
 
 
 def _input_grad(g4, weight, p):

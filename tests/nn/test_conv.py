@@ -69,10 +69,10 @@ def test_conv2d_matches_torch(x_shape, w_shape, kwargs, dtype):
 # ∂x as a transposed convolution (stride 1, at least TRANSPOSED_MIN_CHANNELS input channels per
 # group): symmetric, asymmetric ('same' with an even kernel), zero and dilated padding, groups
 TRANSPOSED_CASES = [
-    ((2, 32, 7, 9), (5, 32, 3, 3), dict(padding=1)),
-    ((2, 64, 8, 8), (8, 32, 3, 2), dict(groups=2, padding="same", dilation=(1, 2))),
-    ((1, 40, 6, 7), (4, 40, 3, 3), {}),
-    ((2, 32, 9, 9), (3, 32, 5, 5), dict(padding=(2, 1))),
+    ((2, 64, 7, 9), (5, 64, 3, 3), dict(padding=1)),
+    ((2, 128, 8, 8), (8, 64, 3, 2), dict(groups=2, padding="same", dilation=(1, 2))),
+    ((1, 70, 6, 7), (4, 70, 3, 3), {}),
+    ((2, 64, 9, 9), (3, 64, 5, 5), dict(padding=(2, 1))),
 ]
 
 
@@ -106,6 +106,7 @@ COL2IM_CASES = [
     ((7, 4, 8, 9), (6, 2, 3, 3), dict(stride=2, padding=1, groups=2)),
     ((3, 3, 12, 11), (8, 3, 5, 5), {}),
     ((2, 16, 40, 40), (4, 16, 3, 3), dict(padding=1)),
+    ((2, 32, 14, 14), (8, 32, 3, 3), dict(padding=1)),
 ]
 
 
