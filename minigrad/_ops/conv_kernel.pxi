@@ -52,6 +52,21 @@ cdef extern from *:
         _mm512_mask_storeu_ps(d, m_, _mm512_add_ps(_mm512_maskz_loadu_ps(m_, d), _mm512_loadu_ps(s))); } while (0)
     #define MG_RUN_ADD_D(d, s, i) do { __mmask8 m_ = _mm256_cmpge_epi32_mask(_mm256_loadu_si256((const __m256i *)(i)), _mm256_setzero_si256()); \
         _mm512_mask_storeu_pd(d, m_, _mm512_add_pd(_mm512_maskz_loadu_pd(m_, d), _mm512_loadu_pd(s))); } while (0)
+    /* the last r < LANES values of a run in one masked step (t_: the lanes that exist; idx, src
+       and dst are not accessed past them): row runs are as short as an output row */
+    #define MG_RUN_HAS_TAIL 1
+    #define MG_RUN_TAIL_F(d, s, i, r) do { __mmask16 t_ = (__mmask16)((1u << (r)) - 1u); \
+        __mmask16 m_ = _mm512_mask_cmpge_epi32_mask(t_, _mm512_maskz_loadu_epi32(t_, i), _mm512_setzero_si512()); \
+        _mm512_mask_storeu_ps(d, t_, _mm512_maskz_loadu_ps(m_, s)); } while (0)
+    #define MG_RUN_TAIL_D(d, s, i, r) do { __mmask8 t_ = (__mmask8)((1u << (r)) - 1u); \
+        __mmask8 m_ = _mm256_mask_cmpge_epi32_mask(t_, _mm256_maskz_loadu_epi32(t_, i), _mm256_setzero_si256()); \
+        _mm512_mask_storeu_pd(d, t_, _mm512_maskz_loadu_pd(m_, s)); } while (0)
+    #define MG_RUN_TAIL_ADD_F(d, s, i, r) do { __mmask16 t_ = (__mmask16)((1u << (r)) - 1u); \
+        __mmask16 m_ = _mm512_mask_cmpge_epi32_mask(t_, _mm512_maskz_loadu_epi32(t_, i), _mm512_setzero_si512()); \
+        _mm512_mask_storeu_ps(d, m_, _mm512_add_ps(_mm512_maskz_loadu_ps(m_, d), _mm512_maskz_loadu_ps(m_, s))); } while (0)
+    #define MG_RUN_TAIL_ADD_D(d, s, i, r) do { __mmask8 t_ = (__mmask8)((1u << (r)) - 1u); \
+        __mmask8 m_ = _mm256_mask_cmpge_epi32_mask(t_, _mm256_maskz_loadu_epi32(t_, i), _mm256_setzero_si256()); \
+        _mm512_mask_storeu_pd(d, m_, _mm512_add_pd(_mm512_maskz_loadu_pd(m_, d), _mm512_maskz_loadu_pd(m_, s))); } while (0)
     #elif defined(__AVX2__)
     #define MG_RUN_LANES_F 8
     #define MG_RUN_LANES_D 4
@@ -73,13 +88,26 @@ cdef extern from *:
     #define MG_RUN_ADD_F(d, s, i) ((void)0)
     #define MG_RUN_ADD_D(d, s, i) ((void)0)
     #endif
-    #define MG_CONV_COPIES(RUN, GATHER, RUN_ADD, SCATTER_ADD, T, LANES, LOAD, STORE, ADD)         \
+    #ifndef MG_RUN_HAS_TAIL  /* AVX2 and generic: the tail takes the scalar loop */
+    #define MG_RUN_HAS_TAIL 0
+    #define MG_RUN_TAIL_F(d, s, i, r) ((void)0)
+    #define MG_RUN_TAIL_D(d, s, i, r) ((void)0)
+    #define MG_RUN_TAIL_ADD_F(d, s, i, r) ((void)0)
+    #define MG_RUN_TAIL_ADD_D(d, s, i, r) ((void)0)
+    #endif
+    #define MG_CONV_COPIES(RUN, GATHER, RUN_ADD, SCATTER_ADD, T, LANES, LOAD, STORE, ADD, TAIL,    \
+                           TAIL_ADD)                                                             \
     static MG_CONV_NOVEC void RUN(const T *src, const int *idx, T *dst, Py_ssize_t n,            \
                                   Py_ssize_t ds) {                                               \
         Py_ssize_t j = 0;                                                                        \
-        if (LANES && ds == 1)                                                                    \
+        if (LANES && ds == 1) {                                                                  \
             for (; j + LANES <= n; j += LANES)                                                   \
                 STORE(dst + j, LOAD(src + j, idx + j));                                          \
+            if (MG_RUN_HAS_TAIL && j < n) {                                                      \
+                TAIL(dst + j, src + j, idx + j, n - j);                                          \
+                return;                                                                          \
+            }                                                                                    \
+        }                                                                                        \
         for (; j < n; j++) {                                                                     \
             if (idx[j] >= 0) dst[j * ds] = src[j];                                               \
             else dst[j * ds] = (T)0;                                                             \
@@ -97,9 +125,14 @@ cdef extern from *:
        first pixel, masked: outside the plane wherever idx is -1), and plane[idx[j]] += src[j] */ \
     static MG_CONV_NOVEC void RUN_ADD(T *dst, const int *idx, const T *src, Py_ssize_t n) {     \
         Py_ssize_t j = 0;                                                                        \
-        if (LANES)                                                                               \
+        if (LANES) {                                                                             \
             for (; j + LANES <= n; j += LANES)                                                   \
                 ADD(dst + j, src + j, idx + j);                                                  \
+            if (MG_RUN_HAS_TAIL && j < n) {                                                      \
+                TAIL_ADD(dst + j, src + j, idx + j, n - j);                                      \
+                return;                                                                          \
+            }                                                                                    \
+        }                                                                                        \
         for (; j < n; j++)                                                                       \
             if (idx[j] >= 0) dst[j] += src[j];                                                   \
     }                                                                                            \
@@ -109,9 +142,11 @@ cdef extern from *:
             if (idx[j] >= 0) plane[idx[j]] += src[j];                                            \
     }
     MG_CONV_COPIES(mg_conv_run_f, mg_conv_gather_f, mg_conv_run_add_f, mg_conv_scatter_add_f, float,
-                   MG_RUN_LANES_F, MG_RUN_LOAD_F, MG_RUN_STORE_F, MG_RUN_ADD_F)
+                   MG_RUN_LANES_F, MG_RUN_LOAD_F, MG_RUN_STORE_F, MG_RUN_ADD_F, MG_RUN_TAIL_F,
+                   MG_RUN_TAIL_ADD_F)
     MG_CONV_COPIES(mg_conv_run_d, mg_conv_gather_d, mg_conv_run_add_d, mg_conv_scatter_add_d, double,
-                   MG_RUN_LANES_D, MG_RUN_LOAD_D, MG_RUN_STORE_D, MG_RUN_ADD_D)
+                   MG_RUN_LANES_D, MG_RUN_LOAD_D, MG_RUN_STORE_D, MG_RUN_ADD_D, MG_RUN_TAIL_D,
+                   MG_RUN_TAIL_ADD_D)
     """
     void mg_conv_run_f(const float* src, const int* idx, float* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
     void mg_conv_run_d(const double* src, const int* idx, double* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
