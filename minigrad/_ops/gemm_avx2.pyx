@@ -14,14 +14,16 @@ Layout, loop order and threading: see gemm_kernel.pxi. Dtypes: float32, float64 
 cdef extern from *:
     """
     #define MG_GEMM_MR 6
+    #define MG_GEMM_NR 16
+    #define MG_GEMM_VEC 8
     #define MG_GEMM_NRT 8
     """
     enum:
         MR "MG_GEMM_MR"
+        NR "MG_GEMM_NR"
         NRT "MG_GEMM_NRT"
 
 cdef enum:
-    NR = 16
     KC = 256
     MC = 120
     NC = 4096

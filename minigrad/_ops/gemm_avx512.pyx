@@ -3,7 +3,8 @@ and OS support them, never on AVX2-only machines where it would die with SIGILL)
 
 Kernel in gemm_kernel.pxi. Tile 8 x 32 float32 / 4 x 32 float64: 16 zmm accumulators, 2 zmm
 (float32) or 4 zmm (float64) of B and 1 broadcast of A per row and k step, of the 32 zmm
-registers. Narrow tail tile (a last column panel of <= 16 columns): 16 x 16 float32 / 8 x 16
+registers (12 x 32, 24 accumulators, was 3-5 % slower on Zen 4: 1 thread, 1024^3, 256 x 1024^2
+and 100 x 784 x 100). Narrow tail tile (a last column panel of <= 16 columns): 16 x 16 float32 / 8 x 16
 float64, again 16 zmm accumulators. Blocking from the cache sizes read at import
 (gemm_kernel.pxi:blocking_for): a kc x NR panel of B~ fills half of L1d (kc 192 on 48 KB: Intel
 Sapphire Rapids, Zen 5; kc 128 on Zen 4's 32 KB, where the former fixed KC = 256 made the panel
@@ -15,14 +16,16 @@ Layout, loop order and threading: see gemm_kernel.pxi. Dtypes: float32, float64 
 cdef extern from *:
     """
     #define MG_GEMM_MR 8
+    #define MG_GEMM_NR 32
+    #define MG_GEMM_VEC 16
     #define MG_GEMM_NRT 16
     """
     enum:
         MR "MG_GEMM_MR"
+        NR "MG_GEMM_NR"
         NRT "MG_GEMM_NRT"
 
 cdef enum:
-    NR = 32
     KC = 256
     MC = 192
     NC = 4096

@@ -2,7 +2,7 @@
 #
 # Textually included after the includer defines its tile and blocking as compile-time constants:
 #   NR   columns of the register tile (micro-kernel), the same for both dtypes: a whole number of
-#        vector registers, and more than 8 so that GCC vectorizes this loop instead of peeling it
+#        vector registers
 #   MR   rows of the register tile for float32; float64 uses MR / 2 rows of the same NR columns,
 #        so both dtypes hold the same bytes of accumulators (the register file)
 #   KC   depth of one packed block for float32 when the L1d size is unknown; float64 uses KC / 2,
@@ -11,8 +11,10 @@
 #   NC   columns of one packed B block (shared by the threads, L3-resident)
 # At import the depth and row blocks are set from the cache sizes read at run time (blocking_for):
 # a kc x NR panel of B~ fills half of L1d, an mc x kc block of A~ a quarter of L2.
-# MR and NRT are also C macros (MG_GEMM_MR, MG_GEMM_NRT: the includer declares them in a verbatim
-# C block, as extern enum values for Cython) because the narrow tile is C code that needs them.
+# The micro-kernels are C (below), so MR, NR and NRT are C macros (MG_GEMM_MR, MG_GEMM_NR,
+# MG_GEMM_NRT: the includer declares them in a verbatim C block, as extern enum values for
+# Cython), with MG_GEMM_VEC, the floats of one vector register, and optionally MG_GEMM_KUNROLL,
+# the pragma that unrolls the k loop (4 steps when not defined):
 #   NRT  columns of the narrow tail tile (a whole number of vector registers, NR / 2 or less): a
 #        last column panel of at most NRT columns is packed NRT wide and computed 2 * mrt rows at
 #        a time, so N = 100 is padded to 104 instead of 112 (the padding was ~10 % of a 100-sized
@@ -128,60 +130,122 @@ cdef extern from *:
     static inline void mg_gemm_t4x4d(const double *src, Py_ssize_t lds, double *dst, Py_ssize_t ldd) {}
     #endif
 
-    /* The narrow tail micro-kernel: C[:mr, :nr] = alpha * A @ B~ + beta * C[:mr, :nr] for a tile
-       of 2 * ROWS rows x MG_GEMM_NRT columns (ROWS = mrt). Rows 0..ROWS-1 of A come from ap, rows
-       ROWS..2*ROWS-1 from ap2 (both with element (i, p) at [i * rs + p * cs]; ap2 = ap when one
-       row panel is left, then mr <= ROWS); bp: kc x NRT panel of B~, k-major. Two row panels keep
-       as many independent accumulators as the full tile, so the FMA latency stays hidden. Written
-       with vector types because GCC fully unrolls a loop of NRT (<= 8) columns before vectorizing
-       it and then spills the tile (scalar code with 128-bit FMAs, 1000 stack accesses). */
-    /* Vectors of one register width (NRT floats): a float64 row is two of them (wider vector
-       types are lowered through the stack on AVX2). */
+    /* The micro-kernels, in C with vector types: C[:mr, :nr] = alpha * A @ B~ + beta * C[:mr, :nr]
+       for a tile of R1 + R2 rows x NV vectors (W columns). Rows 0..R1-1 of A come from ap, rows
+       R1..R1+R2-1 from ap2 (both with element (i, p) at [i * rs + p * cs]); bp: kc x W panel of
+       B~, k-major. The accumulators are a local array of vectors indexed by constants only, so
+       they live in registers, and `scalar * vector` compiles to FMAs with the A element as a
+       memory broadcast operand (`vfmadd231ps (mem){1to16}`): one instruction per product, where
+       the former loops in Cython compiled to a separate `vbroadcastss` before every two FMAs.
+       Main tile: R1 = mrt rows, R2 = 0, W = NR. Narrow tail tile: two row panels (R1 = R2 = mrt,
+       ap2 = ap when one row panel is left, then mr <= mrt) of W = NRT columns, so a last panel of
+       <= NRT columns keeps as many independent accumulators as the full tile and the FMA latency
+       stays hidden. (A loop of NRT <= 8 scalar columns is fully unrolled by GCC before it would
+       be vectorized, which spilled the tile; vector types avoid that.) */
+    /* Vectors of one register width (MG_GEMM_VEC floats) for the main tile, of NRT floats for the
+       narrow one (on AVX-512 a ymm: an 8-column tail, the same FMA rate as zmm on Zen 4); a float64
+       row is two or more of them (wider vector types are lowered through the stack on AVX2). */
+    typedef float mg_gemm_vf __attribute__((vector_size(MG_GEMM_VEC * sizeof(float))));
+    typedef double mg_gemm_vd __attribute__((vector_size(MG_GEMM_VEC * sizeof(float))));
     typedef float mg_gemm_vnf __attribute__((vector_size(MG_GEMM_NRT * sizeof(float))));
     typedef double mg_gemm_vnd __attribute__((vector_size(MG_GEMM_NRT * sizeof(float))));
-    /* the same, for unaligned loads from B~ (by value: a memcpy into a local array spills) */
+    /* the same, for unaligned loads and stores (by value: a memcpy into a local array spills) */
+    typedef float mg_gemm_vf_u __attribute__((vector_size(MG_GEMM_VEC * sizeof(float)), aligned(4)));
+    typedef double mg_gemm_vd_u __attribute__((vector_size(MG_GEMM_VEC * sizeof(float)), aligned(8)));
     typedef float mg_gemm_vnf_u __attribute__((vector_size(MG_GEMM_NRT * sizeof(float)), aligned(4)));
     typedef double mg_gemm_vnd_u __attribute__((vector_size(MG_GEMM_NRT * sizeof(float)), aligned(8)));
-    #define MG_GEMM_NARROW(NAME, T, V, VU, ROWS, NV)                                               \
-    static inline void NAME(Py_ssize_t kc, const T *ap, const T *ap2, Py_ssize_t rs,             \
-                            Py_ssize_t cs, const T *bp, T *c, Py_ssize_t ldc, Py_ssize_t mr,     \
-                            Py_ssize_t nr, T alpha, T beta) {                                    \
-        V acc[2 * (ROWS)][NV], b[NV], out[2 * (ROWS)][NV];                                       \
+    #if defined(__GNUC__)
+    #define MG_GEMM_ALWAYS_INLINE static inline __attribute__((always_inline))
+    #else
+    #define MG_GEMM_ALWAYS_INLINE static inline
+    #endif
+    /* Every loop over the tile's rows is unrolled whole, whatever the tile (GCC's peeling limit,
+       --param=max-completely-peel-times=8 in setup.py, would leave a loop over 12 rows, and the
+       accumulators in memory). */
+    #define MG_GEMM_UNROLL _Pragma("GCC unroll 32")
+    #ifndef MG_GEMM_KUNROLL
+    #define MG_GEMM_KUNROLL _Pragma("GCC unroll 4")
+    #endif
+    #define MG_GEMM_TILE(NAME, T, V, VU, R1, R2, NV, W)                                            \
+    MG_GEMM_ALWAYS_INLINE void NAME(Py_ssize_t kc, const T *ap, const T *ap2, Py_ssize_t rs,     \
+                                    Py_ssize_t cs, const T *bp, T *c, Py_ssize_t ldc,            \
+                                    Py_ssize_t mr, Py_ssize_t nr, T alpha, T beta) {             \
+        V acc[(R1) + (R2)][NV], b[NV], out[(R1) + (R2)][NV];                                     \
         Py_ssize_t i, j, p, v;                                                                   \
+        for (i = 0; i < mr; i++)  /* C rows arrive while the k loop runs */                      \
+            mg_gemm_prefetch(c + i * ldc), mg_gemm_prefetch(c + i * ldc + (W) - 1);              \
+        /* the first k step initializes the accumulators (no zeroing pass) */                     \
         for (v = 0; v < (NV); v++)                                                               \
             b[v] = ((const VU *)bp)[v];                                                          \
-        for (i = 0; i < (ROWS); i++)                                                             \
-            for (v = 0; v < (NV); v++) {                                                         \
-                acc[i][v] = ap[i * rs] * b[v];                                                   \
-                acc[(ROWS) + i][v] = ap2[i * rs] * b[v];                                         \
-            }                                                                                    \
-        for (p = 1; p < kc; p++) {                                                               \
-            ap += cs;                                                                            \
-            ap2 += cs;                                                                           \
-            bp += MG_GEMM_NRT;                                                                   \
+        MG_GEMM_UNROLL                                                                           \
+        for (i = 0; i < (R1); i++)                                                               \
             for (v = 0; v < (NV); v++)                                                           \
-                b[v] = ((const VU *)bp)[v];                                                      \
-            for (i = 0; i < (ROWS); i++)                                                         \
+                acc[i][v] = ap[i * rs] * b[v];                                                   \
+        MG_GEMM_UNROLL                                                                           \
+        for (i = 0; i < (R2); i++)                                                               \
+            for (v = 0; v < (NV); v++)                                                           \
+                acc[(R1) + i][v] = ap2[i * rs] * b[v];                                           \
+        MG_GEMM_KUNROLL                                                                          \
+        for (p = 1; p < kc; p++) {                                                               \
+            MG_GEMM_UNROLL                                                                       \
+            for (i = 0; i < (R1); i++)                                                           \
+                for (v = 0; v < (NV); v++)                                                       \
+                    acc[i][v] += ap[i * rs + p * cs] * ((const VU *)(bp + p * (W)))[v];                                \
+            MG_GEMM_UNROLL                                                                       \
+            for (i = 0; i < (R2); i++)                                                           \
+                for (v = 0; v < (NV); v++)                                                       \
+                    acc[(R1) + i][v] += ap2[i * rs + p * cs] * ((const VU *)(bp + p * (W)))[v];                        \
+        }                                                                                        \
+        if (mr == (R1) + (R2) && nr == (W)) {  /* full tile: vector stores */                    \
+            MG_GEMM_UNROLL                                                                       \
+            for (i = 0; i < (R1) + (R2); i++)                                                    \
                 for (v = 0; v < (NV); v++) {                                                     \
-                    acc[i][v] += ap[i * rs] * b[v];                                              \
-                    acc[(ROWS) + i][v] += ap2[i * rs] * b[v];                                    \
+                    VU *o = (VU *)(c + i * ldc) + v;                                             \
+                    /* beta == 0: C is not read (it may be uninitialized or hold NaN) */         \
+                    *o = beta == 0 ? alpha * acc[i][v] : alpha * acc[i][v] + beta * *o;          \
                 }                                                                                \
+            return;                                                                              \
         }                                                                                        \
         /* copied out whole (constant indices): indexing acc by the runtime mr would put it  \
            in memory for the whole k loop */                                                     \
-        for (i = 0; i < 2 * (ROWS); i++)                                                         \
+        MG_GEMM_UNROLL                                                                           \
+        for (i = 0; i < (R1) + (R2); i++)                                                        \
             for (v = 0; v < (NV); v++)                                                           \
                 out[i][v] = acc[i][v];                                                           \
         for (i = 0; i < mr; i++) {                                                               \
             const T *o = (const T *)out[i];                                                      \
-            if (beta == 0)  /* C is not read: it may be uninitialized or hold NaN */             \
+            if (beta == 0)                                                                       \
                 for (j = 0; j < nr; j++) c[i * ldc + j] = alpha * o[j];                          \
             else                                                                                 \
                 for (j = 0; j < nr; j++) c[i * ldc + j] = alpha * o[j] + beta * c[i * ldc + j];  \
         }                                                                                        \
     }
-    MG_GEMM_NARROW(mg_gemm_narrow_f, float, mg_gemm_vnf, mg_gemm_vnf_u, MG_GEMM_MR, 1)
-    MG_GEMM_NARROW(mg_gemm_narrow_d, double, mg_gemm_vnd, mg_gemm_vnd_u, MG_GEMM_MR / 2, 2)
+    #define MG_GEMM_MRD (MG_GEMM_MR / 2)
+    MG_GEMM_TILE(mg_gemm_narrow_f_, float, mg_gemm_vnf, mg_gemm_vnf_u, MG_GEMM_MR, MG_GEMM_MR, 1, MG_GEMM_NRT)
+    MG_GEMM_TILE(mg_gemm_narrow_d_, double, mg_gemm_vnd, mg_gemm_vnd_u, MG_GEMM_MRD, MG_GEMM_MRD, 2, MG_GEMM_NRT)
+    MG_GEMM_TILE(mg_gemm_tile_f_, float, mg_gemm_vf, mg_gemm_vf_u, MG_GEMM_MR, 0, MG_GEMM_NR / MG_GEMM_VEC, MG_GEMM_NR)
+    MG_GEMM_TILE(mg_gemm_tile_d_, double, mg_gemm_vd, mg_gemm_vd_u, MG_GEMM_MRD, 0, 2 * MG_GEMM_NR / MG_GEMM_VEC, MG_GEMM_NR)
+    /* Out-of-line entry points, each specialized for its layout of A: a packed A~ panel (rs = 1,
+       cs = rows of the panel) or rows of a row-major A read in place (cs = 1). */
+    #define MG_GEMM_ENTRIES(T, S, ROWS)                                                            \
+    static void mg_gemm_narrow_##S(Py_ssize_t kc, const T *ap, const T *ap2, Py_ssize_t rs,      \
+                                   Py_ssize_t cs, const T *bp, T *c, Py_ssize_t ldc,             \
+                                   Py_ssize_t mr, Py_ssize_t nr, T alpha, T beta) {              \
+        if (cs == 1)                                                                             \
+            mg_gemm_narrow_##S##_(kc, ap, ap2, rs, 1, bp, c, ldc, mr, nr, alpha, beta);          \
+        else                                                                                     \
+            mg_gemm_narrow_##S##_(kc, ap, ap2, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);        \
+    }                                                                                            \
+    static void mg_gemm_tile_##S(Py_ssize_t kc, const T *ap, Py_ssize_t rs, Py_ssize_t cs,       \
+                                 const T *bp, T *c, Py_ssize_t ldc, Py_ssize_t mr, Py_ssize_t nr, \
+                                 T alpha, T beta) {                                              \
+        if (cs == 1)                                                                             \
+            mg_gemm_tile_##S##_(kc, ap, ap, rs, 1, bp, c, ldc, mr, nr, alpha, beta);             \
+        else                                                                                     \
+            mg_gemm_tile_##S##_(kc, ap, ap, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);           \
+    }
+    MG_GEMM_ENTRIES(float, f, MG_GEMM_MR)
+    MG_GEMM_ENTRIES(double, d, MG_GEMM_MRD)
     """
     void mg_gemm_barrier() noexcept nogil
     int mg_gemm_team_size() noexcept nogil
@@ -195,6 +259,12 @@ cdef extern from *:
     void mg_gemm_narrow_d(Py_ssize_t kc, const double* ap, const double* ap2, Py_ssize_t rs,
                           Py_ssize_t cs, const double* bp, double* c, Py_ssize_t ldc, Py_ssize_t mr,
                           Py_ssize_t nr, double alpha, double beta) noexcept nogil
+    void mg_gemm_tile_f(Py_ssize_t kc, const float* ap, Py_ssize_t rs, Py_ssize_t cs,
+                        const float* bp, float* c, Py_ssize_t ldc, Py_ssize_t mr, Py_ssize_t nr,
+                        float alpha, float beta) noexcept nogil
+    void mg_gemm_tile_d(Py_ssize_t kc, const double* ap, Py_ssize_t rs, Py_ssize_t cs,
+                        const double* bp, double* c, Py_ssize_t ldc, Py_ssize_t mr, Py_ssize_t nr,
+                        double alpha, double beta) noexcept nogil
 
 
 cdef inline void _micro_kernel_narrow(Py_ssize_t kc, const floating* ap, const floating* ap2,
@@ -208,7 +278,7 @@ cdef inline void _micro_kernel_narrow(Py_ssize_t kc, const floating* ap, const f
         mg_gemm_narrow_d(kc, ap, ap2, rs, cs, bp, c, ldc, mr, nr, alpha, beta)
 
 cdef enum:
-    KU = 4                # k-loop unroll of the micro-kernel
+    KU = 4                # kc is a multiple of this (the k-loop unroll of the micro-kernel)
     DIRECT_A_MAX_N = 128  # up to this N, row-major A is read in place instead of packed
     ALIGN = 64            # packed buffers start on a cache line
     # Below this many flops (2*M*N*K) a call runs on one thread: waking the second costs more
@@ -335,59 +405,17 @@ cdef inline void _micro_kernel(Py_ssize_t kc, const floating* ap, Py_ssize_t rs,
                                const floating* bp, floating* c, Py_ssize_t ldc,
                                Py_ssize_t mr, Py_ssize_t nr,
                                floating alpha, floating beta) noexcept nogil:
-    """C[:mr, :nr] = alpha * A @ B~ + beta * C[:mr, :nr] for one mrt x NR tile.
+    """C[:mr, :nr] = alpha * A @ B~ + beta * C[:mr, :nr] for one mrt x NR tile (mg_gemm_tile_f
+    above).
 
     A: mrt rows x kc (kc >= 1), element (i, p) at ap[i * rs + p * cs]: a packed panel (rs = 1, cs = mrt) or
     rows of a row-major matrix read in place (rs = row stride, cs = 1); all mrt rows must be
-    readable. bp: kc x NR panel of B~, k-major. The accumulators are a local fixed-size array with
-    constant loop bounds, which the compiler keeps in vector registers (NR / vector width per row)
-    and turns into broadcast + FMA code; the k loop is unrolled by KU. The two call sites pass
-    constant strides, so the compiler specializes the kernel for each layout.
+    readable. bp: kc x NR panel of B~, k-major.
     """
-    cdef floating acc[MR * NR]
-    cdef Py_ssize_t mrt = _mr(sizeof(floating))
-    cdef Py_ssize_t i, j, p, u
-    for i in range(mr):
-        mg_gemm_prefetch(c + i * ldc)  # C rows arrive while the k loop runs
-        mg_gemm_prefetch(c + i * ldc + NR - 1)
-    # The first k step initializes the accumulators (zeroing them first compiles to a slow
-    # `rep stos` of the whole array, ~9 % of a 100 x 100 x 100 product).
-    for i in range(mrt):
-        for j in range(NR):
-            acc[i * NR + j] = ap[i * rs] * bp[j]
-    ap += cs
-    bp += NR
-    for p in range((kc - 1) // KU):
-        for u in range(KU):
-            for i in range(mrt):
-                for j in range(NR):
-                    acc[i * NR + j] += ap[i * rs + u * cs] * bp[u * NR + j]
-        ap += KU * cs
-        bp += KU * NR
-    for p in range((kc - 1) % KU):
-        for i in range(mrt):
-            for j in range(NR):
-                acc[i * NR + j] += ap[i * rs] * bp[j]
-        ap += cs
-        bp += NR
-    if mr == mrt and nr == NR:  # full tile: constant bounds, vector stores
-        if beta == 0:  # C is not read: it may be uninitialized (out=None) or hold NaN
-            for i in range(mrt):
-                for j in range(NR):
-                    c[i * ldc + j] = alpha * acc[i * NR + j]
-        else:
-            for i in range(mrt):
-                for j in range(NR):
-                    c[i * ldc + j] = alpha * acc[i * NR + j] + beta * c[i * ldc + j]
-    elif beta == 0:
-        for i in range(mr):
-            for j in range(nr):
-                c[i * ldc + j] = alpha * acc[i * NR + j]
+    if floating is float:
+        mg_gemm_tile_f(kc, ap, rs, cs, bp, c, ldc, mr, nr, alpha, beta)
     else:
-        for i in range(mr):
-            for j in range(nr):
-                c[i * ldc + j] = alpha * acc[i * NR + j] + beta * c[i * ldc + j]
-
+        mg_gemm_tile_d(kc, ap, rs, cs, bp, c, ldc, mr, nr, alpha, beta)
 
 
 cdef void _pack_a(Py_ssize_t mcur, Py_ssize_t kc, const floating* a, Py_ssize_t rsa,
