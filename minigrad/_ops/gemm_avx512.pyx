@@ -8,9 +8,10 @@ and 100 x 784 x 100). Narrow tail tile (a last column panel of <= 8 columns): 16
 8 x 8 float64 in 16 ymm accumulators, so N = 100 is padded to 104 columns, not 112; Zen 4 runs
 ymm FMAs at the zmm rate (two 256-bit pipes), so the tail loses nothing there (0.94-0.95x the
 time of a 16-column tail at N = 100, 1 thread). Blocking from the cache sizes read at import
-(gemm_kernel.pxi:blocking_for): a kc x NR panel of B~ fills half of L1d (kc 192 on 48 KB: Intel
-Sapphire Rapids, Zen 5; kc 128 on Zen 4's 32 KB, where the former fixed KC = 256 made the panel
-as large as the whole L1d), an mc x kc block of A~ a quarter of L2, the kc x NC block of B~ L3.
+(gemm_kernel.pxi:blocking_for): a kc x NR panel of B~ fills half of L1d or 1/32 of L2, whichever
+is more (kc 256 on Zen 4's 32 KB / 1 MB, where it was 0.96-0.98x the time of kc 128 at 1 thread;
+kc 256 on Zen 5, 512 on Intel Sapphire Rapids' 2 MB L2, both unmeasured), an mc x kc block of A~
+a quarter of L2, the kc x NC block of B~ L3.
 KC and MC below are the fallback when the OS does not report the caches.
 Layout, loop order and threading: see gemm_kernel.pxi. Dtypes: float32, float64 (fused).
 """

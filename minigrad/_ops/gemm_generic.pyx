@@ -5,7 +5,7 @@ Kernel in gemm_kernel.pxi. Tile 4 x 12 float32 / 2 x 12 float64: 12 xmm accumula
 Narrow tail tile (a last column panel of <= 4 columns): 8 x 4 float32 / 4 x 4 float64, 8 xmm
 accumulators. Blocking from the cache sizes read at import, as for AVX2 (gemm_kernel.pxi:
 blocking_for; KC and MC below when the OS does not report them): a kc x NR panel of B~ in half
-of L1d, the mc x kc block of A~ in a quarter of L2, B~ in L3.
+of L1d (or 1/32 of L2 if more), the mc x kc block of A~ in a quarter of L2, B~ in L3.
 Layout, loop order and threading: see gemm_kernel.pxi. Dtypes: float32, float64 (fused).
 """
 

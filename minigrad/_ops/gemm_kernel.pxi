@@ -10,7 +10,8 @@
 #   MC   rows of one packed A block per thread (its L2-resident part) when the L2 size is unknown
 #   NC   columns of one packed B block (shared by the threads, L3-resident)
 # At import the depth and row blocks are set from the cache sizes read at run time (blocking_for):
-# a kc x NR panel of B~ fills half of L1d, an mc x kc block of A~ a quarter of L2.
+# a kc x NR panel of B~ fills half of L1d (or 1/32 of L2 if more), an mc x kc block of A~ a
+# quarter of L2.
 # The micro-kernels are C (below), so MR, NR and NRT are C macros (MG_GEMM_MR, MG_GEMM_NR,
 # MG_GEMM_NRT: the includer declares them in a verbatim C block, as extern enum values for
 # Cython), with MG_GEMM_VEC, the floats of one vector register, and optionally MG_GEMM_KUNROLL,
@@ -318,9 +319,12 @@ def blocking_for(Py_ssize_t l1d, Py_ssize_t l2):
     """(kc, mc) for caches of l1d and l2 bytes per core (0: unknown, KC or MC is kept).
 
     A kc x NR float32 panel of B~ fills half of L1d (the other half holds the streamed A~ panel
-    and C rows), an mc x kc block of A~ a quarter of L2 (the rest holds B~ panels on their way
-    in). kc is a whole number of k-loop unrolls (KU), mc of register tiles (MR)."""
-    kc = min(512, max(64, l1d // (8 * NR) // KU * KU)) if l1d > 0 else KC
+    and C rows), or 1/32 of L2 if that is more: with a large L2 the panel may outgrow L1, whose
+    misses L2 serves at 2 loads per k step, and longer depth blocks load and store each tile of C
+    fewer times (Zen 4, 32 KB / 1 MB: kc 256, the panel all of L1d, was faster than 128: see
+    docs/kernels.md). An mc x kc block of A~ fills a quarter of L2 (the rest holds B~ panels on
+    their way in). kc is a whole number of k-loop unrolls (KU), mc of register tiles (MR)."""
+    kc = min(512, max(64, max(l1d // (8 * NR), l2 // (128 * NR)) // KU * KU)) if l1d > 0 else KC
     mc = min(512 // MR * MR, max(4 * MR, l2 // (16 * kc) // MR * MR)) if l2 > 0 else MC
     return kc, mc
 

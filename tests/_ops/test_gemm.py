@@ -78,7 +78,7 @@ def test_linear_layer_products(isa, threads, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_narrow_tail_and_transposed_packing(isa, threads, dtype):
-    """Last column panels of every width around the narrow tail tile (NRT = 4, 8 or 8 columns of
+    """Last column panels of every width around the narrow tail tile (NRT = 4 or 8 columns of
     NR = 12, 16 or 32), with an odd and an even number of row panels (the tail pairs them), A
     read in place (N <= 128) or packed, and B as a transposed view whose packing mixes vector
     transpose blocks (8 x 8 / 4 x 4) with remainder rows and columns; beta != 0 reads C."""
@@ -353,14 +353,16 @@ def test_plan_grid_splits_columns_when_rows_are_few(isa):
 
 
 def test_blocking_from_cache_sizes(isa):
-    """A kc x NR float32 panel of B~ fits half of L1d, an mc x kc block of A~ a quarter of L2;
-    unknown sizes keep the compiled defaults; set_blocking validates."""
+    """A kc x NR float32 panel of B~ fits half of L1d or, if more, 1/32 of L2 (so a larger L2
+    gives longer depth blocks), an mc x kc block of A~ a quarter of L2; unknown sizes keep the
+    compiled defaults; set_blocking validates."""
     mod = _isa_module(isa)
     b = mod.blocking()
     for l1d, l2 in ((32 << 10, 512 << 10), (48 << 10, 2 << 20), (32 << 10, 1 << 20), (64 << 10, 32 << 20)):
         kc, mc = mod.blocking_for(l1d, l2)
         assert kc % 4 == 0 and mc % b["mr"] == 0
-        assert kc * b["nr"] * 4 <= l1d // 2 and mc * kc * 4 <= l2 // 4
+        assert kc * b["nr"] * 4 <= max(l1d // 2, l2 // 32) and mc * kc * 4 <= l2 // 4
+    assert mod.blocking_for(32 << 10, 1 << 20)[0] > mod.blocking_for(32 << 10, 256 << 10)[0]
     default = mod.blocking_for(0, 0)
     assert mod.blocking_for(0, 1 << 20)[0] == default[0] and mod.blocking_for(48 << 10, 0)[1] == default[1]
     with pytest.raises(ValueError, match="set_blocking"):
