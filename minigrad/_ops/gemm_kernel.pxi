@@ -226,8 +226,13 @@ cdef extern from *:
     MG_GEMM_TILE(mg_gemm_narrow_d_, double, mg_gemm_vnd, mg_gemm_vnd_u, MG_GEMM_MRD, MG_GEMM_MRD, 2, MG_GEMM_NRT)
     MG_GEMM_TILE(mg_gemm_tile_f_, float, mg_gemm_vf, mg_gemm_vf_u, MG_GEMM_MR, 0, MG_GEMM_NR / MG_GEMM_VEC, MG_GEMM_NR)
     MG_GEMM_TILE(mg_gemm_tile_d_, double, mg_gemm_vd, mg_gemm_vd_u, MG_GEMM_MRD, 0, 2 * MG_GEMM_NR / MG_GEMM_VEC, MG_GEMM_NR)
+    /* Half-height main tiles, for a last row panel of at most half the rows: M = 100 with 8-row
+       tiles ends in 4 rows, which the full tile computed as 8 (4 % of the product's flops). */
+    MG_GEMM_TILE(mg_gemm_half_f_, float, mg_gemm_vf, mg_gemm_vf_u, MG_GEMM_MR / 2, 0, MG_GEMM_NR / MG_GEMM_VEC, MG_GEMM_NR)
+    MG_GEMM_TILE(mg_gemm_half_d_, double, mg_gemm_vd, mg_gemm_vd_u, MG_GEMM_MRD / 2, 0, 2 * MG_GEMM_NR / MG_GEMM_VEC, MG_GEMM_NR)
     /* Out-of-line entry points, each specialized for its layout of A: a packed A~ panel (rs = 1,
-       cs = rows of the panel) or rows of a row-major A read in place (cs = 1). */
+       cs = rows of the panel; a partial last panel may take the half tile) or full row panels of
+       a row-major A read in place (cs = 1). */
     #define MG_GEMM_ENTRIES(T, S, ROWS)                                                            \
     static void mg_gemm_narrow_##S(Py_ssize_t kc, const T *ap, const T *ap2, Py_ssize_t rs,      \
                                    Py_ssize_t cs, const T *bp, T *c, Py_ssize_t ldc,             \
@@ -242,6 +247,8 @@ cdef extern from *:
                                  T alpha, T beta) {                                              \
         if (cs == 1)                                                                             \
             mg_gemm_tile_##S##_(kc, ap, ap, rs, 1, bp, c, ldc, mr, nr, alpha, beta);             \
+        else if (mr <= (ROWS) / 2)                                                               \
+            mg_gemm_half_##S##_(kc, ap, ap, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);           \
         else                                                                                     \
             mg_gemm_tile_##S##_(kc, ap, ap, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);           \
     }

@@ -114,6 +114,26 @@ def test_thread_regimes_give_identical_results(isa, dtype):
         assert_gemm_close(got[2], a, b)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_last_row_panel_height(isa, dtype):
+    """M from 1 to 2 * mrt + 1 rows: every height of a last row panel (the half-height tile takes
+    those of at most mrt / 2 rows), A read in place (N <= 128) or packed (a transposed view, or
+    N > 128), K = 1, one depth block and several (K > kc), beta != 0 reading C."""
+    mrt = _isa_module(isa).blocking()["mr"] * 4 // np.dtype(dtype).itemsize
+    kc = _isa_module(isa).blocking()["kc"] * 4 // np.dtype(dtype).itemsize
+    rng = np.random.default_rng(13)
+    for M in range(1, 2 * mrt + 2):
+        for K, N in ((1, 40), (33, 100), (kc + 3, 100), (17, 150)):
+            a, b = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype)
+            at = np.ascontiguousarray(a.T).T
+            for x in (a, at):
+                assert_gemm_close(ops.gemm(x, b), x, b)
+            c0 = rand(rng, (M, N), dtype)
+            out = c0.copy()
+            ops.gemm(a, b, alpha=0.5, beta=-1.5, out=out)
+            assert_gemm_close(out, a, b, 0.5, -1.5, c0)
+
+
 def test_block_boundaries(isa, threads):
     """Several depth blocks (K > KC), several column blocks (N > NC), and few-row products whose
     column panels are split between threads."""
