@@ -295,9 +295,9 @@ cdef void _tap_add(const ConvB* cb, floating* plane, Py_ssize_t kk, Py_ssize_t p
 
 
 cdef enum:
-    # Depth blocks of a conv product up to this many times the GEMM's L1-sized kc (384 float32
-    # on Zen 4's 32 KB L1d): its A is read in place, and fewer depth blocks mean fewer passes
-    # over C. Zen 4, one thread, 1x -> 3x: case (b) forward 5.72 -> 5.33 ms, ∂W 5.34 -> 5.13,
+    # Depth blocks of a conv product up to this many times the GEMM's kc (768 float32 on Zen 4,
+    # where kc is 256): its A is read in place, and fewer depth blocks mean fewer passes over C.
+    # Zen 4, one thread, kc 128, 1x -> 3x: case (b) forward 5.72 -> 5.33 ms, ∂W 5.34 -> 5.13,
     # ∂x 6.12 -> 5.92; N 8, 64 -> 64, 56²  and  N 16, 128 -> 128, 28²: 2-6 % faster.
     CONV_KC_SCALE = 3
     PIX = 64  # pixels per transposed block of a ∂W panel (NR·PIX values on the stack, 16 KB at most)
