@@ -151,6 +151,8 @@ PROMOTIONS = [
     lambda lib, i, f, d: i * 1.5,      # int with Python float: float32, not numpy's float64
     lambda lib, i, f, d: i / 2,        # true division of ints: float32
     lambda lib, i, f, d: i / i,
+    lambda lib, i, f, d: i * i,        # two int tensors of one shape: int64 (the fast path of ops)
+    lambda lib, i, f, d: f / 2,        # float tensor with a Python int: float32
     lambda lib, i, f, d: i - f,        # int tensor with float32 tensor: float32
     lambda lib, i, f, d: d * i,
     lambda lib, i, f, d: i ** 0.5,

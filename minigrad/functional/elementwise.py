@@ -21,7 +21,8 @@ __all__ = [
 
 
 def _shape(x):
-    return np.shape(x)
+    # np.shape costs ~0.17 µs; the attribute of an ndarray (the usual operand) a tenth of that
+    return x.shape if type(x) is np.ndarray else np.shape(x)
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -199,19 +200,32 @@ def _promote(a, b, division=False):
     return (a.to(target) if is_int(a) else a), (b.to(target) if is_int(b) else b)
 
 
+def _operands(a, b, division=False):
+    """``a``, ``b`` checked to broadcast and promoted (``_broadcastable``, ``_promote``). The usual
+    call (two Tensors of one shape and dtype, or a float Tensor and a Python number) needs neither:
+    it returns at once, ~0.9 µs less per op."""
+    if isinstance(a, Tensor):
+        da = a.data
+        if isinstance(b, Tensor):
+            db = b.data
+            if da.shape == db.shape and da.dtype is db.dtype and (da.dtype.kind == "f" or not division):
+                return a, b
+        elif da.dtype.kind == "f" and type(b) in (float, int):
+            return a, b
+    _broadcastable(a, b)
+    return _promote(a, b, division)
+
+
 def add(input, other):
-    _broadcastable(input, other)
-    return Add.apply(*_promote(input, other))
+    return Add.apply(*_operands(input, other))
 
 
 def sub(input, other):
-    _broadcastable(input, other)
-    return Sub.apply(*_promote(input, other))
+    return Sub.apply(*_operands(input, other))
 
 
 def mul(input, other):
-    _broadcastable(input, other)
-    return Mul.apply(*_promote(input, other))
+    return Mul.apply(*_operands(input, other))
 
 
 def div(input, other, *, rounding_mode=None):
@@ -221,9 +235,9 @@ def div(input, other, *, rounding_mode=None):
     Differs from PyTorch: with a ``rounding_mode`` the result is cut from the graph (PyTorch records
     it, with a gradient of zero).
     """
-    _broadcastable(input, other)
     if rounding_mode is None:
-        return Div.apply(*_promote(input, other, division=True))
+        return Div.apply(*_operands(input, other, division=True))
+    _broadcastable(input, other)
     if rounding_mode not in ("trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                            f"'{rounding_mode}'")
@@ -239,8 +253,7 @@ def neg(input):
 
 
 def pow(input, exponent):
-    _broadcastable(input, exponent)
-    return Pow.apply(*_promote(input, exponent))
+    return Pow.apply(*_operands(input, exponent))
 
 
 # ---------------------------------------------------------------- unary math
