@@ -510,13 +510,25 @@ def batch_norm_forward_train(x, weight, bias, eps):
 
 # ---------------------------------------------------------------- eval forward
 
-def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y,
-                  const floating[::1] scale, const floating[::1] shift):
+def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y, const floating[::1] weight,
+                  const floating[::1] bias, const floating[::1] running_mean,
+                  const floating[::1] running_var, double eps):
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], L = x.shape[2], r, n, i, j, c
     cdef int threads = _threads_for(N * C * L, sizeof(floating))
     cdef const floating* xp = &x[0, 0, 0]
     cdef floating* yp = &y[0, 0, 0]
+    # scale[c], shift[c] in float64, rounded once to the input dtype: the numpy twin's arithmetic
+    cdef floating* scale = <floating*>malloc(2 * C * sizeof(floating))
+    if scale == NULL:
+        raise MemoryError("batch_norm_forward_eval: scratch allocation failed")
+    cdef floating* shift = scale + C
+    cdef double inv_std, sc
     with nogil:
+        for c in range(C):
+            inv_std = 1.0 / sqrt(<double>running_var[c] + eps)
+            sc = <double>weight[c] * inv_std
+            scale[c] = <floating>sc
+            shift[c] = <floating>(<double>bias[c] - <double>running_mean[c] * sc)
         if L == 1:
             for n in prange(N, schedule="static", num_threads=threads):
                 for j in range(C):
@@ -526,14 +538,18 @@ def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y,
                 c = r % C
                 for i in range(r * L, (r + 1) * L):
                     yp[i] = xp[i] * scale[c] + shift[c]
+    free(scale)
 
 
-def batch_norm_forward_eval(x, scale, shift):
-    """y = x·scale[c] + shift[c] for x (N, C) or (N, C, L), C-contiguous."""
+def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, eps):
+    """y = x·scale[c] + shift[c] for x (N, C) or (N, C, L), C-contiguous, with scale = γ/sqrt(running_var + eps)
+    and shift = β − running_mean·scale from the buffers in one call (weight, bias None: γ = 1, β = 0)."""
     y = np.empty_like(x)
     if x.size:
-        x3 = x.reshape(x.shape[0], x.shape[1], -1)
-        _forward_eval(x3, y.reshape(x3.shape), scale, shift)
+        C = x.shape[1]
+        x3 = x.reshape(x.shape[0], C, -1)
+        _forward_eval(x3, y.reshape(x3.shape), np.ones(C, x.dtype) if weight is None else weight,
+                      np.zeros(C, x.dtype) if bias is None else bias, running_mean, running_var, eps)
     return y
 
 

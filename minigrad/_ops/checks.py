@@ -427,16 +427,25 @@ def batch_norm_forward_train(x, weight, bias, eps):
     x = _check_bn_input("x", x)
     weight = _check_channels("weight", weight, x, optional=True)
     bias = _check_channels("bias", bias, x, optional=True)
+    return x, weight, bias, _check_eps(eps)
+
+
+def _check_eps(eps):
     if not isinstance(eps, (int, float, np.floating, np.integer)) or isinstance(eps, bool) \
             or not math.isfinite(eps) or eps < 0:
         raise ValueError(f"eps: expected a finite number >= 0, got {eps!r}")
-    return x, weight, bias, float(eps)
+    return float(eps)
 
 
-def batch_norm_forward_eval(x, scale, shift):
-    """y = x·scale[c] + shift[c] for x (N, C) or (N, C, L); scale, shift (C,) in x's dtype."""
+def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, eps):
+    """Eval-mode batch norm of x (N, C) or (N, C, L) with the running statistics: y = x·scale[c] +
+    shift[c], scale = γ/sqrt(running_var + eps), shift = β − running_mean·scale, computed in float64
+    and rounded once. weight (γ), bias (β): (C,) or None; running_mean, running_var: (C,); all in
+    x's dtype."""
     x = _check_bn_input("x", x, allow_empty=True)
-    return x, _check_channels("scale", scale, x), _check_channels("shift", shift, x)
+    return (x, _check_channels("weight", weight, x, optional=True), _check_channels("bias", bias, x, optional=True),
+            _check_channels("running_mean", running_mean, x), _check_channels("running_var", running_var, x),
+            _check_eps(eps))
 
 
 def batch_norm_backward(grad_out, x, mean, inv_std, weight):

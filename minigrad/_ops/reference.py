@@ -308,9 +308,14 @@ def batch_norm_forward_train(x, weight, bias, eps):
     return tuple(a.astype(x.dtype) for a in (y, mean, var, inv_std))
 
 
-def batch_norm_forward_eval(x, scale, shift):
-    """y = x·scale[c] + shift[c] (scale = γ/sqrt(running_var + eps), shift = β − running_mean·scale)."""
-    return (x * _per_channel(scale, x) + _per_channel(shift, x)).astype(x.dtype, copy=False)
+def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, eps):
+    """y = x·scale[c] + shift[c] with scale = γ/sqrt(running_var + eps), shift = β − running_mean·scale
+    (in float64, then rounded to x's dtype); weight, bias None: γ = 1, β = 0."""
+    inv_std = 1.0 / np.sqrt(running_var.astype(np.float64) + eps)
+    scale = inv_std if weight is None else weight * inv_std
+    shift = -running_mean * scale if bias is None else bias - running_mean * scale
+    y = x * _per_channel(scale.astype(x.dtype), x) + _per_channel(shift.astype(x.dtype), x)
+    return y.astype(x.dtype, copy=False)
 
 
 def batch_norm_backward(grad_out, x, mean, inv_std, weight):

@@ -123,13 +123,20 @@ def test_constant_channel_gives_zero_var_and_beta(build, dtype):
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (4, 3, 7), (50, 700), (64, 16, 49), (0, 3), (2, 3, 0)])
-def test_eval_forward_matches_reference(build, shape, dtype, threads, rng):
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "no-affine"])
+def test_eval_forward_matches_reference(build, shape, affine, dtype, threads, rng):
+    C = shape[1]
     x = rng.standard_normal(shape).astype(dtype)
-    scale = rng.standard_normal(shape[1]).astype(dtype)
-    shift = rng.standard_normal(shape[1]).astype(dtype)
-    y = build["batch_norm_forward_eval"](x, scale, shift)
-    want = reference.batch_norm_forward_eval(x, scale, shift)
+    weight = rng.standard_normal(C).astype(dtype) if affine else None
+    bias = rng.standard_normal(C).astype(dtype) if affine else None
+    mean, var = rng.standard_normal(C).astype(dtype), rng.uniform(0.0, 3.0, C).astype(dtype)
+    y = build["batch_norm_forward_eval"](x, weight, bias, mean, var, 1e-3)
+    want = reference.batch_norm_forward_eval(x, weight, bias, mean, var, 1e-3)
     assert y.dtype == x.dtype and y.shape == x.shape
+    # scale and shift are rounded once from the same float64 values on both sides: only y = x·scale
+    # + shift may round differently (one FMA)
+    scale = (1.0 if weight is None else weight) / np.sqrt(var.astype(np.float64) + 1e-3)
+    shift = (0.0 if bias is None else bias) - mean * scale
     assert_close(y, want, np.abs(x * channel(scale, x)) + np.abs(channel(shift, x)), dtype, "y")
 
 
@@ -151,8 +158,9 @@ def test_door_accepts_non_contiguous_and_read_only(dtype, rng):
     np.testing.assert_allclose(gb, rgb, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gw, rgw, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gx, rgx, rtol=1e-4, atol=1e-5)
-    y_eval = ops.batch_norm_forward_eval(x, weight, bias)
-    np.testing.assert_allclose(y_eval, reference.batch_norm_forward_eval(x, weight, bias), rtol=1e-6)
+    y_eval = ops.batch_norm_forward_eval(x, weight, bias, mean, 1 / (inv_std * inv_std), 1e-5)
+    np.testing.assert_allclose(y_eval, reference.batch_norm_forward_eval(np.ascontiguousarray(x), weight, bias, mean,
+                                                                         1 / (inv_std * inv_std), 1e-5), rtol=1e-5, atol=1e-6)
 
 
 def _door_run(x):
@@ -179,7 +187,9 @@ def test_compiled_and_numpy_backends_agree_through_the_door(dtype, rng):
     (lambda d: ops.batch_norm_forward_train(np.zeros((2, 3), d), np.ones(3, np.float32 if d == np.float64 else np.float64), None, 1e-5), TypeError, "weight: expected dtype"),
     (lambda d: ops.batch_norm_forward_train(np.zeros((2, 3), d), None, None, -1.0), ValueError, "eps"),
     (lambda d: ops.batch_norm_forward_train(np.zeros((2, 3), np.int64), None, None, 1e-5), TypeError, "x: expected dtype"),
-    (lambda d: ops.batch_norm_forward_eval(np.zeros((2, 3), d), np.ones(2, d), np.ones(3, d)), ValueError, "scale"),
+    (lambda d: ops.batch_norm_forward_eval(np.zeros((2, 3), d), np.ones(2, d), None, np.zeros(3, d), np.ones(3, d), 1e-5), ValueError, "weight"),
+    (lambda d: ops.batch_norm_forward_eval(np.zeros((2, 3), d), None, None, np.zeros(3, d), None, 1e-5), TypeError, "running_var"),
+    (lambda d: ops.batch_norm_forward_eval(np.zeros((2, 3), d), None, None, np.zeros(3, d), np.ones(3, d), -1.0), ValueError, "eps"),
     (lambda d: ops.batch_norm_backward(np.zeros((2, 4), d), np.zeros((2, 3), d), np.zeros(3, d), np.ones(3, d), None), ValueError, "grad_out"),
     (lambda d: ops.batch_norm_backward(np.zeros((2, 3), d), np.zeros((2, 3), d), np.zeros(2, d), np.ones(3, d), None), ValueError, "mean"),
     (lambda d: ops.batch_norm_backward(np.zeros((2, 3), d), np.zeros((2, 3), d), np.zeros(3, d), [1, 1, 1], None), TypeError, "inv_std"),

@@ -419,15 +419,23 @@ def test_batch_norm_train_and_backward(seed, dtype, nthreads, kind, shape, affin
 
 @fuzz
 @given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes,
-       N=st.integers(0, 6), C=st.integers(1, 5), L=st.sampled_from([None, 1, 3]))
-def test_batch_norm_eval(seed, dtype, nthreads, kind, N, C, L):
+       N=st.integers(0, 6), C=st.integers(1, 5), L=st.sampled_from([None, 1, 3]), affine=st.booleans())
+def test_batch_norm_eval(seed, dtype, nthreads, kind, N, C, L, affine):
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
     x = values(rng, (N, C) if L is None else (N, C, L), dtype, kind)
-    scale, shift = values(rng, C, dtype, kind, huge=False), values(rng, C, dtype, kind)
-    (y, _), (y_ref, _) = both("batch_norm_forward_eval", x, scale, shift)
-    per = (1, -1, 1) if x.ndim == 3 else (1, -1)
-    magnitude = np.abs(x.astype(np.float64) * scale.reshape(per)) + np.abs(shift.reshape(per).astype(np.float64))
+    weight = values(rng, C, dtype, kind, huge=False) if affine else None
+    bias = values(rng, C, dtype, kind) if affine else None
+    mean, var = values(rng, C, dtype, kind, huge=False), np.abs(values(rng, C, dtype, kind, huge=False))
+    (y, _), (y_ref, _) = both("batch_norm_forward_eval", x, weight, bias, mean, var, 1e-5)
+    # scale and shift: the same float64 values rounded once on both sides; y = x·scale + shift may
+    # differ by the one rounding an FMA saves
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        scale = (1.0 if weight is None else weight) / np.sqrt(var.astype(np.float64) + 1e-5)
+        shift = (0.0 if bias is None else bias) - mean * scale
+        scale, shift = scale.astype(dtype).astype(np.float64), shift.astype(dtype).astype(np.float64)
+        per = (1, -1, 1) if x.ndim == 3 else (1, -1)
+        magnitude = np.abs(x.astype(np.float64) * scale.reshape(per)) + np.abs(shift.reshape(per))
     assert_matches(y, y_ref, sum_bound(dtype, 1, magnitude))
 
 
