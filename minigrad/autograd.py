@@ -501,9 +501,12 @@ def _walk(outputs, grad_outputs, retain_graph, capture, create_graph):
                 f"expected {len(ctx.inputs)}"
             )
         for i, (t, g) in enumerate(zip(ctx.inputs, grads)):
-            if t is None or g is None or not t.requires_grad:
+            if t is None or g is None or not t._requires_grad:
                 continue
-            g = as_grad(t, g, ctx.fn.__name__, i)
+            d = t.data
+            # the usual gradient (an ndarray of the input's shape and dtype) needs no check or cast
+            if not (type(g) is np.ndarray and g.shape == d.shape and g.dtype is d.dtype):
+                g = as_grad(t, g, ctx.fn.__name__, i)
             if t._ctx is None:
                 _add(leaf_grads, id(t), t, g)
             else:

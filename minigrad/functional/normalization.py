@@ -55,11 +55,10 @@ class BatchNormTrain(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, stats):
-        x3 = _as_ncl(x)
-        y, mean, var, inv_std = _ops.batch_norm_forward_train(
-            x3, _param(weight, x.dtype), _param(bias, x.dtype), eps)
+        x3, weight = _as_ncl(x), _param(weight, x.dtype)
+        y, mean, var, inv_std = _ops.batch_norm_forward_train(x3, weight, _param(bias, x.dtype), eps)
         stats.extend((mean, var))
-        ctx.save_for_backward(x3, mean, inv_std, _param(weight, x.dtype))
+        ctx.save_for_backward(x3, mean, inv_std, weight)
         ctx.shape, ctx.eps = x.shape, eps
         return y.reshape(x.shape)
 
