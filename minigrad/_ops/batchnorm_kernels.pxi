@@ -542,8 +542,9 @@ def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y, const floa
 
 
 def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, eps):
-    """y = x·scale[c] + shift[c] for x (N, C) or (N, C, L), C-contiguous, with scale = γ/sqrt(running_var + eps)
-    and shift = β − running_mean·scale from the buffers in one call (weight, bias None: γ = 1, β = 0)."""
+    """y = x·scale[c] + shift[c] for x (N, C) or (N, C, L), C-contiguous, with
+    scale = γ/sqrt(running_var + eps) and shift = β − running_mean·scale computed from the buffers in
+    the same call (weight, bias None: γ = 1, β = 0)."""
     y = np.empty_like(x)
     if x.size:
         C = x.shape[1]

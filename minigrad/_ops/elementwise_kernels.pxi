@@ -22,22 +22,37 @@ cdef inline int _threads_for(Py_ssize_t n, Py_ssize_t streams, Py_ssize_t itemsi
     return threads_for(<double>n * streams * itemsize, FIRST_BYTES, FIRST_BYTES // 2)
 
 
+# ReLU's passes are so cheap that entering an OpenMP region, even with a team of one (~1 µs), costs
+# as much as a 10⁴-element pass: with one thread they run without one (the other ops' per-element
+# work hides that cost).
+
 def _relu_forward(const floating[::1] x, floating[::1] out):
     cdef Py_ssize_t i, n = x.shape[0]
+    cdef int threads = _threads_for(n, 2, sizeof(floating))
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n, 2, sizeof(floating))):
-            out[i] = 0 if x[i] <= 0 else x[i]  # NaN propagates, like torch
+        if threads == 1:
+            for i in range(n):
+                out[i] = 0 if x[i] <= 0 else x[i]
+        else:
+            for i in prange(n, schedule="static", num_threads=threads):
+                out[i] = 0 if x[i] <= 0 else x[i]  # NaN propagates, like torch
 
 
 def _relu_backward(const floating[::1] grad_out, const floating[::1] x, floating[::1] grad_x):
     cdef Py_ssize_t i, n = x.shape[0]
+    cdef int threads = _threads_for(n, 3, sizeof(floating))
     cdef floating g
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n, 3, sizeof(floating))):
-            # Load grad_out unconditionally: a select instead of a branch lets the compiler vectorize
-            # (with the load inside the condition it branched, ~30x slower on random signs).
-            g = grad_out[i]
-            grad_x[i] = 0 if x[i] <= 0 else g  # NaN passes the gradient, like torch
+        if threads == 1:
+            for i in range(n):
+                g = grad_out[i]
+                grad_x[i] = 0 if x[i] <= 0 else g
+        else:
+            for i in prange(n, schedule="static", num_threads=threads):
+                # Load grad_out unconditionally: a select instead of a branch lets the compiler vectorize
+                # (with the load inside the condition it branched, ~30x slower on random signs).
+                g = grad_out[i]
+                grad_x[i] = 0 if x[i] <= 0 else g  # NaN passes the gradient, like torch
 
 
 cdef inline double _cdf(double x) noexcept nogil:

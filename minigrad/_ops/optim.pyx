@@ -4,7 +4,8 @@ Adam/AdamW (coupled or decoupled weight decay, amsgrad, maximize) in one pass ov
 Layout: param, grad and the state buffers are C-contiguous arrays of one shape, viewed as flat arrays
 of n elements. Loop: one pass that reads grad and the state and writes param and the state (torch's
 single-tensor path makes 5–8 passes), in blocks of BLOCK elements: ``prange`` over the blocks, with a
-team sized by the bytes the call moves (``cpu.threads_for``), a plain vectorizable loop inside each block. Arithmetic: torch.optim's single-tensor ops in the same order,
+team sized by the bytes the call moves (``cpu.threads_for``), a plain vectorizable loop inside each block;
+a team of one runs the whole array as one block outside any OpenMP region. Arithmetic: torch.optim's single-tensor ops in the same order,
 in the parameter's dtype with the scalars rounded to it first, so float32 results agree with
 PyTorch's to rounding. Dtypes: float32 and float64 through the fused type ``floating``.
 """
@@ -98,14 +99,19 @@ cdef void _adam_block(floating* param, const floating* grad, floating* exp_avg, 
 def _sgd_step(floating[::1] param, const floating[::1] grad, floating[::1] buf, double lr, double momentum,
               double dampening, double weight_decay, bint nesterov, bint maximize, bint first):
     cdef Py_ssize_t blk, start, n = param.shape[0], nblocks = (n + BLOCK - 1) // BLOCK
-    cdef floating sign = -1 if maximize else 1
+    cdef floating sign = -1 if maximize else 1, lr_ = <floating>lr, mu = <floating>momentum
+    cdef floating keep = <floating>(1 - dampening), wd = <floating>weight_decay
+    cdef bint decay = weight_decay != 0, use_momentum = momentum != 0
+    cdef int threads = _threads_for(n, 5 if use_momentum else 3, sizeof(floating))
     with nogil:
-        for blk in prange(nblocks, schedule="static",
-                          num_threads=_threads_for(n, 5 if momentum != 0 else 3, sizeof(floating))):
-            start = blk * BLOCK
-            _sgd_block(&param[start], &grad[start], &buf[start], min(<Py_ssize_t>BLOCK, n - start), sign,
-                       <floating>lr, <floating>momentum, <floating>(1 - dampening), <floating>weight_decay,
-                       weight_decay != 0, momentum != 0, nesterov, first)
+        if threads == 1 and n > 0:  # one block and no OpenMP region (entering one costs ~1 µs)
+            _sgd_block(&param[0], &grad[0], &buf[0], n, sign, lr_, mu, keep, wd, decay, use_momentum,
+                       nesterov, first)
+        else:
+            for blk in prange(nblocks, schedule="static", num_threads=threads):
+                start = blk * BLOCK
+                _sgd_block(&param[start], &grad[start], &buf[start], min(<Py_ssize_t>BLOCK, n - start), sign,
+                           lr_, mu, keep, wd, decay, use_momentum, nesterov, first)
 
 
 def _adam_step(floating[::1] param, const floating[::1] grad, floating[::1] exp_avg, floating[::1] exp_avg_sq,
@@ -117,14 +123,19 @@ def _adam_step(floating[::1] param, const floating[::1] grad, floating[::1] exp_
     cdef floating w1 = <floating>(1 - beta1)
     cdef floating shrink = <floating>(1 - lr * weight_decay) if decoupled else 1
     cdef bint coupled = weight_decay != 0 and not decoupled
+    cdef floating wd = <floating>weight_decay, b2 = <floating>beta2, w2 = <floating>(1 - beta2)
+    cdef floating eps_ = <floating>eps, step = <floating>step_size, bc2 = <floating>bias_correction2_sqrt
+    cdef int threads = _threads_for(n, 9 if amsgrad else 7, sizeof(floating))
     with nogil:
-        for blk in prange(nblocks, schedule="static",
-                          num_threads=_threads_for(n, 9 if amsgrad else 7, sizeof(floating))):
-            start = blk * BLOCK
-            _adam_block(&param[start], &grad[start], &exp_avg[start], &exp_avg_sq[start], &max_exp_avg_sq[start],
-                        min(<Py_ssize_t>BLOCK, n - start), sign, <floating>weight_decay, shrink, w1, 1 - w1,
-                        w1 < 0.5, <floating>beta2, <floating>(1 - beta2), <floating>eps, <floating>step_size,
-                        <floating>bias_correction2_sqrt, coupled, amsgrad)
+        if threads == 1 and n > 0:  # one block and no OpenMP region (entering one costs ~1 µs)
+            _adam_block(&param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], &max_exp_avg_sq[0], n, sign, wd,
+                        shrink, w1, 1 - w1, w1 < 0.5, b2, w2, eps_, step, bc2, coupled, amsgrad)
+        else:
+            for blk in prange(nblocks, schedule="static", num_threads=threads):
+                start = blk * BLOCK
+                _adam_block(&param[start], &grad[start], &exp_avg[start], &exp_avg_sq[start],
+                            &max_exp_avg_sq[start], min(<Py_ssize_t>BLOCK, n - start), sign, wd, shrink, w1,
+                            1 - w1, w1 < 0.5, b2, w2, eps_, step, bc2, coupled, amsgrad)
 
 
 def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
