@@ -440,6 +440,26 @@ cdef inline void _grad_input_item(Plan* pl, Item it, const floating* g, const fl
 
 # ---------------------------------------------------------------- training forward
 
+cdef void _stats_item(Plan* pl, Item it, const floating* xp, floating* yp, const floating* K,
+                      Py_ssize_t width, double* acc, double* bmean, double* pmean, double* pm2,
+                      double m, double eps, const floating* weight, const floating* bias,
+                      floating* mean, floating* var, floating* inv_std, floating* scale,
+                      floating* shift) noexcept nogil:
+    """One item of the forward's first pass: its split's statistics and, when the item owns its
+    channels (S = 1), their finish and y, written while x is still cached."""
+    cdef Py_ssize_t c
+    if pl.cols:
+        _cols_stats(xp, K, pl.C, it.n0, it.n1, pl.nb, acc + it.s * width, bmean + it.s * width,
+                    pmean + it.s * pl.C, pm2 + it.s * pl.C)
+    else:
+        _rows_stats(xp, pl.C, pl.L, it.c0, it.n0, it.n1, pl.nb, K[it.c0],
+                    pmean + it.s * pl.C + it.c0, pm2 + it.s * pl.C + it.c0)
+    if pl.S == 1:
+        for c in range(it.c0, it.c1):
+            _finish_stats(c, K[c] + pmean[c], pm2[c], m, eps, weight, bias, mean, var, inv_std, scale, shift)
+        _normalize_item(pl, it, xp, yp, mean, scale, shift)
+
+
 def _forward_train(const floating[:, :, ::1] x, floating[:, :, ::1] y,
                    const floating[::1] weight, const floating[::1] bias, double eps,
                    floating[::1] mean, floating[::1] var, floating[::1] inv_std):
@@ -469,19 +489,15 @@ def _forward_train(const floating[:, :, ::1] x, floating[:, :, ::1] y,
     with nogil:
         for c in range(pl.C):
             K[c] = _shift_of(xp[c * pl.L])
-        for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
-            it = _item(&pl, i)
-            if pl.cols:
-                _cols_stats(xp, K, pl.C, it.n0, it.n1, pl.nb, acc + it.s * width, bmean + it.s * width,
-                            pmean + it.s * pl.C, pm2 + it.s * pl.C)
-            else:
-                _rows_stats(xp, pl.C, pl.L, it.c0, it.n0, it.n1, pl.nb, K[it.c0],
-                            pmean + it.s * pl.C + it.c0, pm2 + it.s * pl.C + it.c0)
-            if pl.S == 1:  # the item owns its channels: finish them and write y while cached
-                for c in range(it.c0, it.c1):
-                    _finish_stats(c, K[c] + pmean[c], pm2[c], m, eps, &weight[0],
-                                  &bias[0], &mean[0], &var[0], &inv_std[0], scale, shift)
-                _normalize_item(&pl, it, xp, yp, &mean[0], scale, shift)
+        if pl.threads == 1:  # (then S = 1) no OpenMP region: entering one costs ~1 µs, even alone
+            for i in range(pl.G):
+                _stats_item(&pl, _item(&pl, i), xp, yp, K, width, acc, bmean, pmean, pm2, m, eps,
+                            &weight[0], &bias[0], &mean[0], &var[0], &inv_std[0], scale, shift)
+        else:
+            for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
+                it = _item(&pl, i)
+                _stats_item(&pl, it, xp, yp, K, width, acc, bmean, pmean, pm2, m, eps,
+                            &weight[0], &bias[0], &mean[0], &var[0], &inv_std[0], scale, shift)
         if pl.S > 1:
             for c in prange(pl.C, schedule="static", num_threads=pl.threads):
                 _merge_splits(&pl, c, pmean, pm2, K, m, eps, &weight[0], &bias[0],
@@ -556,6 +572,24 @@ def batch_norm_forward_eval(x, weight, bias, running_mean, running_var, eps):
 
 # ---------------------------------------------------------------- backward
 
+cdef void _grad_sums_item(Plan* pl, Item it, const floating* gp, const floating* xp, floating* gxp,
+                          const floating* mean, double* psg, double* psgx, double m,
+                          const floating* inv_std, const floating* weight, floating* grad_weight,
+                          floating* grad_bias, floating* k, floating* p, floating* q) noexcept nogil:
+    """One item of the backward's first pass: its split's Σ g and Σ g·(x − μ_B) and, when the item
+    owns its channels (S = 1), their coefficients and grad_x, written while (g, x) are cached."""
+    cdef Py_ssize_t c
+    if pl.cols:
+        _cols_grad_sums(gp, xp, mean, pl.C, it.n0, it.n1, psg + it.s * pl.C, psgx + it.s * pl.C)
+    else:
+        _rows_grad_sums(gp, xp, pl.C, pl.L, it.c0, it.n0, it.n1, mean[it.c0],
+                        psg + it.s * pl.C + it.c0, psgx + it.s * pl.C + it.c0)
+    if pl.S == 1:
+        for c in range(it.c0, it.c1):
+            _grad_coefficients(c, psg[c], psgx[c], m, inv_std, weight, grad_weight, grad_bias, k, p, q)
+        _grad_input_item(pl, it, gp, xp, gxp, mean, k, p, q)
+
+
 def _backward(const floating[:, :, ::1] g, const floating[:, :, ::1] x,
               const floating[::1] mean, const floating[::1] inv_std, const floating[::1] weight,
               floating[:, :, ::1] gx, floating[::1] grad_weight, floating[::1] grad_bias):
@@ -576,19 +610,15 @@ def _backward(const floating[:, :, ::1] g, const floating[:, :, ::1] x,
     cdef Py_ssize_t i, c
     cdef Item it
     with nogil:
-        for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
-            it = _item(&pl, i)
-            if pl.cols:
-                _cols_grad_sums(gp, xp, &mean[0], pl.C, it.n0, it.n1, psg + it.s * pl.C,
-                                psgx + it.s * pl.C)
-            else:
-                _rows_grad_sums(gp, xp, pl.C, pl.L, it.c0, it.n0, it.n1, mean[it.c0],
-                                psg + it.s * pl.C + it.c0, psgx + it.s * pl.C + it.c0)
-            if pl.S == 1:  # the item owns its channels: write grad_x while (g, x) are cached
-                for c in range(it.c0, it.c1):
-                    _grad_coefficients(c, psg[c], psgx[c], m, &inv_std[0], &weight[0],
-                                       &grad_weight[0], &grad_bias[0], k, p, q)
-                _grad_input_item(&pl, it, gp, xp, gxp, &mean[0], k, p, q)
+        if pl.threads == 1:  # (then S = 1) no OpenMP region, as in _forward_train
+            for i in range(pl.G):
+                _grad_sums_item(&pl, _item(&pl, i), gp, xp, gxp, &mean[0], psg, psgx, m, &inv_std[0],
+                                &weight[0], &grad_weight[0], &grad_bias[0], k, p, q)
+        else:
+            for i in prange(pl.G * pl.S, schedule="dynamic", num_threads=pl.threads):
+                it = _item(&pl, i)
+                _grad_sums_item(&pl, it, gp, xp, gxp, &mean[0], psg, psgx, m, &inv_std[0],
+                                &weight[0], &grad_weight[0], &grad_bias[0], k, p, q)
         if pl.S > 1:
             for c in prange(pl.C, schedule="static", num_threads=pl.threads):
                 _sum_splits(&pl, c, psg, psgx, m, &inv_std[0], &weight[0],
