@@ -526,10 +526,23 @@ def batch_norm_forward_train(x, weight, bias, eps):
 
 # ---------------------------------------------------------------- eval forward
 
+cdef inline void _eval_sample(const floating* x, floating* y, const floating* scale,
+                              const floating* shift, Py_ssize_t C, Py_ssize_t L) noexcept nogil:
+    """y = x·scale[c] + shift[c] over one sample's C·L values."""
+    cdef Py_ssize_t i, c
+    if L == 1:
+        for c in range(C):
+            y[c] = x[c] * scale[c] + shift[c]
+    else:
+        for c in range(C):
+            for i in range(c * L, (c + 1) * L):
+                y[i] = x[i] * scale[c] + shift[c]
+
+
 def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y, const floating[::1] weight,
                   const floating[::1] bias, const floating[::1] running_mean,
                   const floating[::1] running_var, double eps):
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], L = x.shape[2], r, n, i, j, c
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], L = x.shape[2], r, n, i, c
     cdef int threads = _threads_for(N * C * L, sizeof(floating))
     cdef const floating* xp = &x[0, 0, 0]
     cdef floating* yp = &y[0, 0, 0]
@@ -545,11 +558,13 @@ def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y, const floa
             sc = <double>weight[c] * inv_std
             scale[c] = <floating>sc
             shift[c] = <floating>(<double>bias[c] - <double>running_mean[c] * sc)
-        if L == 1:
+        if threads == 1:  # no OpenMP region: entering one costs ~1 µs, even alone
+            for n in range(N):
+                _eval_sample(xp + n * C * L, yp + n * C * L, scale, shift, C, L)
+        elif L == 1:
             for n in prange(N, schedule="static", num_threads=threads):
-                for j in range(C):
-                    yp[n * C + j] = xp[n * C + j] * scale[j] + shift[j]
-        else:
+                _eval_sample(xp + n * C, yp + n * C, scale, shift, C, 1)
+        else:  # parallel over (sample, channel) rows: N alone may be smaller than the team
             for r in prange(N * C, schedule="static", num_threads=threads):
                 c = r % C
                 for i in range(r * L, (r + 1) * L):
