@@ -27,7 +27,7 @@ import numpy as np
 
 class _GradModeState(threading.local):
     """Grad mode, per thread like PyTorch's. The class attribute is every thread's default, so a
-    read is a plain attribute lookup (``getattr`` with a default cost ~0.3 µs per op)."""
+    read is a plain attribute lookup (``getattr`` with a default cost ~0.3 µs per op on Zen 4)."""
     enabled = True
 
 
@@ -331,7 +331,7 @@ class Function:
         if _anomaly_enabled:
             ctx.created_at = where = _user_frame()
         if _op_hook is None:
-            # (an empty ``**kwargs`` still costs a dict unpacking, ~0.1 µs)
+            # (an empty ``**kwargs`` still costs a dict unpacking, ~0.1 µs on Zen 4)
             out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         else:
             out = _op_hook.forward(cls, ctx, arrays, kwargs)

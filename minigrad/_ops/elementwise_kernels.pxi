@@ -22,7 +22,7 @@ cdef inline int _threads_for(Py_ssize_t n, Py_ssize_t streams, Py_ssize_t itemsi
     return threads_for(<double>n * streams * itemsize, FIRST_BYTES, FIRST_BYTES // 2)
 
 
-# ReLU's passes are so cheap that entering an OpenMP region, even with a team of one (~1 µs), costs
+# ReLU's passes are so cheap that entering an OpenMP region, even with a team of one (~1 µs on Zen 4), costs
 # as much as a 10⁴-element pass: with one thread they run without one (the other ops' per-element
 # work hides that cost).
 

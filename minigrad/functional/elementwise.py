@@ -21,7 +21,7 @@ __all__ = [
 
 
 def _shape(x):
-    # np.shape costs ~0.17 µs; the attribute of an ndarray (the usual operand) a tenth of that
+    # np.shape costs ~0.17 µs on Zen 4; the attribute of an ndarray (the usual operand) a tenth of that
     return x.shape if type(x) is np.ndarray else np.shape(x)
 
 
@@ -203,7 +203,7 @@ def _promote(a, b, division=False):
 def _operands(a, b, division=False):
     """``a``, ``b`` checked to broadcast and promoted (``_broadcastable``, ``_promote``). The usual
     call (two Tensors of one shape and dtype, or a float Tensor and a Python number) needs neither:
-    it returns at once, ~0.9 µs less per op."""
+    it returns at once, ~0.6 µs less per op on Zen 4."""
     if isinstance(a, Tensor):
         da = a.data
         if isinstance(b, Tensor):
