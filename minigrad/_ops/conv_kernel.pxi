@@ -306,7 +306,7 @@ cdef enum:
 cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize_t pc,
                        Py_ssize_t j0, floating* dst) noexcept nogil:
     """B[pc:pc+kc, j0:j0+ncur] of the column matrix -> panels of NR columns, k-major, the last
-    zero-padded (the layout of _pack_b, a last panel of at most NRT columns packed NRT wide).
+    zero-padded (the layout of _pack_b, a last panel of at most NRM columns _tail_width wide).
     cols[(c, kh, kw), pixel] = plane c at taps[(kh, kw), pixel], 0 where that is -1."""
     cdef Py_ssize_t q, p, j, t, nr, w, pb, p0, n
     cdef floating rows[NR * PIX]  # ∂W: a panel's taps over PIX pixels, one row per tap
@@ -316,7 +316,7 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
         return
     for q in range(_ceil_div(ncur, NR)):
         nr = min(<Py_ssize_t>NR, ncur - q * NR)
-        w = NRT if nr <= NRT else NR
+        w = _tail_width(nr)
         d = dst + q * NR * kc
         if not cb.by_pixel:  # row p is tap pc + p, columns are pixels: contiguous writes
             for p in range(kc):

@@ -20,6 +20,9 @@
 #        last column panel of at most NRT columns is packed NRT wide and computed 2 * mrt rows at
 #        a time, so N = 100 is padded to 104 instead of 112 (the padding was ~10 % of a 100-sized
 #        product's time)
+#   NRM  columns of the middle tail tile (NRT <= NRM <= NR / 2, whole vector registers): a last
+#        panel of NRT+1..NRM columns is packed NRM wide and computed like the narrow one, so
+#        N = 10 costs a 16-wide tile, not a 32-wide one, on AVX-512 (NRM = NRT: no such tile)
 # and ISA, the name of the path ('generic', 'avx2', 'avx512').
 #
 # Algorithm (the classic Goto/BLIS loop nest), C = alpha * A @ B + beta * C:
@@ -141,11 +144,13 @@ cdef extern from *:
        Main tile: R1 = mrt rows, R2 = 0, W = NR. Narrow tail tile: two row panels (R1 = R2 = mrt,
        ap2 = ap when one row panel is left, then mr <= mrt) of W = NRT columns, so a last panel of
        <= NRT columns keeps as many independent accumulators as the full tile and the FMA latency
-       stays hidden. (A loop of NRT <= 8 scalar columns is fully unrolled by GCC before it would
-       be vectorized, which spilled the tile; vector types avoid that.) */
+       stays hidden. Middle tail tile: the same with W = NRM columns. (A loop of NRT <= 8 scalar
+       columns is fully unrolled by GCC before it would be vectorized, which spilled the tile;
+       vector types avoid that.) */
     /* Vectors of one register width (MG_GEMM_VEC floats) for the main tile, of NRT floats for the
-       narrow one (on AVX-512 a ymm: an 8-column tail, the same FMA rate as zmm on Zen 4); a float64
-       row is two or more of them (wider vector types are lowered through the stack on AVX2). */
+       narrow one (on AVX-512 a ymm: an 8-column tail, the same FMA rate as zmm on Zen 4), of NRM
+       for the middle one; a float64 row is two or more of them (wider vector types are lowered
+       through the stack on AVX2). */
     typedef float mg_gemm_vf __attribute__((vector_size(MG_GEMM_VEC * sizeof(float))));
     typedef double mg_gemm_vd __attribute__((vector_size(MG_GEMM_VEC * sizeof(float))));
     typedef float mg_gemm_vnf __attribute__((vector_size(MG_GEMM_NRT * sizeof(float))));
@@ -155,6 +160,10 @@ cdef extern from *:
     typedef double mg_gemm_vd_u __attribute__((vector_size(MG_GEMM_VEC * sizeof(float)), aligned(8)));
     typedef float mg_gemm_vnf_u __attribute__((vector_size(MG_GEMM_NRT * sizeof(float)), aligned(4)));
     typedef double mg_gemm_vnd_u __attribute__((vector_size(MG_GEMM_NRT * sizeof(float)), aligned(8)));
+    typedef float mg_gemm_vmf __attribute__((vector_size(MG_GEMM_NRM * sizeof(float))));
+    typedef double mg_gemm_vmd __attribute__((vector_size(MG_GEMM_NRM * sizeof(float))));
+    typedef float mg_gemm_vmf_u __attribute__((vector_size(MG_GEMM_NRM * sizeof(float)), aligned(4)));
+    typedef double mg_gemm_vmd_u __attribute__((vector_size(MG_GEMM_NRM * sizeof(float)), aligned(8)));
     #if defined(__GNUC__)
     #define MG_GEMM_ALWAYS_INLINE static inline __attribute__((always_inline))
     #else
@@ -224,6 +233,8 @@ cdef extern from *:
     #define MG_GEMM_MRD (MG_GEMM_MR / 2)
     MG_GEMM_TILE(mg_gemm_narrow_f_, float, mg_gemm_vnf, mg_gemm_vnf_u, MG_GEMM_MR, MG_GEMM_MR, 1, MG_GEMM_NRT)
     MG_GEMM_TILE(mg_gemm_narrow_d_, double, mg_gemm_vnd, mg_gemm_vnd_u, MG_GEMM_MRD, MG_GEMM_MRD, 2, MG_GEMM_NRT)
+    MG_GEMM_TILE(mg_gemm_mid_f_, float, mg_gemm_vmf, mg_gemm_vmf_u, MG_GEMM_MR, MG_GEMM_MR, 1, MG_GEMM_NRM)
+    MG_GEMM_TILE(mg_gemm_mid_d_, double, mg_gemm_vmd, mg_gemm_vmd_u, MG_GEMM_MRD, MG_GEMM_MRD, 2, MG_GEMM_NRM)
     MG_GEMM_TILE(mg_gemm_tile_f_, float, mg_gemm_vf, mg_gemm_vf_u, MG_GEMM_MR, 0, MG_GEMM_NR / MG_GEMM_VEC, MG_GEMM_NR)
     MG_GEMM_TILE(mg_gemm_tile_d_, double, mg_gemm_vd, mg_gemm_vd_u, MG_GEMM_MRD, 0, 2 * MG_GEMM_NR / MG_GEMM_VEC, MG_GEMM_NR)
     /* Half-height main tiles, for a last row panel of at most half the rows: M = 100 with 8-row
@@ -237,7 +248,12 @@ cdef extern from *:
     static void mg_gemm_narrow_##S(Py_ssize_t kc, const T *ap, const T *ap2, Py_ssize_t rs,      \
                                    Py_ssize_t cs, const T *bp, T *c, Py_ssize_t ldc,             \
                                    Py_ssize_t mr, Py_ssize_t nr, T alpha, T beta) {              \
-        if (cs == 1)                                                                             \
+        /* (folded away, with the middle tile, when NRM = NRT) */                                \
+        if (MG_GEMM_NRM > MG_GEMM_NRT && nr > MG_GEMM_NRT && cs == 1)                            \
+            mg_gemm_mid_##S##_(kc, ap, ap2, rs, 1, bp, c, ldc, mr, nr, alpha, beta);             \
+        else if (MG_GEMM_NRM > MG_GEMM_NRT && nr > MG_GEMM_NRT)                                  \
+            mg_gemm_mid_##S##_(kc, ap, ap2, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);           \
+        else if (cs == 1)                                                                        \
             mg_gemm_narrow_##S##_(kc, ap, ap2, rs, 1, bp, c, ldc, mr, nr, alpha, beta);          \
         else                                                                                     \
             mg_gemm_narrow_##S##_(kc, ap, ap2, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);        \
@@ -279,7 +295,8 @@ cdef inline void _micro_kernel_narrow(Py_ssize_t kc, const floating* ap, const f
                                       Py_ssize_t rs, Py_ssize_t cs, const floating* bp,
                                       floating* c, Py_ssize_t ldc, Py_ssize_t mr, Py_ssize_t nr,
                                       floating alpha, floating beta) noexcept nogil:
-    """The narrow tail tile (2 * mrt rows x NRT columns); see mg_gemm_narrow_f above."""
+    """The narrow or middle tail tile (2 * mrt rows x NRT or NRM columns, by nr); see
+    mg_gemm_narrow_f above."""
     if floating is float:
         mg_gemm_narrow_f(kc, ap, ap2, rs, cs, bp, c, ldc, mr, nr, alpha, beta)
     else:
@@ -353,6 +370,11 @@ def blocking():
 cdef inline Py_ssize_t _mr(Py_ssize_t itemsize) noexcept nogil:
     """Rows of the register tile for this dtype."""
     return MR * 4 // itemsize
+
+
+cdef inline Py_ssize_t _tail_width(Py_ssize_t nr) noexcept nogil:
+    """Packed width of a column panel of nr <= NR columns: that of the tile computing it."""
+    return NRT if nr <= NRT else NRM if nr <= NRM else NR
 
 
 cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
@@ -485,16 +507,17 @@ cdef void _pack_b(Py_ssize_t ncur, Py_ssize_t kc, const floating* b, Py_ssize_t 
                   Py_ssize_t csb, floating* dst) noexcept nogil:
     """B[:kc, :ncur] (strides rsb, csb) -> panels of NR columns, k-major, the last zero-padded.
 
-    Panel q starts at dst + q * NR * kc. A last panel of at most NRT columns is packed NRT wide
-    (for _micro_kernel_narrow). Row-major B copies NR contiguous elements per k; a transposed view
-    (rsb == 1, e.g. W.T) goes through _pack_b_transposed; other strides element by element.
+    Panel q starts at dst + q * NR * kc. A last panel of at most NRM columns is packed
+    _tail_width(nr) wide (for _micro_kernel_narrow). Row-major B copies NR contiguous elements per
+    k; a transposed view (rsb == 1, e.g. W.T) goes through _pack_b_transposed; other strides
+    element by element.
     """
     cdef Py_ssize_t q, jr, nr, j, p, w
     cdef const floating* src
     for q in range(_ceil_div(ncur, NR)):
         jr = q * NR
         nr = min(<Py_ssize_t>NR, ncur - jr)
-        w = NRT if nr <= NRT else NR
+        w = _tail_width(nr)
         src = b + jr * csb
         if csb == 1 and nr == NR:
             for p in range(kc):
@@ -579,7 +602,7 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
                     nr = min(<Py_ssize_t>NR, ncur - jr * NR)
                     bj = bpack + jr * NR * kcur
                     cj = c + ic * ldc + jc + jr * NR
-                    if nr <= NRT:  # narrow last panel: two row panels per call
+                    if nr <= NRM:  # narrow or middle last panel: two row panels per call
                         for irb in range(0, direct // mrt, 2):
                             ir = irb * mrt
                             ap = a + (ic + ir) * rsa + pc

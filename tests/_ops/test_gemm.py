@@ -79,11 +79,11 @@ def test_linear_layer_products(isa, threads, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_narrow_tail_and_transposed_packing(isa, threads, dtype):
     """Last column panels of every width around the narrow tail tile (NRT = 4 or 8 columns of
-    NR = 12, 16 or 32), with an odd and an even number of row panels (the tail pairs them), A
+    NR = 12, 16 or 32) and the middle one (NRM = 16 of 32: every width 9..16 and 17), with an odd and an even number of row panels (the tail pairs them), A
     read in place (N <= 128) or packed, and B as a transposed view whose packing mixes vector
     transpose blocks (8 x 8 / 4 x 4) with remainder rows and columns; beta != 0 reads C."""
     rng = np.random.default_rng(9)
-    for N in (3, 4, 8, 9, 12, 15, 16, 20, 24, 25, 36, 40, 41, 48, 72, 100, 104, 140):
+    for N in (3, 4, *range(8, 18), 20, 24, 25, 36, 40, 41, 45, 48, 72, 100, 104, 140):
         for M, K in ((1, 9), (5, 8), (7, 33), (13, 17), (24, 64), (31, 130)):
             a, b = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype)
             bt = np.ascontiguousarray(b.T).T  # columns contiguous, like W.T
