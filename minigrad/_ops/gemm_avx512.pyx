@@ -9,7 +9,7 @@ and 100 x 784 x 100). Narrow tail tile (a last column panel of <= 8 columns): 16
 ymm FMAs at the zmm rate (two 256-bit pipes), so the tail loses nothing there (0.94-0.95x the
 time of a 16-column tail at N = 100, 1 thread). Middle tail tile (a last panel of 9-16 columns):
 16 x 16 float32 / 8 x 16 float64 in 16 zmm, so a Linear(. -> 10) head does not run the 32-wide
-tile (100 x 100 x 10: 5.03 us, was 7.45; Zen 4, 1 thread). Blocking from the cache sizes read
+tile (100 x 100 x 10: 4.67 us, was 7.47; Zen 4, 1 thread). Blocking from the cache sizes read
 at import (gemm_kernel.pxi:blocking_for): a kc x NR panel of B~ fills half of L1d or 1/32 of L2, whichever
 is more (kc 256 on Zen 4's 32 KB / 1 MB, where it was 0.96-0.98x the time of kc 128 at 1 thread;
 kc 256 on Zen 5, 512 on Intel Sapphire Rapids' 2 MB L2, both unmeasured), an mc x kc block of A~

@@ -116,14 +116,15 @@ def test_thread_regimes_give_identical_results(isa, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_every_last_row_panel_height(isa, dtype):
-    """M from 1 to 2 * mrt + 1 rows: every height of a last row panel (the half-height tile takes
+    """M from 1 to 2 * mrt + 1 rows: every height of a last row panel (the half-height tiles take
     those of at most mrt / 2 rows), A read in place (N <= 128) or packed (a transposed view, or
-    N > 128), K = 1, one depth block and several (K > kc), beta != 0 reading C."""
+    N > 128), K = 1, one depth block and several (K > kc), beta != 0 reading C; last column
+    panels of the narrow (40, 100), middle (45: 13 columns of 32) and full (150) tiles."""
     mrt = _isa_module(isa).blocking()["mr"] * 4 // np.dtype(dtype).itemsize
     kc = _isa_module(isa).blocking()["kc"] * 4 // np.dtype(dtype).itemsize
     rng = np.random.default_rng(13)
     for M in range(1, 2 * mrt + 2):
-        for K, N in ((1, 40), (33, 100), (kc + 3, 100), (17, 150)):
+        for K, N in ((1, 40), (33, 100), (kc + 3, 100), (17, 45), (17, 150)):
             a, b = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype)
             at = np.ascontiguousarray(a.T).T
             for x in (a, at):
