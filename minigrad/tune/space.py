@@ -37,37 +37,34 @@ def _check_range(name, lo, hi, positive=False):
         raise ValueError(f"{name}(lo, hi) needs lo > 0 (a log scale), got lo={lo!r}")
 
 
-class loguniform(Domain):  # noqa: N801  named like a function, as it is used: loguniform(1e-6, 1e-2)
-    """``lo * (hi/lo)**u`` with ``u ~ U(0, 1)``: uniform in log scale, the book's ``10 ** uniform(-6, -2)``."""
-
-    log = True
+class _Interval(Domain):
+    """A range ``lo``, ``hi`` of numbers; a subclass says how a value is drawn from it."""
 
     def __init__(self, lo, hi):
-        _check_range("loguniform", lo, hi, positive=True)
+        _check_range(type(self).__name__, lo, hi, positive=self.log)
         self.lo, self.hi = float(lo), float(hi)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.lo!r}, {self.hi!r})"
+
+
+class loguniform(_Interval):  # noqa: N801  named like a function, as it is used: loguniform(1e-6, 1e-2)
+    """``lo * (hi/lo)**u`` with ``u ~ U(0, 1)``: uniform in log scale, the book's ``10 ** uniform(-6, -2)``."""
+
+    log = True  # and so lo > 0
 
     def sample(self, rng):
         return float(math.exp(rng.uniform(math.log(self.lo), math.log(self.hi))))
 
-    def __repr__(self):
-        return f"loguniform({self.lo!r}, {self.hi!r})"
 
-
-class uniform(Domain):  # noqa: N801
+class uniform(_Interval):  # noqa: N801
     """A float uniform in ``[lo, hi)``."""
-
-    def __init__(self, lo, hi):
-        _check_range("uniform", lo, hi)
-        self.lo, self.hi = float(lo), float(hi)
 
     def sample(self, rng):
         return float(rng.uniform(self.lo, self.hi))
 
-    def __repr__(self):
-        return f"uniform({self.lo!r}, {self.hi!r})"
 
-
-class randint(Domain):  # noqa: N801
+class randint(_Interval):  # noqa: N801
     """An int uniform in ``[lo, hi)`` (``hi`` excluded, as ``numpy``'s ``integers`` and ``torch.randint``)."""
 
     def __init__(self, lo, hi):
@@ -77,9 +74,6 @@ class randint(Domain):  # noqa: N801
 
     def sample(self, rng):
         return int(rng.integers(self.lo, self.hi))
-
-    def __repr__(self):
-        return f"randint({self.lo!r}, {self.hi!r})"
 
 
 class choice(Domain):  # noqa: N801
