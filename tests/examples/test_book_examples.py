@@ -27,33 +27,31 @@ def went_down(losses, n=5, factor=1.0):
     return losses[-n:].mean() < factor * losses[:n].mean()
 
 
-@pytest.fixture(scope="module")
-def batchnorm(load_example, tmp_path_factory):
-    return quick(load_example, tmp_path_factory, "batchnorm_vs_plain", ["batchnorm_vs_plain.png"])
+# Each example runs once per module; the tests below share its result.
+EXAMPLES = {
+    "batchnorm": ("batchnorm_vs_plain", ["batchnorm_vs_plain.png"]),
+    "weight_decay": ("overfit_weight_decay", ["overfit_weight_decay.png"]),
+    "dropout": ("overfit_dropout", ["overfit_dropout.png"]),
+    "optimizers": ("optimizer_compare", ["optimizer_compare.png"]),
+    "weight_init": ("weight_init_compare", ["weight_init_compare.png", "weight_init_histograms_sigmoid.png",
+                                            "weight_init_histograms_relu.png"]),
+}
 
 
 @pytest.fixture(scope="module")
-def weight_decay(load_example, tmp_path_factory):
-    return quick(load_example, tmp_path_factory, "overfit_weight_decay", ["overfit_weight_decay.png"])
+def example(load_example, tmp_path_factory):
+    """``example(key)``: the JSON of the quick run of ``EXAMPLES[key]``, run on first use."""
+    results = {}
+
+    def run(key):
+        if key not in results:
+            results[key] = quick(load_example, tmp_path_factory, *EXAMPLES[key])
+        return results[key]
+    return run
 
 
-@pytest.fixture(scope="module")
-def dropout(load_example, tmp_path_factory):
-    return quick(load_example, tmp_path_factory, "overfit_dropout", ["overfit_dropout.png"])
-
-
-@pytest.fixture(scope="module")
-def optimizers(load_example, tmp_path_factory):
-    return quick(load_example, tmp_path_factory, "optimizer_compare", ["optimizer_compare.png"])
-
-
-@pytest.fixture(scope="module")
-def weight_init(load_example, tmp_path_factory):
-    return quick(load_example, tmp_path_factory, "weight_init_compare",
-                 ["weight_init_compare.png", "weight_init_histograms_sigmoid.png", "weight_init_histograms_relu.png"])
-
-
-def test_batchnorm_vs_plain(batchnorm):
+def test_batchnorm_vs_plain(example):
+    batchnorm = example("batchnorm")
     panels = batchnorm["panels"]
     assert [p["std"] for p in panels] == pytest.approx(np.logspace(0, -4, 4).tolist())
     epochs = batchnorm["settings"]["epochs"]
@@ -67,14 +65,14 @@ def test_batchnorm_vs_plain(batchnorm):
         assert went_down(p["bn"]["losses"], factor=0.95), p["std"]
 
 
-def test_batchnorm_plain_run_that_overflows_stops_as_diverged(batchnorm):
-    plain = batchnorm["panels"][0]["plain"]  # std 1: logits of order 1e5 at the start
+def test_batchnorm_plain_run_that_overflows_stops_as_diverged(example):
+    plain = example("batchnorm")["panels"][0]["plain"]  # std 1: logits of order 1e5 at the start
     assert plain["diverged_epoch"] == 1 and len(plain["train_acc"]) == 1
 
 
 @pytest.mark.parametrize("name", ["weight_decay", "dropout"])
-def test_overfit_examples(name, request):
-    data = request.getfixturevalue(name)
+def test_overfit_examples(name, example):
+    data = example(name)
     plain, regularized = data["runs"]
     assert plain["weight_decay"] == 0 and regularized["label"] != plain["label"]
     for run in data["runs"]:
@@ -83,13 +81,15 @@ def test_overfit_examples(name, request):
     assert went_down(plain["losses"], factor=0.8)
 
 
-def test_both_overfit_examples_share_the_plain_run(weight_decay, dropout):
+def test_both_overfit_examples_share_the_plain_run(example):
+    weight_decay, dropout = example("weight_decay"), example("dropout")
     # same seed, data and model: the unregularized run is the same in both scripts
     assert weight_decay["runs"][0]["losses"] == dropout["runs"][0]["losses"]
     assert weight_decay["runs"][1]["weight_decay"] == 0.1
 
 
-def test_optimizer_compare(optimizers):
+def test_optimizer_compare(example):
+    optimizers = example("optimizers")
     results = optimizers["results"]
     assert list(results) == ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "AdamW"]
     for name, r in results.items():
@@ -97,7 +97,8 @@ def test_optimizer_compare(optimizers):
     assert optimizers["slowest"] == max(results, key=lambda n: results[n]["final_loss"]) == "SGD"
 
 
-def test_weight_init_compare(weight_init):
+def test_weight_init_compare(example):
+    weight_init = example("weight_init")
     results = weight_init["results"]
     assert went_down(results["He"]["losses"], factor=0.8)
     # std 0.01 through 5 layers: the output is ~0, the loss stays at ln 10
