@@ -528,7 +528,8 @@ def batch_norm_forward_train(x, weight, bias, eps):
 
 cdef inline void _eval_sample(const floating* x, floating* y, const floating* scale,
                               const floating* shift, Py_ssize_t C, Py_ssize_t L) noexcept nogil:
-    """y = x·scale[c] + shift[c] over one sample's C·L values."""
+    """y = x·scale[c] + shift[c] over C channels of L values each: one sample, or one (sample,
+    channel) row with C = 1."""
     cdef Py_ssize_t i, c
     if L == 1:
         for c in range(C):
@@ -542,7 +543,7 @@ cdef inline void _eval_sample(const floating* x, floating* y, const floating* sc
 def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y, const floating[::1] weight,
                   const floating[::1] bias, const floating[::1] running_mean,
                   const floating[::1] running_var, double eps):
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], L = x.shape[2], r, n, i, c
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], L = x.shape[2], r, n, c
     cdef int threads = _threads_for(N * C * L, sizeof(floating))
     cdef const floating* xp = &x[0, 0, 0]
     cdef floating* yp = &y[0, 0, 0]
@@ -567,8 +568,7 @@ def _forward_eval(const floating[:, :, ::1] x, floating[:, :, ::1] y, const floa
         else:  # parallel over (sample, channel) rows: N alone may be smaller than the team
             for r in prange(N * C, schedule="static", num_threads=threads):
                 c = r % C
-                for i in range(r * L, (r + 1) * L):
-                    yp[i] = xp[i] * scale[c] + shift[c]
+                _eval_sample(xp + r * L, yp + r * L, scale + c, shift + c, 1, L)
     free(scale)
 
 

@@ -167,9 +167,9 @@ def _check_out(out, shape, dtype):
 
 
 def _conv_geometry(caller, input_shape, kernel_size, stride, padding, dilation):
-    """Validated (kernel, stride, (top, left) padding, dilation, output size). Cached: conv calls
-    im2col/col2im once per batch block with the same geometry, and validation costs more than a
-    small block's kernel. ``caller``: (the door, its input argument, its kernel argument), named in
+    """Validated (kernel, stride, (top, left) padding, dilation, output size). Cached: every call of a
+    conv door validates the same geometry again, and validation costs more than a small call's
+    kernel. ``caller``: (the door, its input argument, its kernel argument), named in
     the error when the dilated kernel does not fit the padded input."""
     key = (caller, tuple(input_shape), kernel_size, stride, padding, dilation)
     try:

@@ -19,7 +19,7 @@
 # evenly; else one product after the other, each on the GEMM's own thread grid (rows of C x
 # column panels: output channels x output pixels). The team is sized from the flops of the whole
 # convolution (cpu.threads_for's rule, GEMM constants). ∂W's threads accumulate private partial
-# sums (one Cout x ckk_g block each), added up at the end. Scratch: the tap table (KH·KW·OH·OW
+# sums (one Cout x ckk_g block each), added up at the end. Scratch: the tap table (KH·KW·(OH·OW+1)
 # ints), one B~ and one A~ block per thread, and those partial sums or ∂x's block of columns
 # (DGRAD_COLS) per thread: none of it grows with the batch.
 
@@ -217,7 +217,8 @@ cdef void _tap_table(int* taps, int* runs, Py_ssize_t H, Py_ssize_t W, Py_ssize_
     """taps[(kh·KW + kw)·OH·OW + oh·OW + ow] = ih·W + iw for ih = oh·SH + kh·DH − PT and
     iw = ow·SW + kw·DW − PL inside the plane, else -1. Computed once per call and shared by all
     channels, samples and threads; the gathers then need no division and no branch per output
-    row, which at OW = 14 (segments of a few values) cost more than the copies.
+    row, which at OW = 14 (segments of a few values) cost more than the copies. (Row runs,
+    _tap_copy/_tap_add, do divide once per output row: they copy whole rows of OW ≥ ROW_RUN_MIN.)
 
     runs[kh·KW + kw] = b when every pixel p that reads inside the plane reads at b + p: then the
     gather is a copy from plane + b with the padding masked, which the compiler vectorizes (masked
@@ -449,7 +450,7 @@ cdef void _conv_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t
     else:
         _gemm_thread(M, N, K, plan.kc, plan.nc, 1, a, rsa, 1, <const floating*>cb.x, rsb, csb, beta,
                      c, ldc, ws, ws + plan.bsize, 0, 1, False, &cb)
-    if (job.bias != NULL and not cb.by_pixel) or (db != NULL and cb.by_pixel):
+    if job.bias != NULL or db != NULL:  # the forward's bias, or ∂W's ∂b
         _bias_rows(job, grp, a, c, db)
 
 

@@ -314,7 +314,7 @@ cdef inline void _micro_kernel_narrow(Py_ssize_t kc, const floating* ap, const f
         mg_gemm_narrow_d(kc, ap, ap2, rs, cs, bp, c, ldc, mr, nr, alpha, beta)
 
 cdef enum:
-    KU = 4                # kc is a multiple of this (the k-loop unroll of the micro-kernel)
+    KU = 4                # kc is a multiple of this (the tiles' k loops are unrolled by 4 in C)
     DIRECT_A_MAX_N = 128  # up to this N, row-major A is read in place instead of packed
     ALIGN = 64            # packed buffers start on a cache line
     # Below this many flops (2*M*N*K) a call runs on one thread: waking the second costs more
@@ -667,7 +667,7 @@ cdef Plan _plan(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t itemsize,
     longest depth block in float32 elements, when not the L1-sized _kc."""
     cdef Plan plan
     cdef Py_ssize_t mrt = _mr(itemsize)
-    # (KU: whole unrolled steps, bar the last block)
+    # (a multiple of KU, bar the last block)
     plan.kc = _even_block(K, (kc32 if kc32 > 0 else _kc) * 4 // itemsize, KU)
     plan.nc = _even_block(N, NC, NR)
     plan.bsize = plan.kc * plan.nc

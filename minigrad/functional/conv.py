@@ -186,7 +186,7 @@ class Col2Im(Function):
 
 
 def _im2col_batch(x, p):
-    """(N, C·KH·KW, OH·OW) columns of the whole batch (no blocking: create_graph's small nets)."""
+    """(N, C·KH·KW, OH·OW) columns of the whole batch."""
     cols = _ops.im2col(np.ascontiguousarray(x), (p.KH, p.KW), p.stride, p.padding, p.dilation)
     return p.per_sample(cols, p.N)
 
