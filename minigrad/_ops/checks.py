@@ -26,11 +26,17 @@ def check_float(name, x):
     return np.asarray(x, order="C")  # not ascontiguousarray: that turns a 0-d array into 1-d
 
 
+def check_dtype(name, x, ref_name, dtype):
+    """``x`` validated by check_float and of ``dtype`` (the dtype of ``ref_name``), or a TypeError."""
+    x = check_float(name, x)
+    if x.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype} (the dtype of {ref_name}), got {x.dtype}")
+    return x
+
+
 def check_same(name, x, ref_name, ref):
     """``x`` validated like ``ref``: same dtype and shape, or an error naming both."""
-    x = check_float(name, x)
-    if x.dtype != ref.dtype:
-        raise TypeError(f"{name}: expected dtype {ref.dtype} (the dtype of {ref_name}), got {x.dtype}")
+    x = check_dtype(name, x, ref_name, ref.dtype)
     if x.shape != ref.shape:
         raise ValueError(f"{name}: expected shape {ref.shape} (the shape of {ref_name}), got {x.shape}")
     return x
@@ -169,34 +175,42 @@ def _check_out(out, shape, dtype):
 def _conv_geometry(caller, input_shape, kernel_size, stride, padding, dilation):
     """Validated (kernel, stride, (top, left) padding, dilation, output size). Cached: every call of a
     conv door validates the same geometry again, and validation costs more than a small call's
-    kernel. ``caller``: (the door, its input argument, its kernel argument), named in
-    the error when the dilated kernel does not fit the padded input."""
-    key = (caller, tuple(input_shape), kernel_size, stride, padding, dilation)
+    kernel. ``caller``: (the door, its input argument, its kernel argument), named in the error when
+    the dilated kernel does not fit the padded input; it is no part of the cache key, so the doors
+    share their entries."""
+    key = (tuple(input_shape), kernel_size, stride, padding, dilation)
     try:
         hash(key)
     except TypeError:  # lists among the arguments: validate without the cache
-        return _conv_geometry_uncached(*key)
-    return _conv_geometry_cached(*key)
+        geometry = _conv_geometry_uncached(*key)
+    else:
+        geometry = _conv_geometry_cached(*key)
+    out_hw = geometry[4]
+    if out_hw[0] < 1 or out_hw[1] < 1:
+        _raise_kernel_too_large(caller, input_shape, geometry[0], conv_padding(padding), geometry[3], out_hw)
+    return geometry
 
 
-def _conv_geometry_uncached(caller, input_shape, kernel_size, stride, padding, dilation):
+def _conv_geometry_uncached(input_shape, kernel_size, stride, padding, dilation):
     kernel_size = _ints("kernel_size", kernel_size, 2, 1)
     stride = _ints("stride", stride, 2, 1)
     dilation = _ints("dilation", dilation, 2, 1)
     padding = conv_padding(padding)
     out_hw = conv_output_size(input_shape[2:], kernel_size, stride, padding, dilation)
-    if min(out_hw) < 1:
-        door, input_arg, kernel_arg = caller
-        (H, W), (pt, pb, pl, pr) = input_shape[2:], padding
-        dilated = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
-        raise ValueError(f"{door}: calculated padded input size per channel ({H + pt + pb} x {W + pl + pr}) is "
-                         f"smaller than the dilated kernel ({dilated[0]} x {dilated[1]}): {input_arg} {H} x {W} "
-                         f"with padding {padding}, {kernel_arg} {kernel_size} with dilation {dilation}; "
-                         f"output size {out_hw}")
     return kernel_size, stride, (padding[0], padding[2]), dilation, out_hw
 
 
 _conv_geometry_cached = functools.lru_cache(maxsize=256)(_conv_geometry_uncached)
+
+
+def _raise_kernel_too_large(caller, input_shape, kernel_size, padding, dilation, out_hw):
+    door, input_arg, kernel_arg = caller
+    (H, W), (pt, pb, pl, pr) = input_shape[2:], padding
+    dilated = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
+    raise ValueError(f"{door}: calculated padded input size per channel ({H + pt + pb} x {W + pl + pr}) is "
+                     f"smaller than the dilated kernel ({dilated[0]} x {dilated[1]}): {input_arg} {H} x {W} "
+                     f"with padding {padding}, {kernel_arg} {kernel_size} with dilation {dilation}; "
+                     f"output size {out_hw}")
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1, out=None):
@@ -235,12 +249,44 @@ def _check_groups(groups, channels, out_channels):
     return int(groups)
 
 
+# The implicit-GEMM conv doors (forward, ∂W, ∂x) share these checks of their operands.
+
+def _check_plane(name, shape):
+    """Planes the implicit GEMM's int32 tap table can index."""
+    if shape[2] * shape[3] >= 2**31:
+        raise ValueError(f"{name}: expected planes of fewer than 2**31 pixels, got {shape[2]} x {shape[3]}")
+
+
 def _check_conv_input(x):
-    """x as for im2col, with planes the implicit GEMM's int32 tap table can index (checked before
-    any contiguous copy is made)."""
-    if isinstance(x, np.ndarray) and x.ndim == 4 and x.shape[2] * x.shape[3] >= 2**31:
-        raise ValueError(f"x: expected planes of fewer than 2**31 pixels, got {x.shape[2]} x {x.shape[3]}")
+    """x as for im2col, with indexable planes (checked before any contiguous copy is made)."""
+    if isinstance(x, np.ndarray) and x.ndim == 4:
+        _check_plane("x", x.shape)
     return _check_nchw("x", x)
+
+
+def _check_weight_shape(name, shape):
+    """A conv weight shape: 4-D, with a kernel of at least 1 x 1."""
+    if len(shape) != 4 or shape[2] < 1 or shape[3] < 1:
+        raise ValueError(f"{name}: expected a 4-D shape (Cout, C / groups, KH, KW) with KH, KW >= 1, "
+                         f"got {shape}")
+
+
+def _check_conv_channels(name, weight_shape, input_name, input_shape, groups):
+    """groups, checked against both channel counts, and weight_shape's input channels per group."""
+    C = input_shape[1]
+    groups = _check_groups(groups, C, weight_shape[0])
+    if weight_shape[1] * groups != C:
+        raise ValueError(f"{name}: expected {C // groups} input channels per group ({input_name} has {C} "
+                         f"channels, groups={groups}), got shape {weight_shape}")
+    return groups
+
+
+def _check_conv_grad_out(grad_out, ref_name, dtype, shape):
+    """grad_out (N, Cout, OH, OW) of the forward's output shape, in the dtype of ``ref_name``."""
+    grad_out = check_dtype("grad_out", grad_out, ref_name, dtype)
+    if grad_out.shape != shape:
+        raise ValueError(f"grad_out: expected shape {shape}, got {grad_out.shape}")
+    return grad_out
 
 
 def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1, bias=None):
@@ -248,22 +294,13 @@ def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1, bias=No
     (Cout, C / groups, KH, KW), plus bias (Cout,) when given: PyTorch's conv2d. ``padding``: int,
     (ph, pw) or (top, bottom, left, right)."""
     x = _check_conv_input(x)
-    weight = check_float("weight", weight)
-    if weight.dtype != x.dtype:  # a TypeError, as check_same and grad_out's check raise
-        raise TypeError(f"weight: expected dtype {x.dtype} (the dtype of x), got {weight.dtype}")
-    if weight.ndim != 4 or min(weight.shape[2:], default=0) < 1:
-        raise ValueError(f"weight: expected a 4-D array (Cout, C / groups, KH, KW) with KH, KW >= 1, "
-                         f"got shape {weight.shape}")
-    groups = _check_groups(groups, x.shape[1], weight.shape[0])
-    if weight.shape[1] * groups != x.shape[1]:
-        raise ValueError(f"weight: expected {x.shape[1] // groups} input channels per group (x has "
-                         f"{x.shape[1]}, groups={groups}), got weight of shape {weight.shape}")
+    weight = check_dtype("weight", weight, "x", x.dtype)
+    _check_weight_shape("weight", weight.shape)
+    groups = _check_conv_channels("weight", weight.shape, "x", x.shape, groups)
     k, s, p, d, o = _conv_geometry(("conv2d_forward", "x", "weight's kernel"), x.shape, weight.shape[2:], stride,
                                    padding, dilation)
     if bias is not None:
-        bias = check_float("bias", bias)
-        if bias.dtype != x.dtype:
-            raise TypeError(f"bias: expected dtype {x.dtype} (the dtype of x), got {bias.dtype}")
+        bias = check_dtype("bias", bias, "x", x.dtype)
         if bias.shape != weight.shape[:1]:
             raise ValueError(f"bias: expected shape {weight.shape[:1]} (the output channels), got {bias.shape}")
     return x, weight, s, p, d, o, groups, bias
@@ -277,19 +314,11 @@ def conv2d_backward_weight(grad_out, x, weight_shape, stride=1, padding=0, dilat
         raise TypeError(f"grad_bias: expected a bool, got {grad_bias!r}")
     x = _check_conv_input(x)
     weight_shape = _ints("weight_shape", weight_shape, 4, 0)
-    if min(weight_shape[2:]) < 1:
-        raise ValueError(f"weight_shape: expected a kernel of at least 1 x 1, got {weight_shape}")
-    groups = _check_groups(groups, x.shape[1], weight_shape[0])
-    if weight_shape[1] * groups != x.shape[1]:
-        raise ValueError(f"weight_shape: expected {x.shape[1] // groups} input channels per group (x has "
-                         f"{x.shape[1]}, groups={groups}), got {weight_shape}")
+    _check_weight_shape("weight_shape", weight_shape)
+    groups = _check_conv_channels("weight_shape", weight_shape, "x", x.shape, groups)
     k, s, p, d, o = _conv_geometry(("conv2d_backward_weight", "x", "weight_shape's kernel"), x.shape,
                                    weight_shape[2:], stride, padding, dilation)
-    grad_out = check_float("grad_out", grad_out)
-    if grad_out.dtype != x.dtype:
-        raise TypeError(f"grad_out: expected dtype {x.dtype} (the dtype of x), got {grad_out.dtype}")
-    if grad_out.shape != (x.shape[0], weight_shape[0]) + o:
-        raise ValueError(f"grad_out: expected shape {(x.shape[0], weight_shape[0]) + o}, got {grad_out.shape}")
+    grad_out = _check_conv_grad_out(grad_out, "x", x.dtype, (x.shape[0], weight_shape[0]) + o)
     return grad_out, x, weight_shape, s, p, d, o, groups, bool(grad_bias)
 
 
@@ -297,23 +326,13 @@ def conv2d_backward_input(grad_out, weight, input_shape, stride=1, padding=0, di
     """∂x (input_shape) of conv2d_forward(x, weight, ...) for the upstream gradient grad_out
     (N, Cout, OH, OW)."""
     input_shape = _ints("input_shape", input_shape, 4, 0)
-    if input_shape[2] * input_shape[3] >= 2**31:
-        raise ValueError(f"input_shape: expected planes of fewer than 2**31 pixels, got {input_shape}")
+    _check_plane("input_shape", input_shape)
     weight = check_float("weight", weight)
-    if weight.ndim != 4 or min(weight.shape[2:], default=0) < 1:
-        raise ValueError(f"weight: expected a 4-D array (Cout, C / groups, KH, KW) with KH, KW >= 1, "
-                         f"got shape {weight.shape}")
-    groups = _check_groups(groups, input_shape[1], weight.shape[0])
-    if weight.shape[1] * groups != input_shape[1]:
-        raise ValueError(f"weight: expected {input_shape[1] // groups} input channels per group (input_shape "
-                         f"{input_shape}, groups={groups}), got weight of shape {weight.shape}")
+    _check_weight_shape("weight", weight.shape)
+    groups = _check_conv_channels("weight", weight.shape, "input_shape", input_shape, groups)
     k, s, p, d, o = _conv_geometry(("conv2d_backward_input", "input_shape", "weight's kernel"), input_shape,
                                    weight.shape[2:], stride, padding, dilation)
-    grad_out = check_float("grad_out", grad_out)
-    if grad_out.dtype != weight.dtype:
-        raise TypeError(f"grad_out: expected dtype {weight.dtype} (the dtype of weight), got {grad_out.dtype}")
-    if grad_out.shape != (input_shape[0], weight.shape[0]) + o:
-        raise ValueError(f"grad_out: expected shape {(input_shape[0], weight.shape[0]) + o}, got {grad_out.shape}")
+    grad_out = _check_conv_grad_out(grad_out, "weight", weight.dtype, (input_shape[0], weight.shape[0]) + o)
     return grad_out, weight, input_shape, s, p, d, o, groups
 
 
@@ -409,9 +428,7 @@ def _check_channels(name, v, x, optional=False):
     """``v`` as a (C,) vector of x's dtype (C = x.shape[1]); None passes through if ``optional``."""
     if v is None and optional:
         return None
-    v = check_float(name, v)
-    if v.dtype != x.dtype:
-        raise TypeError(f"{name}: expected dtype {x.dtype} (the dtype of x), got {v.dtype}")
+    v = check_dtype(name, v, "x", x.dtype)
     if v.shape != (x.shape[1],):
         raise ValueError(f"{name}: expected shape ({x.shape[1]},) (the channels of x), got {v.shape}")
     return v

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import minigrad._ops as ops
-from minigrad._ops import reference
+from minigrad._ops import checks, reference
 from tests._ops.guard_pages import guarded
 
 DTYPES = (np.float32, np.float64)
@@ -218,6 +218,26 @@ def test_empty_batch_and_channels():
     gx = ops.conv2d_backward_input(np.ones((2, 0, 5, 5), np.float32), np.ones((0, 2, 3, 3), np.float32),
                                    (2, 2, 5, 5), padding=1)
     assert gx.shape == (2, 2, 5, 5) and not gx.any()  # no output channels: ∂x = 0
+
+
+def test_doors_share_the_geometry_cache_and_name_themselves_in_errors():
+    """The geometry cache is keyed without the caller: a training step's three doors validate one
+    geometry once, and a kernel too large for the padded input still names the door that was called,
+    whichever door cached that geometry first."""
+    x, w, g = np.ones((1, 1, 4, 4)), np.ones((1, 1, 5, 5)), np.ones((1, 1, 1, 1))
+    for door, call in (("conv2d_forward", lambda: ops.conv2d_forward(x, w)),
+                       ("conv2d_backward_weight", lambda: ops.conv2d_backward_weight(g, x, w.shape)),
+                       ("conv2d_backward_input", lambda: ops.conv2d_backward_input(g, w, x.shape)),
+                       ("im2col", lambda: ops.im2col(x, (5, 5)))):
+        with pytest.raises(ValueError, match=rf"^{door}: .*\(4 x 4\) is smaller than the dilated kernel \(5 x 5\)"):
+            call()
+    x, w = np.ones((2, 3, 9, 9)), np.ones((4, 3, 3, 3))
+    checks._conv_geometry_cached.cache_clear()
+    y = ops.conv2d_forward(x, w, padding=1)
+    ops.conv2d_backward_weight(y, x, w.shape, padding=1)
+    ops.conv2d_backward_input(y, w, x.shape, padding=1)
+    info = checks._conv_geometry_cached.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
 
 
 def test_scratch_is_bounded_by_panels_not_by_the_batch(isa):
