@@ -157,6 +157,13 @@ def _group_cols(x, kernel_size, stride, padding, dilation, output_size, groups):
     return cols.reshape(groups, cols.shape[0] // groups, cols.shape[1])
 
 
+def _group_grad_out(grad_out, groups):
+    """grad_out (N, Cout, OH, OW) as (groups, Cout/groups, N·OH·OW): G_g, group g's rows of G."""
+    N, Cout, OH, OW = grad_out.shape
+    return grad_out.reshape(N, groups, Cout // groups, OH * OW).transpose(1, 2, 0, 3).reshape(
+        groups, Cout // groups, N * OH * OW)
+
+
 def conv2d_forward(x, weight, stride, padding, dilation, output_size, groups, bias=None):
     """y[n, (g, o)] = W_g[o] · cols_g[:, n] (+ b[(g, o)]) per group g: im2col, then one product
     per group."""
@@ -173,22 +180,18 @@ def conv2d_backward_weight(grad_out, x, weight_shape, stride, padding, dilation,
                            grad_bias=False):
     """∂W_g = G_g · cols_gᵀ per group, G_g the group's rows of grad_out as (Cout/groups, N·OH·OW);
     with grad_bias also ∂b = Σ G over samples and pixels."""
-    N, Cout = x.shape[0], weight_shape[0]
     cols = _group_cols(x, weight_shape[2:], stride, padding, dilation, output_size, groups)
-    OHW = output_size[0] * output_size[1]
-    g = grad_out.reshape(N, groups, Cout // groups, OHW).transpose(1, 2, 0, 3).reshape(groups, Cout // groups, N * OHW)
+    g = _group_grad_out(grad_out, groups)
     gw = np.ascontiguousarray(np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight_shape))
     return (gw, grad_out.sum(axis=(0, 2, 3))) if grad_bias else gw
 
 
 def conv2d_backward_input(grad_out, weight, input_shape, stride, padding, dilation, output_size, groups):
     """∂x = col2im(W_gᵀ · G_g) per group g, G_g the group's rows of grad_out as (Cout/groups, N·OH·OW)."""
-    N, Cout = grad_out.shape[:2]
-    OHW = output_size[0] * output_size[1]
     ckk_g = weight.shape[1] * weight.shape[2] * weight.shape[3]
-    w = weight.reshape(groups, Cout // groups, ckk_g)
-    g = grad_out.reshape(N, groups, Cout // groups, OHW).transpose(1, 2, 0, 3).reshape(groups, Cout // groups, N * OHW)
-    cols = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * ckk_g, N * OHW)  # groups' rows in turn
+    g = _group_grad_out(grad_out, groups)
+    w = weight.reshape(groups, weight.shape[0] // groups, ckk_g)
+    cols = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * ckk_g, g.shape[2])  # groups' rows in turn
     return col2im(cols, input_shape, weight.shape[2:], stride, padding, dilation, output_size, None)
 
 
