@@ -249,35 +249,30 @@ cdef extern from *:
     MG_GEMM_TILE(mg_gemm_midh_d_, double, mg_gemm_vmd, mg_gemm_vmd_u, MG_GEMM_MRD / 2, 0, 2, MG_GEMM_NRM)
     /* Out-of-line entry points, each specialized for its layout of A: a packed A~ panel (rs = 1,
        cs = rows of the panel; a partial last panel may take the half tile) or full row panels of
-       a row-major A read in place (cs = 1). */
-    #define MG_GEMM_ENTRIES(T, S, ROWS)                                                            \
+       a row-major A read in place (cs = 1). MG_GEMM_PICK makes that choice between a tile FULL and
+       its half-height twin HALF; AP2 is FULL's second row group (ap2, or ap when it has none). */
+    #define MG_GEMM_PICK(FULL, HALF, AP2, ROWS)                                                  \
+        if (cs == 1)                                                                             \
+            FULL(kc, ap, AP2, rs, 1, bp, c, ldc, mr, nr, alpha, beta);                           \
+        else if (mr <= (ROWS) / 2)                                                               \
+            HALF(kc, ap, ap, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);                          \
+        else                                                                                     \
+            FULL(kc, ap, AP2, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);
+    #define MG_GEMM_ENTRIES(T, S, ROWS)                                                          \
     static void mg_gemm_narrow_##S(Py_ssize_t kc, const T *ap, const T *ap2, Py_ssize_t rs,      \
                                    Py_ssize_t cs, const T *bp, T *c, Py_ssize_t ldc,             \
                                    Py_ssize_t mr, Py_ssize_t nr, T alpha, T beta) {              \
         /* (folded away, with the middle tiles, when NRM = NRT) */                               \
         if (MG_GEMM_NRM > MG_GEMM_NRT && nr > MG_GEMM_NRT) {                                     \
-            if (cs == 1)                                                                         \
-                mg_gemm_mid_##S##_(kc, ap, ap2, rs, 1, bp, c, ldc, mr, nr, alpha, beta);         \
-            else if (mr <= (ROWS) / 2)                                                           \
-                mg_gemm_midh_##S##_(kc, ap, ap, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);       \
-            else                                                                                 \
-                mg_gemm_mid_##S##_(kc, ap, ap2, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);       \
-        } else if (cs == 1)                                                                      \
-            mg_gemm_narrow_##S##_(kc, ap, ap2, rs, 1, bp, c, ldc, mr, nr, alpha, beta);          \
-        else if (mr <= (ROWS) / 2)                                                               \
-            mg_gemm_narrowh_##S##_(kc, ap, ap, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);        \
-        else                                                                                     \
-            mg_gemm_narrow_##S##_(kc, ap, ap2, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);        \
+            MG_GEMM_PICK(mg_gemm_mid_##S##_, mg_gemm_midh_##S##_, ap2, ROWS)                     \
+        } else {                                                                                 \
+            MG_GEMM_PICK(mg_gemm_narrow_##S##_, mg_gemm_narrowh_##S##_, ap2, ROWS)               \
+        }                                                                                        \
     }                                                                                            \
     static void mg_gemm_tile_##S(Py_ssize_t kc, const T *ap, Py_ssize_t rs, Py_ssize_t cs,       \
                                  const T *bp, T *c, Py_ssize_t ldc, Py_ssize_t mr, Py_ssize_t nr, \
                                  T alpha, T beta) {                                              \
-        if (cs == 1)                                                                             \
-            mg_gemm_tile_##S##_(kc, ap, ap, rs, 1, bp, c, ldc, mr, nr, alpha, beta);             \
-        else if (mr <= (ROWS) / 2)                                                               \
-            mg_gemm_half_##S##_(kc, ap, ap, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);           \
-        else                                                                                     \
-            mg_gemm_tile_##S##_(kc, ap, ap, 1, ROWS, bp, c, ldc, mr, nr, alpha, beta);           \
+        MG_GEMM_PICK(mg_gemm_tile_##S##_, mg_gemm_half_##S##_, ap, ROWS)                         \
     }
     MG_GEMM_ENTRIES(float, f, MG_GEMM_MR)
     MG_GEMM_ENTRIES(double, d, MG_GEMM_MRD)
