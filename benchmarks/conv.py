@@ -33,22 +33,27 @@ POOL_SHAPE = (100, 30, 24, 24)
 BOOK = "book (numpy)"
 
 
+def case_arrays(rng, N, Cin, H, W, Cout, k, s, p):
+    """One conv case's float32 arrays (x, W, b) and its upstream gradient g (N, Cout, OH, OW)."""
+    x = rng.standard_normal((N, Cin, H, W), dtype=np.float32)
+    w = (rng.standard_normal((Cout, Cin, k, k), dtype=np.float32) / np.sqrt(Cin * k * k)).astype(np.float32)
+    b = rng.standard_normal(Cout, dtype=np.float32)
+    OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    return (x, w, b), rng.standard_normal((N, Cout, OH, OW), dtype=np.float32)
+
+
 def case_candidates(rng, N, Cin, H, W, Cout, k, s, p, numpy_ref=True):
     """One conv case: its float32 arrays (x, W, b, upstream gradient g), its output size and its
     forward + backward candidates (minigrad, numpy-ref unless numpy_ref=False, torch, the book)."""
     import minigrad.nn.functional as F
 
-    x = rng.standard_normal((N, Cin, H, W), dtype=np.float32)
-    w = (rng.standard_normal((Cout, Cin, k, k), dtype=np.float32) / np.sqrt(Cin * k * k)).astype(np.float32)
-    b = rng.standard_normal(Cout, dtype=np.float32)
-    OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
-    g = rng.standard_normal((N, Cout, OH, OW), dtype=np.float32)
+    (x, w, b), g = case_arrays(rng, N, Cin, H, W, Cout, k, s, p)
     cands = harness.step_candidates(
         lambda x, w, b: F.conv2d(x, w, b, stride=s, padding=p),
         lambda torch: lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p), (x, w, b), g,
         numpy_ref=numpy_ref)
     cands[BOOK] = lambda: book_conv.conv_step(x, w, b, s, p, g)
-    return (x, w, b, g), (OH, OW), cands
+    return (x, w, b, g), g.shape[2:], cands
 
 
 def run(quick=False):
