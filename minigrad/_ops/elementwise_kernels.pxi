@@ -44,7 +44,8 @@ def _relu_backward(const floating[::1] grad_out, const floating[::1] x, floating
     cdef int threads = _threads_for(n, 3, sizeof(floating))
     cdef floating g
     # Both loops load grad_out unconditionally: a select instead of a branch lets the compiler
-    # vectorize (with the load inside the condition it branched, ~30x slower on random signs).
+    # vectorize (with the load inside the condition it branched: 14.9 against 1.2 ms on random
+    # signs, 100x30x24x24 float32, Zen 3, 1 thread).
     # NaN passes the gradient, like torch.
     with nogil:
         if threads == 1:

@@ -19,7 +19,7 @@
 #   NRT  columns of the narrow tail tile (a whole number of vector registers, NR / 2 or less): a
 #        last column panel of at most NRT columns is packed NRT wide and computed 2 * mrt rows at
 #        a time, so N = 100 is padded to 104 instead of 112 (the padding was ~10 % of a 100-sized
-#        product's time)
+#        product's time on Zen 3, 1 thread)
 #   NRM  columns of the middle tail tile (NRT <= NRM <= NR / 2, whole vector registers): a last
 #        panel of NRT+1..NRM columns is packed NRM wide and computed like the narrow one, so
 #        N = 10 costs a 16-wide tile, not a 32-wide one, on AVX-512 (NRM = NRT: no such tile)
@@ -314,21 +314,22 @@ cdef enum:
     ALIGN = 64            # packed buffers start on a cache line
     # Below this many flops (2*M*N*K) a call runs on one thread: waking the second costs more
     # (measured on 2-core machines, where a 2-thread team is cheap). With spinning workers
-    # (OpenMP's default wait policy) a region starts in ~1 us; sleeping workers
+    # (OpenMP's default wait policy) a region starts in ~1 us on Zen 4; sleeping workers
     # (OMP_WAIT_POLICY=passive) are woken through the kernel, so there the second thread pays
-    # only from PASSIVE_PARALLEL_MIN_FLOPS (100 x 100 x 100: 37 us on 2 threads, 26 us on 1;
-    # docs/kernels.md, "How many threads").
+    # only from PASSIVE_PARALLEL_MIN_FLOPS (100 x 100 x 100: 37 us on 2 threads, 26 us on 1,
+    # Zen 4, 2 cores; docs/kernels.md, "How many threads").
     PARALLEL_MIN_FLOPS = 1 << 18
     PASSIVE_PARALLEL_MIN_FLOPS = 1 << 22
-    # Above it, one thread per this many flops (~25 us of one core's work): on 16 cores a
-    # 100 x 784 x 100 product took 154 us on 2 threads and 394 us on 16 (docs/kernels.md).
+    # Above it, one thread per this many flops (~40 us of one Zen 4 core at the 107 GFLOP/s it
+    # reaches on 1024^3): on a 16-core Intel Xeon a 100 x 784 x 100 product took 154 us on
+    # 2 threads and 394 us on 16 (docs/kernels.md).
     GRAIN_FLOPS = 1 << 22
     # Batched matmul runs whole batches per thread when one batch is below this many flops.
     BATCH_PARALLEL_MAX_FLOPS = 1 << 26
     # When the threads split the rows of C and all of B~ (K x N, padded) has at most this many
     # elements, each thread packs its own copy of B~: no barriers at all (a GOMP barrier costs
-    # ~1 us idle, and much more when a thread is descheduled on a loaded host), for packing work
-    # that is small next to the thread's rows of products (at least 4 row panels each).
+    # ~1 us idle on Zen 3, and much more when a thread is descheduled on a loaded host), for
+    # packing work that is small next to the thread's rows of products (at least 4 row panels each).
     PRIVATE_B_MAX = 1 << 17
 
 
@@ -568,7 +569,7 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
     # are read in place (only a partial last panel is packed, with zero rows). So in every
     # convolution product: its A (the weights, or one sample's grad_out) is small and read again
     # by the next product, and packing it per product cost 5-6 % of the forward, ∂W and ∂x of
-    # case (b) of docs/kernels.md (N = 196 pixels) for no gain on larger layers.
+    # case (b) of docs/kernels.md (N = 196 pixels; Zen 4, 1 thread) for no gain on larger layers.
     cdef bint in_place = csa == 1 and (N <= DIRECT_A_MAX_N or cb != NULL)
     cdef const floating* bj
     cdef const floating* ap
@@ -757,8 +758,9 @@ cdef void _scratch_give(Scratch s) noexcept:
 #
 # The entry points read pointers, shapes and strides straight from the ndarray structs instead of
 # acquiring typed memoryviews: that costs nanoseconds instead of ~0.5 us per operand, which is a
-# few per cent of a 100 x 100 x 100 product. The checks below therefore replace the memoryviews'
-# (dtype, dimensions, output layout); the door in _ops/__init__.py gives the friendlier messages.
+# few per cent of a 100 x 100 x 100 product (Zen 3). The checks below therefore replace the
+# memoryviews' (dtype, dimensions, output layout); the door in _ops/__init__.py gives the
+# friendlier messages.
 # Inputs are only read, so read-only arrays work.
 
 cdef int _float_type(cnp.ndarray a, cnp.ndarray b, str name) except -1:
