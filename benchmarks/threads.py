@@ -171,6 +171,8 @@ def main(argv=None):
 
     def progress(case_rows):  # a time limit that cuts the run short keeps what was measured
         print(markdown(case_rows, header=not done), flush=True)
+        for line in harness.busy_notes(case_rows):
+            print(line, flush=True)
         done.extend(case_rows)
         if args.json:
             with open(args.json, "w") as f:

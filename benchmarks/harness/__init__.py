@@ -16,6 +16,11 @@ Method (the machines are shared and noisy, so only ratios measured in the same r
 - Before every block the process sleeps ``gap`` seconds (0.25 s; 0.15 s in QUICK): OpenBLAS's
   workers busy-wait ~0.1 s after a call (measured on Zen 3), and whichever candidate runs next would otherwise share the
   cores with them.
+  Then it counts the process's other threads still running (``busy_threads``), and over the block
+  the cores other processes keep busy (``cpu_seconds``): a candidate whose block started beside a
+  running thread (a pool still spinning), or shared the machine, is listed under its section's
+  table (``busy_notes``). Every comparison records the thread pools and their sizes
+  (``thread_pools``).
 - Thread counts are explicit and the same for every candidate of a comparison: minigrad's kernels
   (``minigrad.set_num_threads``), numpy's BLAS (threadpoolctl) and torch (``torch.set_num_threads``).
 - Statistics: median, quartiles, min and max of the per-call time over the repetitions, and the ratio
@@ -30,18 +35,20 @@ A row (what a benchmark module's ``run(quick)`` returns a list of) is a dict mad
 written by :func:`write_report`.
 """
 from .machine import copy_bandwidth, cpu_name, machine_info, probes
-from .process import OMP_WAIT_ENV, optional_torch, prepare_process, steady_allocator, thread_settings, use_threads
-from .report import (add_derived, fmt_time, headline, module_main, not_available, print_rows, row, run_section,
-                     sanity_line, skipped, utc_now, write_report)
+from .process import (OMP_WAIT_ENV, busy_threads, cpu_seconds, optional_torch, prepare_process, steady_allocator,
+                      thread_pools, thread_settings, use_threads)
+from .report import (add_derived, busy_notes, fmt_time, headline, module_main, not_available, print_rows, row,
+                     run_section, sanity_line, skipped, utc_now, write_report)
 from .steps import fwd_bwd, speedup_extra, step_candidates
 from .timing import BASELINE, DEFAULTS, FULL_DEFAULTS, QUICK_DEFAULTS, Candidate, compare, configure, paired_ratio
 
 # What benchmark modules use as ``harness.<name>``.
 __all__ = [
     "copy_bandwidth", "cpu_name", "machine_info", "probes",
-    "OMP_WAIT_ENV", "optional_torch", "prepare_process", "steady_allocator", "thread_settings", "use_threads",
-    "add_derived", "fmt_time", "headline", "module_main", "not_available", "print_rows", "row", "run_section",
-    "sanity_line", "skipped", "utc_now", "write_report",
+    "OMP_WAIT_ENV", "busy_threads", "cpu_seconds", "optional_torch", "prepare_process", "steady_allocator",
+    "thread_pools", "thread_settings", "use_threads",
+    "add_derived", "busy_notes", "fmt_time", "headline", "module_main", "not_available", "print_rows", "row",
+    "run_section", "sanity_line", "skipped", "utc_now", "write_report",
     "fwd_bwd", "speedup_extra", "step_candidates",
     "BASELINE", "DEFAULTS", "FULL_DEFAULTS", "QUICK_DEFAULTS", "Candidate", "compare", "configure", "paired_ratio",
 ]

@@ -3,6 +3,7 @@ alike for minigrad's kernels, numpy's BLAS and torch."""
 import contextlib
 import ctypes
 import os
+import threading
 
 # OpenMP waiting is left as the caller's environment has it (recorded with the run; libgomp reads it
 # once, when it loads). Unset is libgomp's default and what users of either framework get: an idle
@@ -60,6 +61,53 @@ def thread_settings():
         "numpy_blas": blas[0] if blas else None,
         "torch": torch.get_num_threads() if torch is not None else None,
     }
+
+
+def pool_label(pool):
+    """A pool of threadpoolctl's ``threadpool_info()`` as "library (API) × size"."""
+    return f"{pool['prefix']} ({pool['internal_api']}) × {pool['num_threads']}"
+
+
+def thread_pools():
+    """Every thread pool of the process that threadpoolctl finds, each as :func:`pool_label`."""
+    from threadpoolctl import threadpool_info
+
+    return [pool_label(p) for p in threadpool_info()]
+
+
+def busy_threads():
+    """How many of this process's threads other than the caller are running or runnable right now
+    (state R in /proc/self/task/*/stat; None without /proc). compare() samples it before every timed
+    block, after the gap: a pool still spinning then (from an earlier row, or a wait policy that
+    never sleeps) takes the cores the next candidate's threads need. A full run's `threads` section
+    once had BatchNorm slower on 2 threads than on 1 (Zen 4), which reruns did not reproduce."""
+    me = threading.get_native_id()
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        return None
+    running = 0
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                running += tid != me and f.read().rsplit(")", 1)[1].split()[0] == "R"
+        except OSError:  # the thread ended meanwhile
+            pass
+    return running
+
+
+def cpu_seconds():
+    """(CPU seconds all processes have run, CPU seconds this process has run) so far, from
+    /proc/stat and os.times(), or None without /proc: over a timed block, the first minus the
+    second is what other processes ran beside it (10 ms ticks)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except OSError:
+        return None
+    own = os.times()
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from .process import OMP_WAIT_ENV, prepare_process
+from .process import OMP_WAIT_ENV, pool_label, prepare_process
 from .timing import DEFAULTS, configure
 
 def row(section, case, result, **extra):
@@ -32,6 +32,11 @@ def _wait_policy_text(meta):
                 "host shared with other jobs run `OMP_WAIT_POLICY=PASSIVE make bench`, as spinning workers "
                 "then steal the cores their partners need)")
     return f"`{policy}`, as set by the caller"
+
+
+def _pools_text(info):
+    pools = info.get("threadpools") or []
+    return ", ".join(map(pool_label, pools)) or "none found"
 
 
 def fmt_time(seconds):
@@ -146,7 +151,33 @@ def _section_table(rows):
     notes = [f"- {n}" if len(cases) > 1 else f"- {cases[0]}: {n}" for n, cases in by_note.items()]
     errors = [f"- {r['case']} / {n}: {s['error']}" for r in measured for n, s in r["candidates"].items()
               if "error" in s]
-    return "\n".join(lines + ([""] + notes if notes else []) + ([""] + errors if errors else []))
+    busy = busy_notes(measured)
+    return "\n".join(lines + ([""] + notes if notes else []) + ([""] + errors if errors else [])
+                     + ([""] + busy if busy else []))
+
+
+# Cores other processes may keep busy, on median over a candidate's blocks, before its row is listed.
+OTHERS_NOTED = 0.5
+
+
+def busy_notes(rows):
+    """A line per row whose candidates' timed blocks shared the cores: with another thread of the
+    process still running as a block started (compare()'s ``busy``: a pool still spinning), or with
+    other processes running on OTHERS_NOTED cores or more meanwhile (``others``)."""
+    lines = []
+    for r in rows:
+        cands = r.get("candidates", {}).items()
+        spinning = ", ".join(f"{n} {s['busy']}" for n, s in cands if s.get("busy"))
+        shared = ", ".join(f"{n} {s['others']:.1f}" for n, s in cands if (s.get("others") or 0) >= OTHERS_NOTED)
+        why = []
+        if spinning:
+            why.append(f"threads of the process running as a block started (a pool still spinning?): {spinning}")
+        if shared:
+            why.append(f"cores other processes kept busy during the blocks (median): {shared}")
+        if why:
+            threads = f"{r['threads']} thread{'s' if r['threads'] != 1 else ''}"
+            lines.append(f"- {r['case']} ({threads}): " + "; ".join(why))
+    return lines
 
 
 def _generic_table(rows):
@@ -227,7 +258,8 @@ def write_report(path_md, path_json, data, titles):
         f"`{cfg.get('kernels')}`, OpenMP {cfg.get('openmp')}, CPU paths {cfg.get('cpu_features')}, "
         f"ISA path per kernel family: {paths or 'not reported'}"
         + (f" (GEMM blocking: {blocking})" if blocking else "") + ", "
-        f"build flags `{' '.join(cfg.get('build', {}).get('base_flags', []))}`, Python {info['python']}.",
+        f"build flags `{' '.join(cfg.get('build', {}).get('base_flags', []))}`, Python {info['python']}; "
+        f"thread pools at the start (threadpoolctl): {_pools_text(info)}.",
         "",
         "**Method.** Every row is timed by `harness.compare`: candidates interleaved in one process, "
         "their order rotated every repetition, after warm-up; a timed block calls a candidate enough "
@@ -242,7 +274,11 @@ def write_report(path_md, path_json, data, titles):
         "OS and page-faulted in again (that cost ~1 fault per 4 KB of output per call and made BatchNorm "
         "5–10× slower than its arithmetic in both frameworks). The process sleeps "
         f"{DEFAULTS['gap']} s before each timed block so OpenBLAS's workers (which spin ~0.1 s after a "
-        "call) are idle. Absolute times drift between runs on these shared machines; only ratios within "
+        "call) are idle, then counts the process's other threads still running (/proc), and measures "
+        "the CPU time other processes take during the block (/proc/stat); a candidate whose block "
+        f"started beside a running thread, or shared the machine with ≥ {OTHERS_NOTED} busy cores "
+        "(median), is listed under its section's table. Absolute times drift between runs on these "
+        "shared machines; only ratios within "
         "one run are comparable. `numpy-ref` is minigrad running its numpy reference kernels "
         "(`use_backend('numpy')`).",
         "",

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .process import thread_settings, use_threads
+from .process import busy_threads, cpu_seconds, thread_pools, thread_settings, use_threads
 
 # Defaults of compare(); ``configure(quick=True)`` shrinks them for `make bench QUICK=1`.
 FULL_DEFAULTS = {"reps": 7, "warmup": 2, "gap": 0.25, "target": 0.05}
@@ -51,10 +51,14 @@ def _summary(values):
 def compare(candidates, reps=None, warmup=None, threads=2, gap=None, target=None, baseline=BASELINE):
     """Time ``candidates`` (name → callable or :class:`Candidate`) interleaved; see the module doc.
 
-    Returns ``{"threads", "reps", "warmup", "gap", "order", "settings", "baseline", "candidates",
-    "ratios"}`` where ``candidates[name]`` holds ``median, q1, q3, min, max`` (seconds per call),
-    ``number`` (calls per block) and ``times`` (every repetition), or ``error`` if the candidate
-    raised; ``ratios[name]`` summarizes time(name) / time(baseline) paired by repetition.
+    Returns ``{"threads", "reps", "warmup", "gap", "order", "settings", "pools", "baseline",
+    "candidates", "ratios"}`` where ``pools`` lists the process's thread pools and their sizes
+    (:func:`thread_pools`), ``candidates[name]`` holds ``median, q1, q3, min, max`` (seconds per
+    call), ``number`` (calls per block), ``times`` (every repetition), ``busy`` (the most other
+    threads of the process found running as one of its blocks started: :func:`busy_threads`) and
+    ``others`` (the median over its blocks of the cores other processes kept busy meanwhile:
+    :func:`cpu_seconds`), or ``error`` if the candidate raised; ``ratios[name]`` summarizes
+    time(name) / time(baseline) paired by repetition.
     """
     reps = DEFAULTS["reps"] if reps is None else reps
     warmup = DEFAULTS["warmup"] if warmup is None else warmup
@@ -64,7 +68,7 @@ def compare(candidates, reps=None, warmup=None, threads=2, gap=None, target=None
     out = {"threads": threads, "reps": reps, "warmup": warmup, "gap": gap, "baseline": baseline,
            "candidates": {}, "order": [], "ratios": {}}
     with use_threads(threads):
-        out["settings"] = thread_settings()
+        out["settings"], out["pools"] = thread_settings(), thread_pools()
         numbers = {}
         for name, cand in cands.items():
             try:
@@ -76,16 +80,24 @@ def compare(candidates, reps=None, warmup=None, threads=2, gap=None, target=None
                 out["candidates"][name] = {"error": f"{type(e).__name__}: {e}"}
         names = list(numbers)
         times = {name: [] for name in names}
+        busy, others = dict.fromkeys(names, 0), {name: [] for name in names}
         for r in range(reps):
             order = names[r % len(names):] + names[:r % len(names)] if names else []
             out["order"].append(order)
             for name in order:
                 gc.collect()
                 time.sleep(gap)
+                now, cpu0 = busy_threads(), cpu_seconds()
+                busy[name] = None if now is None else max(busy[name], now)
                 times[name].append(_block(cands[name], numbers[name]))
+                if cpu0:
+                    cpu1 = cpu_seconds()
+                    wall = times[name][-1] * numbers[name]
+                    others[name].append((cpu1[0] - cpu0[0] - (cpu1[1] - cpu0[1])) / wall)
     for name in names:
-        out["candidates"][name] = {**_summary(times[name]), "number": numbers[name],
-                                   "times": times[name]}
+        out["candidates"][name] = {**_summary(times[name]), "number": numbers[name], "times": times[name],
+                                   "busy": busy[name],
+                                   "others": float(np.median(others[name])) if others[name] else None}
     if baseline in times:
         out["ratios"] = {name: paired_ratio(out, name, baseline) for name in names if name != baseline}
     return out

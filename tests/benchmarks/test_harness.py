@@ -4,8 +4,12 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
+import threading
+import time
 
+import numpy as np
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -100,6 +104,53 @@ def test_process_settings_record_the_callers_environment(monkeypatch):
 
 
 
+def test_busy_threads_counts_running_threads_and_not_sleeping_ones():
+    """A thread inside a GIL-free numpy product is running; threads blocked on an event are not."""
+    stop, asleep = threading.Event(), threading.Event()
+    a = np.ones((400, 400))
+
+    def work():
+        while not stop.is_set():
+            a @ a
+
+    sleepers = [threading.Thread(target=asleep.wait) for _ in range(3)]
+    worker = threading.Thread(target=work)
+    for t in sleepers + [worker]:
+        t.start()
+    try:
+        time.sleep(0.05)
+        seen = [harness.busy_threads() for _ in range(50)]
+        others = len(os.listdir("/proc/self/task")) - 1
+    finally:
+        stop.set()
+        asleep.set()
+        for t in sleepers + [worker]:
+            t.join()
+    assert max(seen) >= 1 and max(seen) <= others - len(sleepers)
+
+
+def test_cpu_seconds_see_another_process_running():
+    """Over a second in which a child process spins, other processes ran for about that second."""
+    spin = "import time\nt = time.time()\nwhile time.time() < t + 1: pass"
+    child = subprocess.Popen([sys.executable, "-c", spin])
+    start, t0 = harness.cpu_seconds(), time.perf_counter()
+    child.wait()
+    end, wall = harness.cpu_seconds(), time.perf_counter() - t0
+    others = (end[0] - start[0]) - (end[1] - start[1])
+    assert end[1] - start[1] < 0.2 and 0.5 * wall < others  # the child's CPU time, not ours
+
+
+def test_shared_blocks_are_listed_under_the_table():
+    row = {"case": "BN fwd+bwd 64x64", "threads": 2, "candidates": {
+        "minigrad": {"busy": 2, "others": 0.1}, "torch": {"busy": 0, "others": 1.4},
+        "numpy-ref": {"busy": None, "others": None}, "numpy": {"busy": 0, "others": 0.2}}}
+    quiet = {"case": "quiet row", "threads": 1, "candidates": {"minigrad": {"busy": 0, "others": 0.3}}}
+    (line,) = harness.busy_notes([row, quiet, {"case": "skipped row", "skipped": "n/a"}])
+    assert line == ("- BN fwd+bwd 64x64 (2 threads): threads of the process running as a block started (a pool "
+                    "still spinning?): minigrad 2; cores other processes kept busy during the blocks (median): "
+                    "torch 1.4")
+
+
 def test_step_candidates_time_the_same_work_in_each_framework():
     import numpy as np
 
@@ -161,6 +212,11 @@ def test_quick_run_writes_well_formed_report(tmp_path, monkeypatch):
     assert f"**CPU:** {machine['cpu']}" in md and "ISA path per kernel family: " in md
     assert "## Per-op Python overhead" in md and "## BatchNorm forward + backward" in md
     assert "`OMP_WAIT_POLICY`" in md  # the method paragraph names the process settings
+    assert "thread pools at the start (threadpoolctl): " in md and "× " in md  # the header lists them
+    for r in data["sections"]["bn"]["rows"]:
+        assert r["pools"] and all(" × " in p for p in r["pools"])
+        for c in r["candidates"].values():
+            assert isinstance(c["busy"], int) and c["busy"] >= 0 and math.isfinite(c["others"])
     assert "| case | threads | minigrad |" in md
     assert results[0].name in md  # the report links its raw data
 
