@@ -53,7 +53,8 @@ def _unrows(g, shape):
 
 
 def _class_target(name, x, target, ignore_index):
-    """Validate an int class target against input ``x``; returns it flattened to (M,)."""
+    """Validate an int class target against input ``x``; returns it flattened to (M,) and the mask
+    of the rows not ignored, or None when no row is (the common case, told by two reductions)."""
     if target.dtype.kind not in "iu":
         raise TypeError(
             f"{name}: expected an integer (int64) class-index target, got dtype {target.dtype}; "
@@ -76,14 +77,21 @@ def _class_target(name, x, target, ignore_index):
                              f"got {list(target.shape)}")
     flat = target.reshape(-1).astype(np.int64, copy=False)
     n_classes = x.shape[0] if x.ndim == 1 else x.shape[1]
-    bad = (flat != ignore_index) & ((flat < 0) | (flat >= n_classes))
-    if bad.any():
-        value = int(flat[np.argmax(bad)])
-        raise IndexError(
-            f"{name}: Target {value} is out of bounds: expected class indices in [0, {n_classes - 1}] "
-            f"for {n_classes} classes (or ignore_index={ignore_index})"
-        )
-    return flat
+    if flat.size and (flat.min() < 0 or flat.max() >= n_classes):
+        keep = flat != ignore_index
+        bad = keep & ((flat < 0) | (flat >= n_classes))
+        if bad.any():
+            value = int(flat[np.argmax(bad)])
+            raise IndexError(
+                f"{name}: Target {value} is out of bounds: expected class indices in [0, {n_classes - 1}] "
+                f"for {n_classes} classes (or ignore_index={ignore_index})"
+            )
+        return flat, keep
+    if 0 <= ignore_index < n_classes:  # an ignore_index that is a class: look for it
+        keep = flat != ignore_index
+        if not keep.all():
+            return flat, keep
+    return flat, None
 
 
 def _check_weight(name, weight, n_classes, dtype):
@@ -101,7 +109,9 @@ def _reduce_rows(per_row, reduction, denom, out_shape):
     total = per_row.sum()
     if reduction == "sum":
         return total
-    with np.errstate(divide="ignore", invalid="ignore"):
+    if denom:
+        return total / denom
+    with np.errstate(divide="ignore", invalid="ignore"):  # (entering it costs ~1 µs)
         return total / denom  # 0/0 = nan when every target is ignored, as in PyTorch
 
 
@@ -126,22 +136,48 @@ def _class_shaped(w, ndim):
     return w.reshape((-1,) + (1,) * (ndim - 2)) if ndim > 2 else w
 
 
+def _label_weights(labels, keep, weight, dtype):
+    """The labels with ignored rows pointed at class 0, and each row's weight w_y (0 where ignored)."""
+    if keep is None:
+        return labels, np.ones(labels.shape[0], dtype) if weight is None else weight[labels]
+    safe = np.where(keep, labels, 0)
+    w_label = np.ones(labels.shape[0], dtype) if weight is None else weight[safe]
+    return safe, np.where(keep, w_label, 0).astype(dtype, copy=False)
+
+
+# Classes up to which the short path of CrossEntropy works on the logits transposed, (C, M): numpy
+# reduces an array along a short last axis at ~50 ns per row (the row max of (100, 10) logits: 5.4 µs
+# on Zen 4) but along the first axis as C vectorized passes (1.4 µs, + 0.6 µs for the transposing
+# copy). Forward, float32, Zen 4: 0.1–0.75× the time of the row layout for C ≤ 64, 1.0–1.1× at
+# C = 128, 1.6–2× at C = 1000 (M = 100 and 1000).
+_FEW_CLASSES = 64
+
+
 class CrossEntropy(Function):
     """ℓ_i = −Σ_c q_ic·log softmax(x_i)_c with q the (weighted, smoothed) target distribution;
-    ∂ℓ_i/∂x_ic = softmax(x_i)_c·Σ_k q_ik − q_ic;  ∂ℓ_i/∂q_ic = −log softmax(x_i)_c."""
+    ∂ℓ_i/∂x_ic = softmax(x_i)_c·Σ_k q_ik − q_ic;  ∂ℓ_i/∂q_ic = −log softmax(x_i)_c.
+
+    Class indices with no weight, no smoothing and no ignored row (every train step) take a short
+    path: q is one-hot, so ℓ_i = log Σ_c exp(x_ic − max_i) − (x_{i,y_i} − max_i), and the backward
+    scales exp(x_i − max_i) by 1/Σ and subtracts 1 at y_i; neither q nor log p is built."""
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
         rows, out_shape = _rows(x)
         m, n_classes = rows.shape
         weight = _check_weight("cross_entropy", weight, n_classes, x.dtype)
+        eps = label_smoothing
+        labels = keep = None
+        if target.dtype.kind != "f":
+            labels, keep = _class_target("cross_entropy", x, target, ignore_index)
+        if labels is not None and keep is None and weight is None and eps == 0:
+            return CrossEntropy._forward_indices(ctx, rows, labels, reduction, x.shape, out_shape)
         # Stable log-softmax: subtract the row max so exp never overflows (logits of ±1e4 are fine).
         shifted = rows - rows.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         sum_exp = exp.sum(axis=1, keepdims=True)
         log_p = shifted - np.log(sum_exp)
-        eps = label_smoothing
-        if target.dtype.kind == "f":  # class probabilities, same shape as the input
+        if labels is None:  # class probabilities, same shape as the input
             if target.shape != x.shape:
                 raise ValueError(f"cross_entropy: a floating-point target holds class probabilities and must "
                                  f"have the input's shape {list(x.shape)}, got {list(target.shape)}; "
@@ -155,25 +191,55 @@ class CrossEntropy(Function):
             ctx.target_grad_scale = (1 - eps) if weight is None else (1 - eps) * weight
             ctx.smoothing = eps, weight
         else:
-            labels = _class_target("cross_entropy", x, target, ignore_index)
-            keep = labels != ignore_index
-            safe = np.where(keep, labels, 0)
-            w_label = np.ones(m, x.dtype) if weight is None else weight[safe]
-            w_label = np.where(keep, w_label, 0).astype(x.dtype, copy=False)
+            safe, w_label = _label_weights(labels, keep, weight, x.dtype)
             denom = w_label.sum()
             if eps > 0:  # q = (1 − ε)·w_y·onehot(y) + (ε/C)·w, zero for ignored rows
                 q = np.broadcast_to(eps / n_classes * (1 if weight is None else weight), (m, n_classes))
-                q = np.where(keep[:, None], q, 0).astype(x.dtype)
+                q = (q if keep is None else np.where(keep[:, None], q, 0)).astype(x.dtype)
             else:
                 q = np.zeros((m, n_classes), x.dtype)
-            q[np.arange(m), safe] += (1 - eps) * w_label
-        per_row = -(q * log_p).sum(axis=1)
+            rows_at = np.arange(m)
+            q[rows_at, safe] += (1 - eps) * w_label
+        if labels is None or eps > 0:
+            per_row = -(q * log_p).sum(axis=1)
+        else:  # one-hot q: pick log p at y, as a sum would meet 0·(−∞) where a logit is −∞
+            picked = log_p[rows_at, safe]
+            if keep is not None:
+                picked[~keep] = 0  # an ignored row's pick (class 0) may be −∞ too, and w_y is 0 there
+            per_row = -w_label * picked
         ctx.save_for_backward(exp / sum_exp, q, log_p if ctx.needs_input_grad[1] else None)
-        ctx.shape, ctx.reduction, ctx.denom = x.shape, reduction, denom
+        ctx.shape, ctx.reduction, ctx.denom, ctx.labels = x.shape, reduction, denom, None
         return np.asarray(_reduce_rows(per_row, reduction, denom, out_shape), dtype=x.dtype)
 
     @staticmethod
+    def _forward_indices(ctx, rows, labels, reduction, shape, out_shape):
+        """The short path: ℓ_i = log Σ_c exp(x_ic − max_i) − (x_{i,y_i} − max_i) on the logits as z
+        (C, M), class dim first (see _FEW_CLASSES)."""
+        m, n_classes = rows.shape
+        if n_classes <= _FEW_CLASSES:
+            z = rows.T.copy()
+            z -= z.max(axis=0)
+        else:
+            z = (rows - rows.max(axis=1, keepdims=True)).T
+        picked = z[labels, np.arange(m)]
+        exp = np.exp(z, out=z)
+        sum_exp = exp.sum(axis=0)
+        ctx.save_for_backward(exp, sum_exp)
+        ctx.shape, ctx.reduction, ctx.denom, ctx.labels = shape, reduction, m, labels
+        per_row = np.log(sum_exp) - picked
+        return np.asarray(_reduce_rows(per_row, reduction, m, out_shape), dtype=exp.dtype)
+
+    @staticmethod
     def backward(ctx, grad_out):
+        if ctx.labels is not None:  # the short path: softmax − onehot(y), class dim first
+            exp, sum_exp = ctx.saved_tensors
+            m = sum_exp.shape[0]
+            scale = grad_out.reshape(m) if ctx.reduction == "none" else grad_out
+            if ctx.reduction == "mean" and m:
+                scale = scale / m
+            grad_z = exp * (scale / sum_exp)
+            grad_z[ctx.labels, np.arange(m)] -= scale
+            return _unrows(np.ascontiguousarray(grad_z.T), ctx.shape), None, None, None, None, None
         softmax, q, log_p = ctx.saved_tensors
         scale = _row_scale(grad_out, ctx.reduction, ctx.denom, q.shape[0], softmax.dtype)
         grad_x = grad_t = None
@@ -185,7 +251,6 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward_create_graph(ctx, grad_out):
-        _, q, _ = ctx.saved_tensors
         x, target = ctx.inputs[0], ctx.inputs[1]
         cdim = 0 if x.ndim == 1 else 1
         scale = _graph_scale(grad_out, ctx.reduction, ctx.denom, cdim)
@@ -196,6 +261,11 @@ class CrossEntropy(Function):
             w = 1.0 if weight is None else _class_shaped(weight, x.ndim)
             q = (target * (1 - eps) + eps / n_classes) * w
         else:
+            if ctx.labels is None:
+                q = ctx.saved_tensors[1]
+            else:  # the short path's one-hot q
+                q = np.zeros((ctx.labels.shape[0], x.shape[cdim]), x.dtype)
+                q[np.arange(q.shape[0]), ctx.labels] = 1
             q = Tensor._wrap(_unrows(q, ctx.shape))
         grad_x = (Softmax.apply(x, cdim) * q.sum(cdim, keepdim=True) - q) * scale if need[0] else None
         grad_t = None
@@ -214,11 +284,7 @@ class NLLLoss(Function):
         rows, out_shape = _rows(x)
         m, n_classes = rows.shape
         weight = _check_weight("nll_loss", weight, n_classes, x.dtype)
-        labels = _class_target("nll_loss", x, target, ignore_index)
-        keep = labels != ignore_index
-        safe = np.where(keep, labels, 0)
-        w_label = np.ones(m, x.dtype) if weight is None else weight[safe]
-        w_label = np.where(keep, w_label, 0).astype(x.dtype, copy=False)
+        safe, w_label = _label_weights(*_class_target("nll_loss", x, target, ignore_index), weight, x.dtype)
         per_row = -w_label * rows[np.arange(m), safe]
         denom = w_label.sum()
         ctx.save_for_backward(safe, w_label)

@@ -42,7 +42,7 @@ def _check(mg_fn, torch_fn, inputs, dtype, tol, grad_of=(0,), seed_grad=None):
 
 # ---------------------------------------------------------------- cross entropy / nll
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("shape", [(5, 7), (1, 3), (3, 4, 2, 5), (2, 3, 6), (6,)])
+@pytest.mark.parametrize("shape", [(5, 7), (1, 3), (3, 4, 2, 5), (2, 3, 6), (6,), (4, 70), (0, 5)])
 def test_cross_entropy_class_targets(rng, dtype, tol, reduction, shape):
     x = rng.standard_normal(shape) * 3
     classes = shape[0] if len(shape) == 1 else shape[1]
@@ -91,6 +91,37 @@ def test_cross_entropy_extreme_logits_no_nan(dtype):
                dict(rtol=1e-6, atol=1e-6))
     _check(lambda a, b: F.nll_loss(F.log_softmax(a, 1), b),
            lambda a, b: TF.nll_loss(TF.log_softmax(a, 1), b), [x, t], dtype, dict(rtol=1e-6, atol=1e-6))
+
+
+@pytest.mark.parametrize("options", [{}, {"reduction": "none"}, {"reduction": "sum"}, {"ignore_index": 0},
+                                     {"weight": [0.5, 2.0, 1.0]}, {"label_smoothing": 0.1}])
+def test_cross_entropy_minus_inf_logits_like_torch(dtype, options):
+    # a −∞ logit away from the target is a finite loss in torch (an ∞ one with smoothing), never nan;
+    # row 2 is ignored under ignore_index=0 although its logit at class 0 is −∞
+    x = np.array([[-np.inf, 0.5, 1.0], [2.0, -np.inf, 0.0], [-np.inf, -np.inf, 3.0], [1.0, 2.0, 3.0]])
+    t = np.array([1, 0, 0 if "ignore_index" in options else 2, 2])
+    inputs, call = [x, t], (lambda lib_fn: lambda a, b: lib_fn(a, b, **options))
+    if "weight" in options:
+        inputs, kw = [x, t, options["weight"]], {k: v for k, v in options.items() if k != "weight"}
+        call = (lambda lib_fn: lambda a, b, w: lib_fn(a, b, weight=w, **kw))
+    _check(call(F.cross_entropy), call(TF.cross_entropy), inputs, dtype, dict(rtol=1e-6, atol=1e-6))
+
+
+@pytest.mark.parametrize("classes", [5, 70])  # the short path's two layouts (loss._FEW_CLASSES)
+def test_cross_entropy_leaves_non_contiguous_logits_alone(rng, classes):
+    x = np.asfortranarray(rng.standard_normal((8, classes)))  # its transpose is C-contiguous
+    before, t = x.copy(), rng.integers(0, classes, 8)
+    out = F.cross_entropy(minigrad.tensor(x), minigrad.tensor(t))
+    np.testing.assert_array_equal(x, before)
+    np.testing.assert_allclose(out.item(), TF.cross_entropy(torch.tensor(before), torch.tensor(t)).item(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_ignore_index_that_is_a_class(rng, dtype, tol, reduction):
+    x = rng.standard_normal((6, 4))
+    for t in (np.array([0, 2, 1, 2, 3, 0]), np.array([0, 1, 1, 3, 3, 0])):  # class 2 present, absent
+        _check(lambda a, b: F.cross_entropy(a, b, ignore_index=2, reduction=reduction),
+               lambda a, b: TF.cross_entropy(a, b, ignore_index=2, reduction=reduction), [x, t], dtype, tol)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -228,9 +259,11 @@ def test_gradcheck_losses(rng):
     x = _f64(rng, (4, 3))
     assert gradcheck(lambda a: F.cross_entropy(a, t, w, label_smoothing=0.1), (x,))
     assert gradcheck(lambda a: F.cross_entropy(a, t, reduction="none"), (x,))
+    assert gradcheck(lambda a: F.cross_entropy(a, t), (x,))
     x4 = _f64(rng, (2, 3, 2, 2))
     t4 = minigrad.tensor(rng.integers(0, 3, (2, 2, 2)))
     assert gradcheck(lambda a: F.cross_entropy(a, t4, ignore_index=1), (x4,))
+    assert gradcheck(lambda a: F.cross_entropy(a, t4, reduction="sum"), (x4,))
     p = minigrad.tensor(rng.dirichlet(np.ones(3), 4), requires_grad=True)
     assert gradcheck(lambda a, b: F.cross_entropy(a, b, w, label_smoothing=0.2), (x, p))
     assert gradcheck(lambda a: F.nll_loss(a, t, w), (x,))
