@@ -1,7 +1,9 @@
 """Elementwise kernels: ReLU, exact GELU, sigmoid and tanh, forward and backward.
 
 Layout: any shape, C-contiguous; treated as one flat array of n elements. Loop: one pass, parallel
-over element blocks with ``prange``, with a team sized by the bytes the call moves (``cpu.threads_for``).
+over element blocks with ``prange``, with a team sized by the bytes the call moves (``cpu.threads_for``);
+a team of one runs the pass outside any OpenMP region (entering one costs ~1 µs), except float64
+GELU's (see elementwise_kernels.pxi).
 Dtypes: float32 and float64 through the fused type ``floating``.
 
 ISA: the loops live in ``elementwise_kernels.pxi``, compiled here for baseline x86-64 (SSE2) and in

@@ -15,6 +15,7 @@ cdef enum:
     # Bytes moved (x and out, + grad_out backward) from which a second thread pays for its wake-up
     # (64 Ki float32 elements forward); each further thread needs half as many (docs/kernels.md).
     FIRST_BYTES = 1 << 19
+    BLOCK = 4096  # elements per prange task of GELU, sigmoid and tanh
 
 
 cdef inline int _threads_for(Py_ssize_t n, Py_ssize_t streams, Py_ssize_t itemsize) noexcept nogil:
@@ -22,9 +23,18 @@ cdef inline int _threads_for(Py_ssize_t n, Py_ssize_t streams, Py_ssize_t itemsi
     return threads_for(<double>n * streams * itemsize, FIRST_BYTES, FIRST_BYTES // 2)
 
 
-# ReLU's passes are so cheap that entering an OpenMP region, even with a team of one (~1 µs on Zen 4), costs
-# as much as a 10⁴-element pass: with one thread they run without one (the other ops' per-element
-# work hides that cost).
+cdef inline Py_ssize_t _blocks(Py_ssize_t n) noexcept nogil:
+    return (n + BLOCK - 1) // BLOCK
+
+
+# Entering an OpenMP region, even with a team of one, costs ~1 µs on Zen 4: as much as a ReLU pass
+# over 10⁴ elements or a sigmoid pass over ~2·10³. So every loop runs without one when its team is a
+# single thread (any pass under FIRST_BYTES, whatever set_num_threads says). GELU, sigmoid and tanh
+# keep their loop in a block function over raw pointers, run on the whole array by one thread or on
+# BLOCK-element blocks by a team, so each formula is written once. float64 GELU always enters the
+# region: its scalar erf calls (8–13 ns an element) ran 7 % slower in the plain loop on 2¹⁷ elements
+# (Zen 4, every ISA build; the loop's code is the same but for two reloads from the stack), more than
+# the region's 1 µs saves it from ~10³ elements up.
 
 def _relu_forward(const floating[::1] x, floating[::1] out):
     cdef Py_ssize_t i, n = x.shape[0]
@@ -66,66 +76,130 @@ cdef inline double _cdf(double x) noexcept nogil:
 # float32 GELU on vecmath.pxi's Φ and φ in float32 (vectorized in every build; within 10 ulps,
 # tests/_ops/conftest.py:GELU_FLOAT32_ULPS); float64 on the C library's erf and exp (scalar calls).
 
+cdef void _gelu_forward_block(const floating* x, floating* out, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if floating is float:
+            out[i] = mg_gelu_f32(x[i])
+        else:
+            out[i] = x[i] * _cdf(x[i])
+
+
 def _gelu_forward(const floating[::1] x, floating[::1] out):
-    cdef Py_ssize_t i, n = x.shape[0]
-    cdef double v
+    cdef Py_ssize_t b, n = x.shape[0]
+    cdef int threads = _threads_for(n, 2, sizeof(floating))
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n, 2, sizeof(floating))):
-            if floating is float:
-                out[i] = mg_gelu_f32(x[i])
-            else:
-                v = x[i]
-                out[i] = v * _cdf(v)
+        if threads == 1 and n > 0 and floating is float:
+            _gelu_forward_block(&x[0], &out[0], n)
+        else:
+            for b in prange(_blocks(n), schedule="static", num_threads=threads):
+                _gelu_forward_block(&x[b * BLOCK], &out[b * BLOCK], min(<Py_ssize_t>BLOCK, n - b * BLOCK))
+
+
+cdef void _gelu_backward_block(const floating* grad_out, const floating* x, floating* grad_x,
+                               Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double v
+    for i in range(n):
+        if floating is float:
+            grad_x[i] = grad_out[i] * mg_gelu_grad_f32(x[i])
+        else:  # Φ(x) + x·φ(x)
+            v = x[i]
+            grad_x[i] = grad_out[i] * (_cdf(v) + v * INV_SQRT_2PI * exp(-0.5 * v * v))
 
 
 def _gelu_backward(const floating[::1] grad_out, const floating[::1] x, floating[::1] grad_x):
-    cdef Py_ssize_t i, n = x.shape[0]
-    cdef double v
+    cdef Py_ssize_t b, n = x.shape[0]
+    cdef int threads = _threads_for(n, 3, sizeof(floating))
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n, 3, sizeof(floating))):
-            if floating is float:
-                grad_x[i] = grad_out[i] * mg_gelu_grad_f32(x[i])
-            else:
-                v = x[i]
-                grad_x[i] = grad_out[i] * (_cdf(v) + v * INV_SQRT_2PI * exp(-0.5 * v * v))
+        if threads == 1 and n > 0 and floating is float:
+            _gelu_backward_block(&grad_out[0], &x[0], &grad_x[0], n)
+        else:
+            for b in prange(_blocks(n), schedule="static", num_threads=threads):
+                _gelu_backward_block(&grad_out[b * BLOCK], &x[b * BLOCK], &grad_x[b * BLOCK],
+                                     min(<Py_ssize_t>BLOCK, n - b * BLOCK))
+
+
+cdef void _sigmoid_forward_block(const floating* x, floating* out, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if floating is float:
+            out[i] = mg_sigmoid_f32(x[i])
+        else:
+            out[i] = mg_sigmoid_f64(x[i])
 
 
 def _sigmoid_forward(const floating[::1] x, floating[::1] out):
-    cdef Py_ssize_t i, n = x.shape[0]
+    cdef Py_ssize_t b, n = x.shape[0]
+    cdef int threads = _threads_for(n, 2, sizeof(floating))
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n, 2, sizeof(floating))):
-            if floating is float:
-                out[i] = mg_sigmoid_f32(x[i])
-            else:
-                out[i] = mg_sigmoid_f64(x[i])
+        if threads == 1 and n > 0:
+            _sigmoid_forward_block(&x[0], &out[0], n)
+        else:
+            for b in prange(_blocks(n), schedule="static", num_threads=threads):
+                _sigmoid_forward_block(&x[b * BLOCK], &out[b * BLOCK], min(<Py_ssize_t>BLOCK, n - b * BLOCK))
+
+
+cdef void _sigmoid_backward_block(const floating* grad_out, const floating* y, floating* grad_x,
+                                  Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating v, one = 1  # a literal 1 would make Cython compute in double
+    for i in range(n):
+        v = y[i]
+        grad_x[i] = grad_out[i] * v * (one - v)
 
 
 def _sigmoid_backward(const floating[::1] grad_out, const floating[::1] y, floating[::1] grad_x):
-    cdef Py_ssize_t i, n = y.shape[0]
-    cdef floating v, one = 1  # a literal 1 would make Cython compute in double
+    cdef Py_ssize_t b, n = y.shape[0]
+    cdef int threads = _threads_for(n, 3, sizeof(floating))
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n, 3, sizeof(floating))):
-            v = y[i]
-            grad_x[i] = grad_out[i] * v * (one - v)
+        if threads == 1 and n > 0:
+            _sigmoid_backward_block(&grad_out[0], &y[0], &grad_x[0], n)
+        else:
+            for b in prange(_blocks(n), schedule="static", num_threads=threads):
+                _sigmoid_backward_block(&grad_out[b * BLOCK], &y[b * BLOCK], &grad_x[b * BLOCK],
+                                        min(<Py_ssize_t>BLOCK, n - b * BLOCK))
+
+
+cdef void _tanh_forward_block(const floating* x, floating* out, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if floating is float:
+            out[i] = mg_tanh_f32(x[i])
+        else:
+            out[i] = mg_tanh_f64(x[i])
 
 
 def _tanh_forward(const floating[::1] x, floating[::1] out):
-    cdef Py_ssize_t i, n = x.shape[0]
+    cdef Py_ssize_t b, n = x.shape[0]
+    cdef int threads = _threads_for(n, 2, sizeof(floating))
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n, 2, sizeof(floating))):
-            if floating is float:
-                out[i] = mg_tanh_f32(x[i])
-            else:
-                out[i] = mg_tanh_f64(x[i])
+        if threads == 1 and n > 0:
+            _tanh_forward_block(&x[0], &out[0], n)
+        else:
+            for b in prange(_blocks(n), schedule="static", num_threads=threads):
+                _tanh_forward_block(&x[b * BLOCK], &out[b * BLOCK], min(<Py_ssize_t>BLOCK, n - b * BLOCK))
+
+
+cdef void _tanh_backward_block(const floating* grad_out, const floating* y, floating* grad_x,
+                               Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating v, one = 1
+    for i in range(n):
+        v = y[i]
+        grad_x[i] = grad_out[i] * (one - v) * (one + v)  # 1 − y², no cancellation as |y| → 1
 
 
 def _tanh_backward(const floating[::1] grad_out, const floating[::1] y, floating[::1] grad_x):
-    cdef Py_ssize_t i, n = y.shape[0]
-    cdef floating v, one = 1
+    cdef Py_ssize_t b, n = y.shape[0]
+    cdef int threads = _threads_for(n, 3, sizeof(floating))
     with nogil:
-        for i in prange(n, schedule="static", num_threads=_threads_for(n, 3, sizeof(floating))):
-            v = y[i]
-            grad_x[i] = grad_out[i] * (one - v) * (one + v)  # 1 − y², no cancellation as |y| → 1
+        if threads == 1 and n > 0:
+            _tanh_backward_block(&grad_out[0], &y[0], &grad_x[0], n)
+        else:
+            for b in prange(_blocks(n), schedule="static", num_threads=threads):
+                _tanh_backward_block(&grad_out[b * BLOCK], &y[b * BLOCK], &grad_x[b * BLOCK],
+                                     min(<Py_ssize_t>BLOCK, n - b * BLOCK))
 
 
 def _unary(name, forward, backward):
