@@ -165,6 +165,30 @@ def test_alpha_beta_out(isa, dtype):
         assert_gemm_close(ops.gemm(a, b, alpha=3.0, beta=7.0), a, b, 3.0)
 
 
+def test_out_that_overlaps_or_does_not_fit_is_refused():
+    """Every out the kernel cannot write in place is refused, by the door's fast path (plain
+    float32 operands, as here) as by its full checks."""
+    a, b = np.ones((4, 6), np.float32), np.ones((6, 4), np.float32)
+    buf = np.zeros((4, 6), np.float32)
+    inside = buf.reshape(-1)[2:18].reshape(4, 4)  # a C-contiguous out within buf's memory
+    overlapping = [(inside, buf, b), (inside, a, buf.T)]  # in a; in b
+    for out, x, y in overlapping:
+        assert out.flags.c_contiguous
+        with pytest.raises(ValueError, match="must not overlap"):
+            ops.gemm(x, y, beta=1.0, out=out)
+    read_only = np.zeros((4, 4), np.float32)
+    read_only.flags.writeable = False
+    misfits = [np.zeros((4, 4), np.float64), np.zeros((4, 5), np.float32), np.zeros((4, 4), np.float32, order="F"),
+               read_only, [[0.0] * 4] * 4]
+    for out in misfits:
+        with pytest.raises(ValueError, match="out: expected"):
+            ops.gemm(a, b, out=out)
+    # the fast path's accepted out is written in place
+    out = np.full((4, 4), 1.0, np.float32)
+    assert ops.gemm(a, b, alpha=0.5, beta=2.0, out=out) is out
+    np.testing.assert_array_equal(out, np.full((4, 4), 5.0, np.float32))
+
+
 def test_empty_dims():
     for dtype in DTYPES:
         a, b = np.ones((4, 0), dtype), np.ones((0, 3), dtype)
