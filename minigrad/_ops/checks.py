@@ -313,6 +313,15 @@ def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1, bias=No
     return x, weight, s, p, d, o, groups, bias
 
 
+def conv2d_winograd(x, weight, padding=0, bias=None):
+    """conv2d_forward(x, weight, 1, padding, 1, 1, bias) for a 3 x 3 weight (Cout, C, 3, 3), by
+    Winograd F(2×2, 3×3); ``padding``: int, (ph, pw) or (top, bottom, left, right)."""
+    if isinstance(weight, np.ndarray) and weight.ndim == 4 and weight.shape[2:] != (3, 3):
+        raise ValueError(f"weight: expected a 3 x 3 kernel (Cout, C, 3, 3), got shape {weight.shape}")
+    x, weight, s, p, d, o, groups, bias = conv2d_forward(x, weight, 1, padding, 1, 1, bias)
+    return x, weight, p, o, bias
+
+
 def conv2d_backward_weight(grad_out, x, weight_shape, stride=1, padding=0, dilation=1, groups=1,
                            grad_bias=False):
     """∂W (weight_shape) of conv2d_forward(x, W, ...) for the upstream gradient grad_out

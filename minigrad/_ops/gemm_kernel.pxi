@@ -957,5 +957,6 @@ def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray out=None):
 
 
 include "conv_kernel.pxi"
+include "winograd_kernel.pxi"
 
 set_blocking(*blocking_for(**cache_sizes()))

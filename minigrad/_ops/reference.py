@@ -10,6 +10,7 @@ import numpy as np
 __all__ = ["relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "sigmoid_forward",
            "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "matmul",
            "im2col", "col2im", "conv2d_forward", "conv2d_backward_weight", "conv2d_backward_input",
+           "conv2d_winograd",
            "max_pool2d_forward", "max_pool2d_backward",
            "avg_pool2d_forward", "avg_pool2d_backward",
            "batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward",
@@ -193,6 +194,48 @@ def conv2d_backward_input(grad_out, weight, input_shape, stride, padding, dilati
     w = weight.reshape(groups, weight.shape[0] // groups, ckk_g)
     cols = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * ckk_g, g.shape[2])  # groups' rows in turn
     return col2im(cols, input_shape, weight.shape[2:], stride, padding, dilation, output_size, None)
+
+
+# Winograd F(2×2, 3×3) (Lavin & Gray, 2016): a 2 x 2 output tile of a 3 x 3 stride-1 convolution
+# from its 4 x 4 input tile d (tiles step by 2) and the filter g as Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, 16
+# multiplications instead of 36. Entries 0, ±1, ±½: the transforms add, they do not amplify much
+# (error bound: docs/kernels.md, "Winograd F(2×2, 3×3)").
+WINOGRAD_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
+WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+WINOGRAD_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]])
+
+
+def conv2d_winograd(x, weight, padding, output_size, bias=None):
+    """conv2d_forward of x (N, C, H, W) with a 3 x 3 weight (Cout, C, 3, 3) at stride 1, dilation 1,
+    one group, by Winograd F(2×2, 3×3): U = G g Gᵀ per (o, c); V = Bᵀ d B per input tile d (4 x 4,
+    stride 2, zero outside x) and channel; M_ξ = U_ξ · V_ξ (Cout x C by C x tiles) for each of the
+    16 positions ξ of a 4 x 4 tile; y tile = Aᵀ M A (2 x 2, cut at the edge), + b. Redone by
+    conv2d_forward when an output is inf or NaN (in Winograd one reaches the whole tile)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = _winograd(x, weight, padding, output_size, bias)
+    if not np.isfinite(y).all():
+        return conv2d_forward(x, weight, (1, 1), padding, (1, 1), output_size, 1, bias)
+    return y
+
+
+def _winograd(x, weight, padding, output_size, bias):
+    (N, C, H, W), Cout = x.shape, weight.shape[0]
+    (pt, pl), (OH, OW) = padding, output_size
+    TH, TW = -(-OH // 2), -(-OW // 2)
+    xp = np.zeros((N, C, 2 * TH + 2, 2 * TW + 2), x.dtype)  # every tile's window, zero-padded
+    h, w = min(H, 2 * TH + 2 - pt), min(W, 2 * TW + 2 - pl)
+    xp[:, :, pt:pt + h, pl:pl + w] = x[:, :, :h, :w]
+    d = np.lib.stride_tricks.sliding_window_view(xp, (4, 4), axis=(2, 3))[:, :, ::2, ::2]
+    bt, g, at = (m.astype(x.dtype) for m in (WINOGRAD_BT, WINOGRAD_G, WINOGRAD_AT))
+    u = g @ weight @ g.T                                       # (Cout, C, 4, 4)
+    v = bt @ d @ bt.T                                          # (N, C, TH, TW, 4, 4)
+    m = np.matmul(u.transpose(2, 3, 0, 1), v.transpose(4, 5, 1, 0, 2, 3).reshape(4, 4, C, -1))
+    m = m.reshape(4, 4, Cout, N, TH, TW).transpose(3, 2, 4, 5, 0, 1)  # (N, Cout, TH, TW, 4, 4)
+    y = (at @ m @ at.T).transpose(0, 1, 2, 4, 3, 5).reshape(N, Cout, 2 * TH, 2 * TW)[:, :, :OH, :OW]
+    y = np.ascontiguousarray(y)
+    if bias is not None:
+        y += bias[:, None, None]
+    return y
 
 
 # ---------------------------------------------------------------- pooling

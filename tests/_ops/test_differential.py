@@ -105,7 +105,7 @@ def sum_bound(dtype, n_terms, magnitude):
 # The kernels fuzzed by a test of their own below (arguments beyond float arrays, or a bound of
 # their own); every other kernel is fuzzed by test_float_array_kernels.
 BY_HAND = {"gelu_forward", "gelu_backward", "gemm", "matmul", "im2col", "col2im", "conv2d_forward",
-           "conv2d_backward_weight", "conv2d_backward_input", "max_pool2d_forward",
+           "conv2d_backward_weight", "conv2d_backward_input", "conv2d_winograd", "max_pool2d_forward",
            "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_forward_train",
            "batch_norm_forward_eval", "batch_norm_backward", "sgd_step", "adam_step"}
 
@@ -283,6 +283,28 @@ def test_conv2d_forward_and_backward(seed, dtype, nthreads, kind, geometry, cout
     (gx, _), (gx_ref, _) = both("conv2d_backward_input", g, w, x.shape, s, p, d, groups)
     magnitude = reference.conv2d_backward_input(np.abs(g.astype(np.float64)), aw, x.shape, *geom)
     assert_matches(gx, gx_ref, sum_bound(dtype, cout // groups * k[0] * k[1], magnitude))
+
+
+@fuzz
+@given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes,
+       shape=st.tuples(st.integers(0, 3), st.integers(1, 6), st.integers(1, 9), st.integers(1, 9)),
+       cout=st.integers(1, 5), pads=st.tuples(*[st.integers(0, 2)] * 4), how=layouts)
+def test_conv2d_winograd(seed, dtype, nthreads, kind, shape, cout, pads, how):
+    """Within Winograd's bound of the twin (tests/_ops/test_winograd.py, with the largest finite
+    |x|), and inf/NaN where the direct convolution puts them (such calls are redone by it, and
+    that bound covers the direct sum's)."""
+    rng = np.random.default_rng(seed)
+    ops.set_num_threads(nthreads)
+    N, C, H, W = shape
+    H, W = max(H, 3 - pads[0] - pads[1]), max(W, 3 - pads[2] - pads[3])
+    x = layout(rng, values(rng, (N, C, H, W), dtype, kind), how)
+    w = values(rng, (cout, C, 3, 3), dtype, kind, huge=False)
+    (y, _), (y_ref, _) = both("conv2d_winograd", x, w, pads)
+    ax, aw = np.abs(x.astype(np.float64)), np.abs(w.astype(np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        xmax = np.where(np.isfinite(ax), ax, 0).max(axis=(1, 2, 3), initial=0)[:, None, None, None]
+        magnitude = 16 * aw.sum(axis=(1, 2, 3))[None, :, None, None] * xmax
+    assert_matches(y, y_ref, 2 * sum_bound(dtype, C + 13, magnitude))
 
 
 # ---------------------------------------------------------------- pooling

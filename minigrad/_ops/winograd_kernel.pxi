@@ -1,0 +1,420 @@
+# Winograd F(2×2, 3×3) convolution, included by gemm_kernel.pxi after conv_kernel.pxi: a 3 x 3,
+# stride-1, one-group convolution as 16 small GEMMs on the GEMM's own _gemm_thread (spec:
+# reference.conv2d_winograd; error bound and measurements: docs/kernels.md).
+#
+# A 2 x 2 output tile is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A summed over the input channels, for its 4 x 4
+# input tile d (tiles step by 2) and each 3 x 3 filter g: with U_ξ = (G g Gᵀ)[ξ] as a Cout x C
+# matrix and V_ξ = (Bᵀ d B)[ξ] as C x tiles, the 16 positions ξ of a 4 x 4 tile are 16 products
+# M_ξ = U_ξ · V_ξ (2.25x fewer multiplications than the 36 of a direct 2 x 2 tile), and
+# y tile = Aᵀ M A. U is computed once per call (16·Cout·C values). The tiles of the batch (sample,
+# tile row, tile column) are cut into blocks of T tiles, whole blocks per thread: each thread
+# transforms its block's input into V (16 x C x T), runs the 16 products into M (16 x Cout x T),
+# and transforms M into y (+ bias); V and M are sized to stay in L2. Scratch: U, then per thread
+# V, M, one B~ and A~ block and a few rows; none of it grows with the batch.
+#
+# Non-finite values: an inf or NaN in a tile reaches all 4 outputs of the tile (and inf - inf in
+# the transforms makes NaN), where a direct convolution puts it only in the outputs that read it.
+# So when an output comes out non-finite the call is redone by the implicit GEMM
+# (conv2d_forward): the result then has PyTorch's inf/NaN pattern.
+
+cdef extern from *:
+    """
+    /* The tile transforms of a block of R tiles, vectorized over the tiles k (a tile row of a
+       14 x 14 image has only 7 tiles: the transforms run over the whole block; only the moves
+       between image rows and the block go tile row by tile row).
+       IN: v[ξ·vs + k] = (Bᵀ d B)[ξ] for tile k's 4 x 4 input d, d[r][q] = g[(4r + q)·ld + k];
+       Bᵀ's rows: d0 − d2, d1 + d2, d2 − d1, d1 − d3.
+       OUT: g[(2i + j)·ld + k] = (Aᵀ M A)[i, j] + b for M_ξ = m[ξ·ms + k]; Aᵀ's rows: m0 + m1 +
+       m2, m1 − m2 − m3. Returns nonzero if one of them is inf or NaN (v − v is then NaN).
+       GATHER: dst[q·ld + k] = src[2k + q] for q < 4, k < n (the 4 columns of a row of n tiles;
+       src[:2n + 2] is read). PUT: dst[j] = (j even ? e : o)[j / 2] for j < n (a row of output
+       tiles, interleaved). With AVX-512 these two are masked loads, a permutation and masked
+       stores (15 or 7 tiles at a time); elsewhere a loop per value.
+       Not inlined: inlined into Cython's OpenMP function the loops lost their restrict and
+       stayed scalar (GCC 12). */
+    #if defined(__GNUC__)
+    #define MG_WINO_NOINLINE __attribute__((noinline))
+    #else
+    #define MG_WINO_NOINLINE
+    #endif
+    #if defined(__AVX512F__)
+    #include <immintrin.h>
+    #endif
+    /* one row r of Bᵀ d (rows X OP Y of d, column by column), times B: V_4r .. V_4r+3 */
+    #define MG_WINO_IN_ROW(T, r, X, OP, Y)                                                       \\
+        for (k = 0; k < R; k++) {                                                                \\
+            T a0 = g[(4 * X) * ld + k] OP g[(4 * Y) * ld + k];                                   \\
+            T a1 = g[(4 * X + 1) * ld + k] OP g[(4 * Y + 1) * ld + k];                           \\
+            T a2 = g[(4 * X + 2) * ld + k] OP g[(4 * Y + 2) * ld + k];                           \\
+            T a3 = g[(4 * X + 3) * ld + k] OP g[(4 * Y + 3) * ld + k];                           \\
+            v[(4 * r) * vs + k] = a0 - a2;                                                       \\
+            v[(4 * r + 1) * vs + k] = a1 + a2;                                                   \\
+            v[(4 * r + 2) * vs + k] = a2 - a1;                                                   \\
+            v[(4 * r + 3) * vs + k] = a1 - a3;                                                   \\
+        }
+    #define MG_WINO(IN, OUT, T)                                                                  \\
+    static MG_WINO_NOINLINE void IN(const T *restrict g, Py_ssize_t ld, Py_ssize_t R,            \\
+                                    T *restrict v, Py_ssize_t vs) {                              \\
+        Py_ssize_t k;                                                                            \\
+        MG_WINO_IN_ROW(T, 0, 0, -, 2)                                                            \\
+        MG_WINO_IN_ROW(T, 1, 1, +, 2)                                                            \\
+        MG_WINO_IN_ROW(T, 2, 2, -, 1)                                                            \\
+        MG_WINO_IN_ROW(T, 3, 1, -, 3)                                                            \\
+    }                                                                                            \\
+    static MG_WINO_NOINLINE int OUT(const T *restrict m, Py_ssize_t ms, Py_ssize_t R, T b,       \\
+                                    T *restrict g, Py_ssize_t ld) {                              \\
+        Py_ssize_t k;                                                                            \\
+        int bad = 0;                                                                             \\
+        for (k = 0; k < R; k++) {  /* row 0 of Aᵀ M, times A */                                 \\
+            T s0 = m[k] + m[4 * ms + k] + m[8 * ms + k];                                         \\
+            T s1 = m[ms + k] + m[5 * ms + k] + m[9 * ms + k];                                    \\
+            T s2 = m[2 * ms + k] + m[6 * ms + k] + m[10 * ms + k];                               \\
+            T s3 = m[3 * ms + k] + m[7 * ms + k] + m[11 * ms + k];                               \\
+            T y0 = s0 + s1 + s2 + b, y1 = s1 - s2 - s3 + b, z = (y0 - y0) + (y1 - y1);           \\
+            g[k] = y0;                                                                           \\
+            g[ld + k] = y1;                                                                      \\
+            bad |= z != z;                                                                       \\
+        }                                                                                        \\
+        for (k = 0; k < R; k++) {  /* row 1 */                                                   \\
+            T s0 = m[4 * ms + k] - m[8 * ms + k] - m[12 * ms + k];                               \\
+            T s1 = m[5 * ms + k] - m[9 * ms + k] - m[13 * ms + k];                               \\
+            T s2 = m[6 * ms + k] - m[10 * ms + k] - m[14 * ms + k];                              \\
+            T s3 = m[7 * ms + k] - m[11 * ms + k] - m[15 * ms + k];                              \\
+            T y0 = s0 + s1 + s2 + b, y1 = s1 - s2 - s3 + b, z = (y0 - y0) + (y1 - y1);           \\
+            g[2 * ld + k] = y0;                                                                  \\
+            g[3 * ld + k] = y1;                                                                  \\
+            bad |= z != z;                                                                       \\
+        }                                                                                        \\
+        return bad;                                                                              \\
+    }
+    MG_WINO(mg_wino_in_f, mg_wino_out_f, float)
+    MG_WINO(mg_wino_in_d, mg_wino_out_d, double)
+    #if defined(__AVX512F__)
+    static MG_WINO_NOINLINE void mg_wino_gather_f(const float *src, float *dst, Py_ssize_t n,
+                                                  Py_ssize_t ld) {
+        const __m512i two_i = _mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8,
+                                                                 7, 6, 5, 4, 3, 2, 1, 0), 1);
+        Py_ssize_t k0;
+        int q;
+        for (k0 = 0; k0 < n; k0 += 15) {
+            int m = n - k0 < 15 ? (int)(n - k0) : 15, L = 2 * m + 2;  /* tiles, values read */
+            __m512 a = _mm512_maskz_loadu_ps((__mmask16)(L >= 16 ? 0xFFFFu : (1u << L) - 1), src + 2 * k0);
+            __m512 b = _mm512_maskz_loadu_ps((__mmask16)(L > 16 ? (1u << (L - 16)) - 1 : 0), src + 2 * k0 + 16);
+            for (q = 0; q < 4; q++)
+                _mm512_mask_storeu_ps(dst + q * ld + k0, (__mmask16)((1u << m) - 1),
+                    _mm512_permutex2var_ps(a, _mm512_add_epi32(two_i, _mm512_set1_epi32(q)), b));
+        }
+    }
+    static MG_WINO_NOINLINE void mg_wino_gather_d(const double *src, double *dst, Py_ssize_t n,
+                                                  Py_ssize_t ld) {
+        const __m512i two_i = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+        Py_ssize_t k0;
+        int q;
+        for (k0 = 0; k0 < n; k0 += 7) {
+            int m = n - k0 < 7 ? (int)(n - k0) : 7, L = 2 * m + 2;
+            __m512d a = _mm512_maskz_loadu_pd((__mmask8)(L >= 8 ? 0xFFu : (1u << L) - 1), src + 2 * k0);
+            __m512d b = _mm512_maskz_loadu_pd((__mmask8)(L > 8 ? (1u << (L - 8)) - 1 : 0), src + 2 * k0 + 8);
+            for (q = 0; q < 4; q++)
+                _mm512_mask_storeu_pd(dst + q * ld + k0, (__mmask8)((1u << m) - 1),
+                    _mm512_permutex2var_pd(a, _mm512_add_epi64(two_i, _mm512_set1_epi64(q)), b));
+        }
+    }
+    static MG_WINO_NOINLINE void mg_wino_put_f(float *dst, const float *e, const float *o,
+                                               Py_ssize_t n) {
+        const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+        const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+        Py_ssize_t j0;
+        for (j0 = 0; j0 < n; j0 += 32) {  /* 32 outputs: tiles j0/2 .. j0/2 + 15 */
+            int r = n - j0 < 32 ? (int)(n - j0) : 32, t = (r + 1) / 2;
+            __mmask16 mt = (__mmask16)(t >= 16 ? 0xFFFFu : (1u << t) - 1);
+            __m512 ev = _mm512_maskz_loadu_ps(mt, e + j0 / 2), ov = _mm512_maskz_loadu_ps(mt, o + j0 / 2);
+            _mm512_mask_storeu_ps(dst + j0, (__mmask16)(r >= 16 ? 0xFFFFu : (1u << r) - 1),
+                                  _mm512_permutex2var_ps(ev, lo, ov));
+            if (r > 16)
+                _mm512_mask_storeu_ps(dst + j0 + 16, (__mmask16)(r >= 32 ? 0xFFFFu : (1u << (r - 16)) - 1),
+                                      _mm512_permutex2var_ps(ev, hi, ov));
+        }
+    }
+    static MG_WINO_NOINLINE void mg_wino_put_d(double *dst, const double *e, const double *o,
+                                               Py_ssize_t n) {
+        const __m512i lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+        const __m512i hi = _mm512_add_epi64(lo, _mm512_set1_epi64(4));
+        Py_ssize_t j0;
+        for (j0 = 0; j0 < n; j0 += 16) {  /* 16 outputs: tiles j0/2 .. j0/2 + 7 */
+            int r = n - j0 < 16 ? (int)(n - j0) : 16, t = (r + 1) / 2;
+            __mmask8 mt = (__mmask8)(t >= 8 ? 0xFFu : (1u << t) - 1);
+            __m512d ev = _mm512_maskz_loadu_pd(mt, e + j0 / 2), ov = _mm512_maskz_loadu_pd(mt, o + j0 / 2);
+            _mm512_mask_storeu_pd(dst + j0, (__mmask8)(r >= 8 ? 0xFFu : (1u << r) - 1),
+                                  _mm512_permutex2var_pd(ev, lo, ov));
+            if (r > 8)
+                _mm512_mask_storeu_pd(dst + j0 + 8, (__mmask8)(r >= 16 ? 0xFFu : (1u << (r - 8)) - 1),
+                                      _mm512_permutex2var_pd(ev, hi, ov));
+        }
+    }
+    #else
+    #define MG_WINO_MOVES(GATHER, PUT, T)                                                        \\
+    static void GATHER(const T *src, T *dst, Py_ssize_t n, Py_ssize_t ld) {                      \\
+        Py_ssize_t k;                                                                            \\
+        int q;                                                                                   \\
+        for (q = 0; q < 4; q++)                                                                  \\
+            for (k = 0; k < n; k++)                                                              \\
+                dst[q * ld + k] = src[2 * k + q];                                                \\
+    }                                                                                            \\
+    static void PUT(T *dst, const T *e, const T *o, Py_ssize_t n) {                              \\
+        Py_ssize_t j;                                                                            \\
+        for (j = 0; j < n; j++)                                                                  \\
+            dst[j] = j % 2 ? o[j / 2] : e[j / 2];                                                \\
+    }
+    MG_WINO_MOVES(mg_wino_gather_f, mg_wino_put_f, float)
+    MG_WINO_MOVES(mg_wino_gather_d, mg_wino_put_d, double)
+    #endif
+    """
+    void mg_wino_in_f(const float* g, Py_ssize_t ld, Py_ssize_t R, float* v, Py_ssize_t vs) noexcept nogil
+    void mg_wino_in_d(const double* g, Py_ssize_t ld, Py_ssize_t R, double* v, Py_ssize_t vs) noexcept nogil
+    int mg_wino_out_f(const float* m, Py_ssize_t ms, Py_ssize_t R, float b, float* g, Py_ssize_t ld) noexcept nogil
+    int mg_wino_out_d(const double* m, Py_ssize_t ms, Py_ssize_t R, double b, double* g, Py_ssize_t ld) noexcept nogil
+    void mg_wino_gather_f(const float* src, float* dst, Py_ssize_t n, Py_ssize_t ld) noexcept nogil
+    void mg_wino_gather_d(const double* src, double* dst, Py_ssize_t n, Py_ssize_t ld) noexcept nogil
+    void mg_wino_put_f(float* dst, const float* e, const float* o, Py_ssize_t n) noexcept nogil
+    void mg_wino_put_d(double* dst, const double* e, const double* o, Py_ssize_t n) noexcept nogil
+
+
+from libc.string cimport memcpy
+
+
+cdef enum:
+    # Bytes of one block's V and M: half of a 1 MB L2.
+    WINO_BLOCK_BYTES = 1 << 19
+    # The 16 matrices of V (and of M) lie this many elements more than a multiple of their size
+    # apart: a power-of-two distance put the transforms' 16 streams in the same L1 sets.
+    WINO_SKEW = 16
+
+
+cdef void _wino_weights(const floating* w, floating* u, Py_ssize_t Cout, Py_ssize_t C) noexcept nogil:
+    """U[ξ, o, c] = (G g Gᵀ)[ξ] for g = w[o, c] (3 x 3) and ξ = 4·i + j; rows of G: g0, (g0 + g1
+    + g2)/2, (g0 − g1 + g2)/2, g2 (halving is exact above the subnormals)."""
+    cdef Py_ssize_t o, c, i, j, plane = Cout * C
+    cdef floating t[4][3]
+    cdef floating r[3]
+    cdef const floating* g
+    for o in range(Cout):
+        for c in range(C):
+            g = w + (o * C + c) * 9
+            for j in range(3):  # t = G g, column by column
+                t[0][j] = g[j]
+                t[1][j] = ((g[j] + g[6 + j]) + g[3 + j]) * <floating>0.5
+                t[2][j] = ((g[j] + g[6 + j]) - g[3 + j]) * <floating>0.5
+                t[3][j] = g[6 + j]
+            for i in range(4):  # row i of t Gᵀ
+                r[0], r[1], r[2] = t[i][0], t[i][1], t[i][2]
+                u[(4 * i + 0) * plane + o * C + c] = r[0]
+                u[(4 * i + 1) * plane + o * C + c] = ((r[0] + r[2]) + r[1]) * <floating>0.5
+                u[(4 * i + 2) * plane + o * C + c] = ((r[0] + r[2]) - r[1]) * <floating>0.5
+                u[(4 * i + 3) * plane + o * C + c] = r[2]
+
+
+cdef struct WinoJob:
+    Py_ssize_t N, C, Cout, H, W, OH, OW, PT, PL
+    Py_ssize_t TW, TT, ntiles  # tile columns, tiles per sample, tiles of the batch
+    Py_ssize_t T               # tiles per block (the row stride of V and M)
+    Py_ssize_t vs, ms          # elements from one matrix V_ξ (M_ξ) to the next
+    Py_ssize_t PW              # length of a padded input row (2·TW + 2)
+    Py_ssize_t S               # most samples a block touches
+    const void* bias           # b (Cout) or NULL
+
+
+cdef struct WinoSeg:           # the tiles of a block in one sample n: from tile (th0, tw0) to
+    Py_ssize_t n, th0, tw0, th1, tw1  # (th1, tw1), row-major
+
+
+cdef Py_ssize_t _wino_segments(const WinoJob* job, Py_ssize_t t0, Py_ssize_t nb,
+                               WinoSeg* seg) noexcept nogil:
+    """The segments of the block of tiles t0 .. t0 + nb (one per sample); returns how many."""
+    cdef Py_ssize_t t, n, ns = 0
+    t = t0
+    while t < t0 + nb:
+        n = t // job.TT
+        seg[ns].n, seg[ns].th0, seg[ns].tw0 = n, t % job.TT // job.TW, t % job.TT % job.TW
+        t = min(t0 + nb, (n + 1) * job.TT)  # past the segment
+        seg[ns].th1, seg[ns].tw1 = (t - 1) % job.TT // job.TW, (t - 1) % job.TT % job.TW
+        ns += 1
+    return ns
+
+
+cdef inline Py_ssize_t _wino_rows(const WinoJob* job) noexcept nogil:
+    """Most padded input rows a block's segments need: 2 per tile row (at most T / TW + 2 per
+    segment), + 2 per segment."""
+    return 2 * (job.T // job.TW + 2 * job.S) + 2 * job.S
+
+
+cdef void _wino_input(const WinoJob* job, const floating* x, const WinoSeg* seg, Py_ssize_t ns,
+                      Py_ssize_t nb, floating* v, floating* p, floating* g) noexcept nogil:
+    """V[ξ, c, j] = (Bᵀ d B)[ξ] for the tile d of the block's tile j and channel c (V_ξ at
+    ξ·job.vs): per channel, the input rows under each segment are copied into p with the padding
+    as zeros (rows of job.PW, column iw at PL + iw), the tiles' 4 x 4 inputs gathered into g (16 x
+    T) one tile row at a time (mg_wino_gather), then the block's tiles transformed together
+    (mg_wino_in)."""
+    cdef Py_ssize_t T = job.T, C = job.C, W = job.W, PW = job.PW, c, s, r, ih, th, a, e, j
+    cdef floating* row
+    cdef floating* src
+    for c in range(C):
+        row = p
+        j = 0
+        for s in range(ns):
+            for r in range(2 * (seg[s].th1 - seg[s].th0) + 4):
+                ih = 2 * seg[s].th0 + r - job.PT
+                if ih < 0 or ih >= job.H:
+                    memset(row + r * PW, 0, PW * sizeof(floating))
+                else:  # PL + W <= PW: the padded width covers every window
+                    memset(row + r * PW, 0, job.PL * sizeof(floating))
+                    memcpy(row + r * PW + job.PL, x + ((seg[s].n * C + c) * job.H + ih) * W,
+                           W * sizeof(floating))
+                    memset(row + r * PW + job.PL + W, 0, (PW - job.PL - W) * sizeof(floating))
+            for th in range(seg[s].th0, seg[s].th1 + 1):
+                a = seg[s].tw0 if th == seg[s].th0 else 0
+                e = seg[s].tw1 + 1 if th == seg[s].th1 else job.TW
+                for r in range(4):
+                    src = row + (2 * (th - seg[s].th0) + r) * PW + 2 * a
+                    if floating is float:
+                        mg_wino_gather_f(src, g + 4 * r * T + j, e - a, T)
+                    else:
+                        mg_wino_gather_d(src, g + 4 * r * T + j, e - a, T)
+                j += e - a
+            row += (2 * (seg[s].th1 - seg[s].th0) + 4) * PW
+        if floating is float:
+            mg_wino_in_f(g, T, nb, v + c * T, job.vs)
+        else:
+            mg_wino_in_d(g, T, nb, v + c * T, job.vs)
+
+
+cdef int _wino_output(const WinoJob* job, const floating* m, const WinoSeg* seg, Py_ssize_t ns,
+                      Py_ssize_t nb, floating* y, floating* g) noexcept nogil:
+    """y tiles = Aᵀ M A (+ b) for the block's tiles (M_ξ at ξ·job.ms): per output channel, the
+    block's tiles together into g (4 x T, mg_wino_out), then put into y one tile row at a time
+    (mg_wino_put), cut at the edge. Returns nonzero if an output is inf or NaN."""
+    cdef Py_ssize_t T = job.T, Cout = job.Cout, OW = job.OW, o, s, i, th, a, e, j
+    cdef floating* dst
+    cdef floating bv
+    cdef int bad = 0
+    for o in range(Cout):
+        bv = 0 if job.bias == NULL else (<const floating*>job.bias)[o]
+        if floating is float:
+            bad |= mg_wino_out_f(m + o * T, job.ms, nb, bv, g, T)
+        else:
+            bad |= mg_wino_out_d(m + o * T, job.ms, nb, bv, g, T)
+        j = 0
+        for s in range(ns):
+            for th in range(seg[s].th0, seg[s].th1 + 1):
+                a = seg[s].tw0 if th == seg[s].th0 else 0
+                e = seg[s].tw1 + 1 if th == seg[s].th1 else job.TW
+                for i in range(2):
+                    if 2 * th + i < job.OH:
+                        dst = y + ((seg[s].n * Cout + o) * job.OH + 2 * th + i) * OW + 2 * a
+                        if floating is float:
+                            mg_wino_put_f(dst, g + 2 * i * T + j, g + (2 * i + 1) * T + j,
+                                          min(2 * (e - a), OW - 2 * a))
+                        else:
+                            mg_wino_put_d(dst, g + 2 * i * T + j, g + (2 * i + 1) * T + j,
+                                          min(2 * (e - a), OW - 2 * a))
+                j += e - a
+    return bad
+
+
+cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
+                    const floating* u, floating* y, char* ws, Py_ssize_t per,
+                    int* bad) noexcept nogil:
+    """All blocks of tiles, whole blocks per thread (ws: per bytes each: V, M, B~, A~, the
+    padded input rows, g, the segments). bad[tid] (zeroed): nonzero if an output of thread tid
+    came out inf or NaN."""
+    cdef Py_ssize_t T = job.T, C = job.C, Cout = job.Cout, nblocks = _ceil_div(job.ntiles, T)
+    cdef Py_ssize_t blk, t0, nb, xi, ns
+    cdef floating* v
+    cdef floating* m
+    cdef floating* bp
+    cdef floating* ap
+    cdef floating* p
+    cdef floating* g
+    cdef WinoSeg* seg
+    cdef int tid, team
+    with parallel(num_threads=nt):
+        tid = threadid()
+        team = mg_gemm_team_size()  # may be smaller than asked for
+        v = <floating*>(ws + tid * per)
+        m = v + _round_up(16 * job.vs, ALIGN)
+        bp = m + _round_up(16 * job.ms, ALIGN)
+        ap = bp + plan.bsize
+        p = ap + plan.asize
+        g = p + _round_up(_wino_rows(job) * job.PW, ALIGN)
+        seg = <WinoSeg*>(g + _round_up(16 * T, ALIGN))
+        for blk in range(tid * nblocks // team, (tid + 1) * nblocks // team):
+            t0 = blk * T
+            nb = min(T, job.ntiles - t0)
+            ns = _wino_segments(job, t0, nb, seg)
+            _wino_input(job, x, seg, ns, nb, v, p, g)
+            for xi in range(16):
+                _gemm_thread(Cout, nb, C, plan.kc, plan.nc, 1, u + xi * Cout * C, C, 1,
+                             v + xi * job.vs, T, 1, 0, m + xi * job.ms, T, bp, ap, 0, 1, False, NULL)
+            bad[tid] |= _wino_output(job, m, seg, ns, nb, y, g)
+
+
+def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp.ndarray bias=None):
+    """y (N, Cout, OH, OW) = conv2d_forward(x, weight, 1, padding, 1, output_size, 1, bias) for a
+    3 x 3 weight (Cout, C, 3, 3), by Winograd F(2×2, 3×3) (module comment); redone by
+    conv2d_forward when an output is not finite. ``padding`` is (top, left). Validated by the door
+    (_ops.conv2d_winograd)."""
+    global _conv_scratch
+    cdef WinoJob job
+    cdef Plan plan
+    cdef Scratch scratch
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), T, per, usize, nblocks
+    cdef int nt
+    cdef cnp.ndarray bad, y
+    job.N, job.C, job.H, job.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+    job.Cout = weight.shape[0]
+    job.PT, job.PL = padding
+    job.OH, job.OW = output_size
+    job.TW = _ceil_div(job.OW, 2)
+    job.TT = _ceil_div(job.OH, 2) * job.TW
+    job.ntiles = job.N * job.TT
+    job.bias = NULL if bias is None else cnp.PyArray_DATA(bias)
+    y = np.empty((job.N, job.Cout, job.OH, job.OW), dtype=x.dtype)
+    if job.ntiles == 0 or job.Cout == 0 or job.C == 0:
+        return conv2d_forward(x, weight, (1, 1), padding, (1, 1), output_size, 1, bias)
+    # Tiles per block: V and M (16·(C + Cout)·T values) in WINO_BLOCK_BYTES, a multiple of NR
+    # (the GEMM's column panels), then evened out so the threads get equal numbers of blocks.
+    T = max(<Py_ssize_t>NR, WINO_BLOCK_BYTES // (16 * (job.C + job.Cout) * s) // NR * NR)
+    T = min(T, job.ntiles)
+    nt = threads_capped(32.0 * job.Cout * job.C * job.ntiles, PARALLEL_MIN_FLOPS, GRAIN_FLOPS,
+                        num_threads())
+    nblocks = _round_up(_ceil_div(job.ntiles, T), nt)
+    T = _ceil_div(job.ntiles, nblocks)
+    nt = <int>min(<Py_ssize_t>nt, _ceil_div(job.ntiles, T))
+    job.T = T
+    job.vs, job.ms = job.C * T + WINO_SKEW, job.Cout * T + WINO_SKEW
+    job.PW = 2 * job.TW + 2
+    job.S = min(job.N, T // job.TT + 2)
+    plan = _plan(job.Cout, T, job.C, s, 1)
+    usize = _round_up(16 * job.Cout * job.C, ALIGN)
+    per = s * (_round_up(16 * job.vs, ALIGN) + _round_up(16 * job.ms, ALIGN) + plan.bsize
+               + plan.asize + _round_up(_wino_rows(&job) * job.PW, ALIGN) + _round_up(16 * T, ALIGN)) \
+        + _round_up(job.S * sizeof(WinoSeg), ALIGN)
+    _conv_scratch = s * usize + nt * per
+    bad = np.zeros(nt, np.intc)
+    scratch = _scratch_take(_conv_scratch)
+    with nogil:
+        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+            _wino_weights[float](<const float*>cnp.PyArray_DATA(weight), <float*>scratch.data,
+                                 job.Cout, job.C)
+            _wino_run[float](&job, &plan, nt, <const float*>cnp.PyArray_DATA(x),
+                             <const float*>scratch.data, <float*>cnp.PyArray_DATA(y),
+                             scratch.data + s * usize, per, <int*>cnp.PyArray_DATA(bad))
+        else:
+            _wino_weights[double](<const double*>cnp.PyArray_DATA(weight), <double*>scratch.data,
+                                  job.Cout, job.C)
+            _wino_run[double](&job, &plan, nt, <const double*>cnp.PyArray_DATA(x),
+                              <const double*>scratch.data, <double*>cnp.PyArray_DATA(y),
+                              scratch.data + s * usize, per, <int*>cnp.PyArray_DATA(bad))
+    _scratch_give(scratch)
+    if bad.any():  # an output is inf or NaN
+        return conv2d_forward(x, weight, (1, 1), padding, (1, 1), output_size, 1, bias)
+    return y

@@ -1,0 +1,157 @@
+"""Winograd F(2×2, 3×3) convolution (conv2d_winograd; _ops/winograd_kernel.pxi and its twin
+reference.conv2d_winograd) against the direct convolution in float64, on every GEMM ISA path this
+CPU runs.
+
+The error bound (derived in docs/kernels.md, "Winograd F(2×2, 3×3)"): per output y[n, o, h, w],
+|ŷ − y| ≤ γ_{C+13}·(16·‖W_o‖₁·max|x_n| + |b_o|), γ_k = k·u/(1 − k·u), u = eps/2, C the input
+channels. A dropped, doubled or misplaced term (a wrong transform entry, tile offset, edge cut
+or thread split) is of the order of ‖W_o‖₁·max|x_n|/(9·C) and exceeds it.
+"""
+import importlib
+
+import numpy as np
+import pytest
+
+import minigrad._ops as ops
+from minigrad._ops import reference
+
+DTYPES = (np.float32, np.float64)
+ISA_FAMILY = "gemm"  # built into the GEMM's ISA modules
+
+# (N, C, H, W, Cout, padding (t, b, l, r))
+CASES = [
+    (1, 1, 3, 3, 1, (0, 0, 0, 0)),      # batch 1, one tile, one channel
+    (2, 3, 7, 9, 4, (1, 1, 1, 1)),      # odd output: the last tile row and column are cut
+    (3, 5, 5, 8, 2, (2, 2, 2, 2)),      # padding 2: outputs larger than the input
+    (2, 7, 3, 4, 9, (0, 2, 1, 0)),      # asymmetric padding
+    (1, 4, 6, 6, 3, (0, 0, 0, 0)),      # 'valid'
+    (5, 32, 14, 14, 64, (1, 1, 1, 1)),  # case (b)'s layer: blocks across samples
+    (2, 64, 14, 14, 32, (1, 1, 1, 1)),  # case (b)'s ∂x
+    (1, 33, 29, 31, 17, (1, 1, 1, 1)),  # blocks within a sample, partial tile rows
+    (3, 16, 9, 11, 40, (2, 0, 0, 1)),   # odd sizes and asymmetric padding, several blocks
+    (1, 300, 5, 5, 3, (1, 1, 1, 1)),    # C beyond one depth block of the products
+]
+
+pytestmark = pytest.mark.usefixtures("compiled_backend")
+
+
+def _data(case, dtype, seed=0, bias=True):
+    N, C, H, W, Cout, p = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((Cout, C, 3, 3)).astype(dtype)
+    b = rng.standard_normal(Cout).astype(dtype) if bias else None
+    return x, w, b, p
+
+
+def _bound(x, w, b, dtype):
+    """The bound of the module docstring, per output (broadcastable to y)."""
+    u = np.finfo(dtype).eps / 2
+    k = x.shape[1] + 13
+    gamma = k * u / (1 - k * u)
+    xmax = np.abs(x.astype(np.float64)).max(axis=(1, 2, 3))[:, None, None, None]
+    wsum = np.abs(w.astype(np.float64)).sum(axis=(1, 2, 3))[None, :, None, None]
+    bias = 0 if b is None else np.abs(b.astype(np.float64))[None, :, None, None]
+    return gamma * (16 * wsum * xmax + bias) + np.finfo(dtype).tiny
+
+
+def _direct64(x, w, b, p):
+    f64 = (lambda a: None if a is None else a.astype(np.float64))
+    with ops.use_backend("numpy"):
+        return ops.conv2d_forward(f64(x), f64(w), 1, p, 1, 1, f64(b))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_within_the_bound_of_the_direct_convolution(case, dtype, isa, threads):
+    x, w, b, p = _data(case, dtype, bias=case[0] != 2)
+    want = _direct64(x, w, b, p)
+    bound = _bound(x, w, b, dtype)
+    got = ops.conv2d_winograd(x, w, p, b)
+    assert got.dtype == dtype and got.shape == want.shape
+    assert (np.abs(got - want) <= bound).all(), np.max(np.abs(got - want) / bound)
+    with ops.use_backend("numpy"):
+        twin = ops.conv2d_winograd(x, w, p, b)
+    assert twin.dtype == dtype and (np.abs(twin - want) <= bound).all()
+
+
+def test_a_wrong_term_exceeds_the_bound():
+    """The bound is tight enough to see one window value too many: moving one input value by the
+    largest amount that a lost term would contribute fails it."""
+    x, w, b, p = _data(CASES[5], np.float32)
+    want = _direct64(x, w, b, p)
+    bound = _bound(x, w, b, np.float32)
+    y = ops.conv2d_winograd(x, w, p, b).astype(np.float64)
+    one_term = np.abs(w[:, 0, 1, 1]).astype(np.float64) * np.abs(x[:, 0, 5, 5]).max()
+    y[0, :, 5, 5] += one_term
+    assert not (np.abs(y - want) <= bound).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_same_result_on_1_and_2_threads_and_any_input_layout(dtype, isa):
+    """Each block of tiles is computed by one thread in one order: the result does not depend on
+    the threads; non-contiguous and read-only inputs give the same bits."""
+    x, w, b, p = _data((6, 40, 10, 13, 36, (1, 1, 1, 1)), dtype, seed=3)
+    ops.set_num_threads(1)
+    y1 = ops.conv2d_winograd(x, w, p, b)
+    ops.set_num_threads(2)
+    assert np.array_equal(ops.conv2d_winograd(x, w, p, b), y1)
+    xs = np.empty(x.shape[:-1] + (2 * x.shape[-1],), dtype)[..., ::2]
+    xs[...] = x
+    xr = x.copy()
+    xr.flags.writeable = False
+    assert not xs.flags.c_contiguous
+    assert np.array_equal(ops.conv2d_winograd(xs, np.asfortranarray(w), p, b), y1)
+    assert np.array_equal(ops.conv2d_winograd(xr, w, p, b), y1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_non_finite_outputs_are_redone_directly(dtype, isa):
+    """An inf or NaN reaches all 4 outputs of its tile in Winograd (and inf − inf makes NaN):
+    such a call is redone by the implicit GEMM, so inf and NaN land where PyTorch puts them."""
+    x, w, b, p = _data((2, 8, 9, 9, 5, (1, 1, 1, 1)), dtype, seed=5)
+    x[0, 3, 4, 4] = np.inf
+    x[1, 0, 0, 7] = np.nan
+    want = ops.conv2d_forward(x, w, 1, p, 1, 1, b)
+    assert np.isnan(want).any() and np.isfinite(want).any()
+    assert np.array_equal(ops.conv2d_winograd(x, w, p, b), want, equal_nan=True)
+    with ops.use_backend("numpy"):
+        assert np.array_equal(ops.conv2d_winograd(x, w, p, b), ops.conv2d_forward(x, w, 1, p, 1, 1, b),
+                              equal_nan=True)
+    big = np.full((1, 4, 4, 4), np.finfo(dtype).max / 2, dtype)  # finite input, overflowing sums
+    wb = np.ones((1, 4, 3, 3), dtype)
+    assert np.array_equal(ops.conv2d_winograd(big, wb, 0), ops.conv2d_forward(big, wb), equal_nan=True)
+
+
+def test_scratch_is_bounded_by_blocks_not_by_the_batch(isa):
+    mod = importlib.import_module(f"minigrad._ops.gemm_{isa}")
+    ops.set_num_threads(2)
+    sizes = []
+    for N in (64, 256):
+        x, w, b, p = _data((N, 32, 14, 14, 64, (1, 1, 1, 1)), np.float32)
+        ops.conv2d_winograd(x, w, p, b)
+        sizes.append(mod.conv_scratch_bytes())
+    # blocks of at most 64 tiles here, evened out over the batch (63 tiles at N = 64)
+    assert sizes[1] <= 1.05 * sizes[0] and sizes[1] < 64 * 32 * 9 * 196 * 4 / 8, sizes
+
+
+def test_validation():
+    x = np.ones((1, 2, 5, 5), np.float32)
+    with pytest.raises(ValueError, match=r"weight: expected a 3 x 3 kernel"):
+        ops.conv2d_winograd(x, np.ones((1, 2, 5, 5), np.float32))
+    with pytest.raises(ValueError, match=r"weight: expected 2 input channels"):
+        ops.conv2d_winograd(x, np.ones((1, 3, 3, 3), np.float32))
+    with pytest.raises(TypeError, match=r"bias: expected dtype float32"):
+        ops.conv2d_winograd(x, np.ones((1, 2, 3, 3), np.float32), 1, np.ones(1))
+    with pytest.raises(ValueError, match=r"padding"):
+        ops.conv2d_winograd(x, np.ones((1, 2, 3, 3), np.float32), -1)
+
+
+def test_twin_transforms_are_the_f23_matrices():
+    """Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A is the 2 x 2 correlation of a 4 x 4 tile with a 3 x 3 filter."""
+    rng = np.random.default_rng(1)
+    d, g = rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
+    at, bt, G = reference.WINOGRAD_AT, reference.WINOGRAD_BT, reference.WINOGRAD_G
+    y = at @ ((G @ g @ G.T) * (bt @ d @ bt.T)) @ at.T
+    want = [[np.sum(d[i:i + 3, j:j + 3] * g) for j in range(2)] for i in range(2)]
+    np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
