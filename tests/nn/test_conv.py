@@ -139,6 +139,61 @@ def test_needs_input_grad_subsets_and_noncontiguous_input():
     np.testing.assert_allclose(X2.grad.data, tX.grad.numpy(), rtol=1e-10)
 
 
+# Winograd F(2×2, 3×3) (3 x 3, stride 1, one group, at least WINOGRAD_MIN_CHANNELS input and
+# output channels): the forward and ∂x take it, within the torch parity tolerances
+WINOGRAD_CASES = [
+    ((3, 32, 14, 14), (64, 32, 3, 3), dict(padding=1)),      # case (b)'s layer
+    ((1, 40, 7, 9), (33, 40, 3, 3), {}),                      # batch 1, odd sizes, no padding
+    ((2, 32, 5, 6), (32, 32, 3, 3), dict(padding=(2, 1))),    # ∂x padded 0 and 1
+    ((2, 36, 8, 8), (32, 36, 3, 3), dict(padding="same")),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape,w_shape,kwargs", WINOGRAD_CASES)
+def test_conv2d_winograd_matches_torch(x_shape, w_shape, kwargs, dtype, monkeypatch, threads):
+    calls = []
+    kernel = _ops.conv2d_winograd
+    monkeypatch.setattr(_ops, "conv2d_winograd", lambda *a, **k: calls.append(a[0].shape) or kernel(*a, **k))
+    _compare(F.conv2d, torch.nn.functional.conv2d, x_shape, w_shape, kwargs, dtype)
+    # the forward, then ∂x (a convolution of grad_out)
+    assert len(calls) == 2 and calls[0] == x_shape and calls[1][:2] == (x_shape[0], w_shape[0])
+
+
+def test_conv2d_winograd_switch_and_its_limits(monkeypatch):
+    """WINOGRAD = False, too few channels, stride 2 or groups: the implicit GEMM takes the forward."""
+    calls = []
+    kernel = _ops.conv2d_winograd
+    monkeypatch.setattr(_ops, "conv2d_winograd", lambda *a, **k: calls.append(a[0].shape) or kernel(*a, **k))
+    rng = np.random.default_rng(0)
+    x = minigrad.Tensor(rng.standard_normal((2, 32, 8, 8)).astype(np.float32))
+    w = minigrad.Tensor(rng.standard_normal((32, 32, 3, 3)).astype(np.float32))
+    y = F.conv2d(x, w, padding=1)
+    assert len(calls) == 1
+    monkeypatch.setattr(conv_mod, "WINOGRAD", False)
+    np.testing.assert_allclose(F.conv2d(x, w, padding=1).data, y.data, rtol=1e-4, atol=1e-4)
+    monkeypatch.setattr(conv_mod, "WINOGRAD", True)
+    F.conv2d(x, w[:31], padding=1)
+    F.conv2d(x, w, stride=2)
+    F.conv2d(x, w[:, :16], groups=2)
+    F.conv2d(x, w, dilation=2, padding=2)
+    assert len(calls) == 1
+
+
+def test_conv2d_winograd_gradcheck(monkeypatch):
+    """Forward and ∂x through Winograd in float64 (small layer: the channel limit lowered)."""
+    monkeypatch.setattr(conv_mod, "WINOGRAD_MIN_CHANNELS", 1)
+    calls = []
+    kernel = _ops.conv2d_winograd
+    monkeypatch.setattr(_ops, "conv2d_winograd", lambda *a, **k: calls.append(a[0].shape) or kernel(*a, **k))
+    rng = np.random.default_rng(4)
+    x = minigrad.Tensor(rng.standard_normal((2, 3, 5, 6)), requires_grad=True)
+    w = minigrad.Tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    b = minigrad.Tensor(rng.standard_normal(4), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1), (x, w, b))
+    assert (2, 3, 5, 6) in calls and (2, 4, 5, 6) in calls
+
+
 @pytest.mark.parametrize("kwargs", [dict(stride=2, padding=1, groups=2),
                                     dict(padding="same", dilation=2, groups=1)])
 def test_conv2d_gradcheck(kwargs):
