@@ -158,6 +158,94 @@ cdef extern from *:
     void mg_conv_scatter_add_d(double* plane, const int* idx, const double* src, Py_ssize_t n) noexcept nogil
 
 
+cdef extern from *:
+    """
+    /* ∂W's dot-product tiles (_wgrad_dot): acc[i·lda + j·L ..] (L lanes) += the lane-wise sums of
+       g_i[p] · t_j[p] over nv vectors of p, for an MD x ND block of (output channel i, tap j):
+       both operands are contiguous along the pixels p (G in place, a gathered row of columns), so
+       nothing is transposed and no panel is padded to the GEMM's 32 columns; MD + ND vector loads
+       feed MD·ND FMAs. Rows i >= mr (taps j >= nr) read row mr − 1 (nr − 1) and are not stored. */
+    /* GCC folds the load of a T vector into each of its MD FMAs when MD is small (3 x 9: 30
+       loads per 27 FMAs); an empty asm that takes it in a vector register keeps it one load */
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #define MG_DOT_IN_REGISTER(v) __asm__("" : "+x"(v))
+    #else
+    #define MG_DOT_IN_REGISTER(v) ((void)0)
+    #endif
+    #define MG_DOT_TILE(NAME, T, V, VU, MD, ND)                                                     \
+    static void NAME(Py_ssize_t nv, const T *g, Py_ssize_t ldg, const T *t, Py_ssize_t ldt,      \
+                     T *acc, Py_ssize_t lda, Py_ssize_t mr, Py_ssize_t nr) {                     \
+        V a[MD][ND], out[MD][ND], gv[MD], tv;                                                    \
+        const T *gp[MD], *tp[ND];                                                                \
+        const Py_ssize_t L = sizeof(V) / sizeof(T);                                              \
+        Py_ssize_t i, j, p;                                                                      \
+        MG_GEMM_UNROLL                                                                           \
+        for (i = 0; i < (MD); i++) gp[i] = g + (i < mr ? i : mr - 1) * ldg;                      \
+        MG_GEMM_UNROLL                                                                           \
+        for (j = 0; j < (ND); j++) tp[j] = t + (j < nr ? j : nr - 1) * ldt;                      \
+        MG_GEMM_UNROLL                                                                           \
+        for (i = 0; i < (MD); i++)                                                               \
+            for (j = 0; j < (ND); j++) a[i][j] = (V){0};                                         \
+        for (p = 0; p < nv; p++) {                                                               \
+            MG_GEMM_UNROLL                                                                       \
+            for (i = 0; i < (MD); i++) gv[i] = ((const VU *)gp[i])[p];                           \
+            MG_GEMM_UNROLL                                                                       \
+            for (j = 0; j < (ND); j++) {                                                         \
+                tv = ((const VU *)tp[j])[p];                                                     \
+                MG_DOT_IN_REGISTER(tv);                                                          \
+                for (i = 0; i < (MD); i++) a[i][j] += gv[i] * tv;                                \
+            }                                                                                    \
+        }                                                                                        \
+        /* copied out whole (constant indices), then stored by the runtime mr, nr */             \
+        MG_GEMM_UNROLL                                                                           \
+        for (i = 0; i < (MD); i++)                                                               \
+            for (j = 0; j < (ND); j++) out[i][j] = a[i][j];                                      \
+        for (i = 0; i < mr; i++)                                                                 \
+            for (j = 0; j < nr; j++) *(V *)(acc + i * lda + j * L) += out[i][j];                 \
+    }
+    /* The tile shapes, by the register file: MD·ND accumulators + MD + 1 operands fit 32
+       registers (AVX-512) or 16; _dot_shape picks the one that pads the (Cout, taps) block least
+       (case (a), 30 x 25: 5 x 5; (c), 32 x 27: 3 x 9). */
+    #if MG_GEMM_VEC >= 16
+    #define MG_DOT_SHAPES(X, S, T, V, VU) X(S, T, V, VU, 5, 5) X(S, T, V, VU, 4, 6) X(S, T, V, VU, 6, 4) \
+        X(S, T, V, VU, 3, 8) X(S, T, V, VU, 3, 9)
+    static const int mg_dot_mr[] = {5, 4, 6, 3, 3}, mg_dot_nr[] = {5, 6, 4, 8, 9};
+    #else
+    #define MG_DOT_SHAPES(X, S, T, V, VU) X(S, T, V, VU, 3, 3) X(S, T, V, VU, 3, 4) X(S, T, V, VU, 4, 3) \
+        X(S, T, V, VU, 2, 5) X(S, T, V, VU, 5, 2)
+    static const int mg_dot_mr[] = {3, 3, 4, 2, 5}, mg_dot_nr[] = {3, 4, 3, 5, 2};
+    #endif
+    #define MG_DOT_NSHAPES ((int)(sizeof(mg_dot_mr) / sizeof(mg_dot_mr[0])))
+    #define MG_DOT_BYTES (MG_GEMM_VEC * (int)sizeof(float))  /* one vector accumulator */
+    #define MG_DOT_DEF(S, T, V, VU, MD, ND) MG_DOT_TILE(mg_dot_##S##_##MD##x##ND, T, V, VU, MD, ND)
+    #define MG_DOT_PTR(S, T, V, VU, MD, ND) mg_dot_##S##_##MD##x##ND,
+    typedef void (*mg_dot_f_t)(Py_ssize_t, const float *, Py_ssize_t, const float *, Py_ssize_t, float *,
+                               Py_ssize_t, Py_ssize_t, Py_ssize_t);
+    typedef void (*mg_dot_d_t)(Py_ssize_t, const double *, Py_ssize_t, const double *, Py_ssize_t,
+                               double *, Py_ssize_t, Py_ssize_t, Py_ssize_t);
+    MG_DOT_SHAPES(MG_DOT_DEF, f, float, mg_gemm_vf, mg_gemm_vf_u)
+    MG_DOT_SHAPES(MG_DOT_DEF, d, double, mg_gemm_vd, mg_gemm_vd_u)
+    static const mg_dot_f_t mg_dot_f_tab[] = {MG_DOT_SHAPES(MG_DOT_PTR, f, float, mg_gemm_vf, mg_gemm_vf_u)};
+    static const mg_dot_d_t mg_dot_d_tab[] = {MG_DOT_SHAPES(MG_DOT_PTR, d, double, mg_gemm_vd, mg_gemm_vd_u)};
+    static void mg_dot_f(int shape, Py_ssize_t nv, const float *g, Py_ssize_t ldg, const float *t,
+                         Py_ssize_t ldt, float *acc, Py_ssize_t lda, Py_ssize_t mr, Py_ssize_t nr) {
+        mg_dot_f_tab[shape](nv, g, ldg, t, ldt, acc, lda, mr, nr);
+    }
+    static void mg_dot_d(int shape, Py_ssize_t nv, const double *g, Py_ssize_t ldg, const double *t,
+                         Py_ssize_t ldt, double *acc, Py_ssize_t lda, Py_ssize_t mr, Py_ssize_t nr) {
+        mg_dot_d_tab[shape](nv, g, ldg, t, ldt, acc, lda, mr, nr);
+    }
+    """
+    int MG_DOT_NSHAPES
+    int MG_DOT_BYTES
+    const int* mg_dot_mr
+    const int* mg_dot_nr
+    void mg_dot_f(int shape, Py_ssize_t nv, const float* g, Py_ssize_t ldg, const float* t,
+                  Py_ssize_t ldt, float* acc, Py_ssize_t lda, Py_ssize_t mr, Py_ssize_t nr) noexcept nogil
+    void mg_dot_d(int shape, Py_ssize_t nv, const double* g, Py_ssize_t ldg, const double* t,
+                  Py_ssize_t ldt, double* acc, Py_ssize_t lda, Py_ssize_t mr, Py_ssize_t nr) noexcept nogil
+
+
 cdef inline void _run_copy(const floating* src, const int* idx, floating* dst, Py_ssize_t n,
                            Py_ssize_t ds) noexcept nogil:
     if floating is float:
@@ -352,7 +440,9 @@ cdef struct ConvJob:
     double* db             # ∂W: ∂b partial sums, Cout per thread (Σ of each G row), or NULL
     bint dgrad             # ∂x: col2im of Wᵀ·G per product (_dgrad_product); x is then G
     Py_ssize_t chunk       # ∂x: output pixels per block of columns
-    Py_ssize_t colsize     # ∂x: elements of one thread's block of columns (ckk_g x chunk)
+    Py_ssize_t colsize     # ∂x: elements of one thread's block of columns (ckk_g x chunk);
+                           # ∂W by dot products: of one thread's T, G tail and accumulators
+    int dot                # ∂W by dot products (_wgrad_dot) with tile shape dot, or -1
 
 
 cdef double _row_sum(const floating* a, Py_ssize_t n) noexcept nogil:
@@ -420,6 +510,105 @@ cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_
             _tap_add(&cb, planes + t // cb.KK * HW, t % cb.KK, p0, nb, cols + t * nb)
 
 
+cdef inline void _dot_tile(int shape, Py_ssize_t nv, const floating* g, Py_ssize_t ldg,
+                           const floating* t, Py_ssize_t ldt, floating* acc, Py_ssize_t lda,
+                           Py_ssize_t mr, Py_ssize_t nr) noexcept nogil:
+    if floating is float:
+        mg_dot_f(shape, nv, g, ldg, t, ldt, acc, lda, mr, nr)
+    else:
+        mg_dot_d(shape, nv, g, ldg, t, ldt, acc, lda, mr, nr)
+
+
+cdef int _dot_shape(Py_ssize_t M, Py_ssize_t N) noexcept nogil:
+    """The dot-product tile (mg_dot_mr x mg_dot_nr) that computes an M x N block of (output
+    channel, tap) with the fewest padded FMAs, then the fewest loads."""
+    cdef int i, best = 0
+    cdef Py_ssize_t cost, best_cost = -1, tiles
+    for i in range(MG_DOT_NSHAPES):
+        tiles = _ceil_div(M, mg_dot_mr[i]) * _ceil_div(N, mg_dot_nr[i])
+        cost = tiles * (4 * mg_dot_mr[i] * mg_dot_nr[i] + mg_dot_mr[i] + mg_dot_nr[i])
+        if best_cost < 0 or cost < best_cost:
+            best, best_cost = i, cost
+    return best
+
+
+cdef bint _dot_wins(Py_ssize_t M, Py_ssize_t N, Py_ssize_t itemsize) noexcept nogil:
+    """Whether ∂W's dot-product tiles waste at least DOT_MIN_GAIN % fewer FMAs on padding than
+    the GEMM's tiles (MR-row panels, NR-column panels with the narrower tail tiles) for an M x N
+    (Cout_g, taps) product. Case (a), 30 x 25: 100 % of the dot tiles' FMAs are useful, 73 % of
+    the GEMM's (1.37x: dot products); (c), 32 x 27: 97 % against 84 % (1.15x: the GEMM, which
+    was as fast there; Zen 4, 1 thread)."""
+    cdef Py_ssize_t rows = MR if itemsize == 4 else MR // 2, i = _dot_shape(M, N)
+    cdef Py_ssize_t gemm = _round_up(M, rows) * (N // NR * NR + (_tail_width(N % NR) if N % NR else 0))
+    cdef Py_ssize_t dot = _round_up(M, mg_dot_mr[i]) * _round_up(N, mg_dot_nr[i])
+    return 100 * gemm >= DOT_MIN_GAIN * dot
+
+
+cdef void _wgrad_dot(const ConvJob* job, Py_ssize_t n, Py_ssize_t grp, const floating* x,
+                     const floating* g0, floating* ws, floating* acc, double* db) noexcept nogil:
+    """∂W of sample n, group grp by dot products over the pixels: per block of job.chunk output
+    pixels, the block's columns T (ckk_g x chunk, one row per tap, gathered like the forward's
+    rows by _tap_copy, zero-padded to whole vectors), then for each mr x nr block of (output
+    channel o, tap t) the lane-wise sums of G_n,g[o, block] · T[t] (G read in place) added into
+    this thread's vector accumulators acc (Cout x ckk_g vectors, summed across lanes once per
+    call by _dot_run). A block's last partial vector takes G from a zero-padded copy (gt)."""
+    cdef ConvB cb = job.cb
+    cdef Py_ssize_t L = MG_DOT_BYTES // sizeof(floating), OHW = cb.OHW, K = job.ckk_g
+    cdef Py_ssize_t M = job.cout_g, ld = job.chunk + L, mr = mg_dot_mr[job.dot], nr = mg_dot_nr[job.dot]
+    cdef Py_ssize_t q, p0, np_, nv, r, t, j, o, o0, t0, bo, bt
+    cdef floating* T = ws
+    cdef floating* gt = ws + _round_up(K * ld, ALIGN)
+    cdef const floating* g = g0 + (n * job.Cout + grp * M) * OHW
+    acc += grp * M * K * L
+    cb.x = x + (n * job.C + grp * job.cin_g) * cb.HW
+    for q in range(_ceil_div(OHW, job.chunk)):
+        p0 = q * job.chunk
+        np_ = min(job.chunk, OHW - p0)
+        nv = np_ // L
+        r = np_ - nv * L
+        for t in range(K):
+            _tap_copy(&cb, <const floating*>cb.x + t // cb.KK * cb.HW, t % cb.KK, p0, np_, T + t * ld)
+            for j in range(np_, np_ + (L - r) * (r > 0)):
+                T[t * ld + j] = 0
+        if r:
+            for o in range(M):
+                for j in range(L):
+                    gt[o * L + j] = g[o * OHW + p0 + nv * L + j] if j < r else 0
+        for bt in range(_ceil_div(K, nr)):  # a tile's T rows stay in L1 while G's rows stream
+            t0 = bt * nr
+            for bo in range(_ceil_div(M, mr)):
+                o0 = bo * mr
+                _dot_tile(job.dot, nv, g + o0 * OHW + p0, OHW, T + t0 * ld, ld,
+                          acc + (o0 * K + t0) * L, K * L, min(mr, M - o0), min(nr, K - t0))
+        if r:
+            for bt in range(_ceil_div(K, nr)):
+                t0 = bt * nr
+                for bo in range(_ceil_div(M, mr)):
+                    o0 = bo * mr
+                    _dot_tile(job.dot, 1, gt + o0 * L, L, T + t0 * ld + nv * L, ld,
+                              acc + (o0 * K + t0) * L, K * L, min(mr, M - o0), min(nr, K - t0))
+    if db != NULL:
+        _bias_rows(job, grp, g, NULL, db)
+
+
+cdef void _dot_run(const ConvJob* job, Py_ssize_t t0, Py_ssize_t t1, const floating* x,
+                   const floating* g0, floating* c, floating* ws, double* db) noexcept nogil:
+    """Products t0 .. t1 − 1 of ∂W by dot products on this thread (ws: its T, G tail and
+    accumulators), then c += the accumulators summed across their lanes."""
+    cdef Py_ssize_t L = MG_DOT_BYTES // sizeof(floating), i, l, t
+    cdef Py_ssize_t K = job.ckk_g, nacc = job.Cout * job.ckk_g
+    cdef floating* acc = ws + _round_up(K * (job.chunk + L), ALIGN) + _round_up(job.cout_g * L, ALIGN)
+    cdef floating sm
+    memset(acc, 0, nacc * L * sizeof(floating))
+    for t in range(t0, t1):
+        _wgrad_dot(job, t // job.groups, t % job.groups, x, g0, ws, acc, db)
+    for i in range(nacc):
+        sm = 0
+        for l in range(L):
+            sm = sm + acc[i * L + l]
+        c[i] += sm
+
+
 cdef void _conv_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t grp,
                         const floating* x, const floating* a0, floating* c0, floating* ws,
                         double* db, bint team) noexcept nogil:
@@ -463,8 +652,14 @@ cdef void _conv_run(const ConvJob* job, Py_ssize_t nsamples, Plan* plan, int nt,
     cdef Py_ssize_t wsize = job.Cout * job.ckk_g
     cdef int tid, team, u
     cdef floating* c
-    cdef floating* partial = ws + nt * per
+    cdef floating* partial
+    if job.dot >= 0:  # ∂W by dot products: ws holds each thread's T, G tail and accumulators
+        per = job.colsize
+    partial = ws + nt * per
     if nt == 1:
+        if job.dot >= 0:
+            _dot_run(job, 0, tasks, x, a0, c0, ws, job.db)
+            return
         for t in range(tasks):
             _conv_product(job, plan, t // job.groups, t % job.groups, x, a0, c0, ws, job.db, True)
         return
@@ -472,13 +667,26 @@ cdef void _conv_run(const ConvJob* job, Py_ssize_t nsamples, Plan* plan, int nt,
         tid = threadid()
         team = mg_gemm_team_size()  # may be smaller than asked for
         c = c0 if tid == 0 or not job.cb.by_pixel else partial + (tid - 1) * wsize
-        for t in range(tid * tasks // team, (tid + 1) * tasks // team):
-            _conv_product(job, plan, t // job.groups, t % job.groups, x, a0, c, ws + tid * per,
-                          NULL if job.db == NULL else job.db + tid * job.Cout, False)
+        if job.dot >= 0:
+            _dot_run(job, tid * tasks // team, (tid + 1) * tasks // team, x, a0, c, ws + tid * per,
+                     NULL if job.db == NULL else job.db + tid * job.Cout)
+        else:
+            for t in range(tid * tasks // team, (tid + 1) * tasks // team):
+                _conv_product(job, plan, t // job.groups, t % job.groups, x, a0, c, ws + tid * per,
+                              NULL if job.db == NULL else job.db + tid * job.Cout, False)
     if job.cb.by_pixel:
         for u in range(nt - 1):
             for i in range(wsize):
                 c0[i] += partial[u * wsize + i]
+
+
+# ∂W by dot products (_wgrad_dot) when one thread's vector accumulators (Cout x ckk_g vectors)
+# take at most DOT_ACC_MAX bytes (they stay in L2), in blocks of pixels whose columns T take at
+# most DOT_COLS elements (128 KB in float32).
+cdef enum:
+    DOT_ACC_MAX = 1 << 18
+    DOT_COLS = 1 << 15
+    DOT_MIN_GAIN = 120
 
 
 # Bytes of scratch (tap table, packing buffers, partial sums, ∂x's columns) the last conv call asked for.
@@ -518,7 +726,8 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
     cdef cnp.ndarray planes = c if mode == DGRAD else x  # the NCHW input of the convolution
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), nsamples = x.shape[0], M, N, K, tasks, tab_bytes
     cdef Py_ssize_t H = planes.shape[2], W = planes.shape[3], KH, KW, SH, SW, PT, PL, DH, DW, OH, OW
-    cdef Py_ssize_t per, extra
+    cdef Py_ssize_t per, extra, lanes
+    cdef bint split
     cdef int nt
     cdef double flops
     cdef cnp.ndarray db = None
@@ -539,6 +748,7 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
     job.plain = KH == 1 and KW == 1 and SH == 1 and SW == 1 and PT == 0 and PL == 0 \
         and OH == H and OW == W and not job.dgrad
     job.chunk = job.colsize = 0
+    job.dot = -1
     M, N, K = job.cout_g, OH * OW, job.ckk_g
     if wgrad:
         N, K = K, N
@@ -562,7 +772,20 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
     tab_bytes = 0 if job.plain else _round_up(KH * KW * (OH * OW + 1) * sizeof(int), ALIGN)
     if job.dgrad:
         N = job.chunk  # the products' column blocks
-    if nt > 1 and tasks >= nt and (tasks % nt == 0 or tasks >= 4 * nt):
+    split = nt > 1 and tasks >= nt and (tasks % nt == 0 or tasks >= 4 * nt)
+    if wgrad and not job.plain and job.Cout * job.ckk_g * MG_DOT_BYTES <= DOT_ACC_MAX and (nt == 1 or split) \
+            and _dot_wins(job.cout_g, job.ckk_g, s):
+        # ∂W of a small (Cout, taps) block: dot products over the pixels (_wgrad_dot)
+        lanes = MG_DOT_BYTES // s
+        job.dot = _dot_shape(job.cout_g, job.ckk_g)
+        job.chunk = min(_round_up(OH * OW, lanes), max(lanes, DOT_COLS // job.ckk_g // lanes * lanes))
+        job.colsize = _round_up(job.ckk_g * (job.chunk + lanes), ALIGN) + _round_up(job.cout_g * lanes, ALIGN) \
+            + _round_up(job.Cout * job.ckk_g * lanes, ALIGN)
+        extra = (nt - 1) * job.Cout * job.ckk_g
+        _conv_scratch = tab_bytes + s * (nt * job.colsize + extra)
+        scratch = _scratch_take(_conv_scratch)
+        memset(scratch.data + tab_bytes + s * nt * job.colsize, 0, s * extra)
+    elif split:
         plan = _plan(M, N, K, s, 1, CONV_KC_SCALE * _kc)  # whole products per thread
         per = plan.bsize + plan.asize + job.colsize
         extra = (nt - 1) * job.Cout * job.ckk_g * wgrad
