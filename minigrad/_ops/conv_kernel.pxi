@@ -698,6 +698,16 @@ cdef enum:
     DGRAD_COLS = 1 << 16
 
 
+# The kernel the last ∂W call took: "dot" (_wgrad_dot) or "gemm".
+cdef str _wgrad_path = "gemm"
+
+
+def conv_wgrad_path():
+    """The kernel the last conv2d_backward_weight call ran: "dot" (dot products over the pixels,
+    _wgrad_dot) or "gemm" (the GEMM with pixel-major panels); tests check that both are used."""
+    return _wgrad_path
+
+
 def conv_scratch_bytes():
     """Bytes of scratch the last conv2d_forward / conv2d_backward_weight / conv2d_backward_input
     call used: the tap table, one B~ and A~ block per thread, ∂W's partial sums or ∂x's blocks of
@@ -718,10 +728,12 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
     grad_out, c = ∂W, zeroed; with grad_bias returns (∂W, ∂b)) or DGRAD (x = grad_out, a = Wᵀ as
     (groups, ckk_g, cout_g), c = ∂x); the arrays are C-contiguous, of one dtype, validated by the
     door."""
-    global _conv_scratch
+    global _conv_scratch, _wgrad_path
     cdef ConvJob job
     cdef Plan plan
     cdef Scratch scratch
+    if mode == WGRAD:
+        _wgrad_path = "gemm"
     cdef bint wgrad = mode == WGRAD
     cdef cnp.ndarray planes = c if mode == DGRAD else x  # the NCHW input of the convolution
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), nsamples = x.shape[0], M, N, K, tasks, tab_bytes
@@ -773,11 +785,12 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
     if job.dgrad:
         N = job.chunk  # the products' column blocks
     split = nt > 1 and tasks >= nt and (tasks % nt == 0 or tasks >= 4 * nt)
-    if wgrad and not job.plain and job.Cout * job.ckk_g * MG_DOT_BYTES <= DOT_ACC_MAX and (nt == 1 or split) \
+    if wgrad and not job.plain and job.Cout * job.ckk_g * MG_DOT_BYTES <= DOT_ACC_MAX and tasks >= nt \
             and _dot_wins(job.cout_g, job.ckk_g, s):
         # ∂W of a small (Cout, taps) block: dot products over the pixels (_wgrad_dot)
         lanes = MG_DOT_BYTES // s
         job.dot = _dot_shape(job.cout_g, job.ckk_g)
+        _wgrad_path = "dot"
         job.chunk = min(_round_up(OH * OW, lanes), max(lanes, DOT_COLS // job.ckk_g // lanes * lanes))
         job.colsize = _round_up(job.ckk_g * (job.chunk + lanes), ALIGN) + _round_up(job.cout_g * lanes, ALIGN) \
             + _round_up(job.Cout * job.ckk_g * lanes, ALIGN)

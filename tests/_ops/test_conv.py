@@ -39,6 +39,10 @@ CASES = [
     (2, 3, 12, 20, 4, (3, 5), (2, 1), (1, 0, 2, 1), (2, 1), 1),        # row runs: stride 1 along W only
     (2, 16, 30, 31, 5, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),       # row runs; ∂x in 3 pixel blocks
     (2, 3, 6, 10, 4, (2, 2), (1, 1), (0, 0, 0, 0), (1, 1), 1),         # last panels of 13 pixels, 12 taps
+    # ∂W by dot products (_wgrad_dot: few output channels and taps)
+    (3, 1, 28, 28, 30, (5, 5), (1, 1), (0, 0, 0, 0), (1, 1), 1),       # case (a)'s layer: 5 x 5 tiles
+    (2, 1, 42, 41, 10, (5, 5), (1, 1), (0, 0, 0, 0), (1, 1), 1),       # 2 pixel blocks, a partial vector
+    (1, 4, 9, 11, 6, (3, 3), (2, 1), (1, 0, 2, 1), (2, 1), 2),         # batch 1, groups, stride, dilation
 ]
 
 
@@ -118,8 +122,8 @@ def test_implicit_matches_im2col_path_and_twin(case, dtype, isa, threads):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[7], CASES[10], (6, 3, 9, 9, 5, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1)],
-                         ids=["batch1", "groups", "1x1", "case_b", "tasks"])
+@pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[7], CASES[10], CASES[16], (6, 3, 9, 9, 5, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1)],
+                         ids=["batch1", "groups", "1x1", "case_b", "dot", "tasks"])
 def test_bias_and_grad_bias_in_the_products(case, dtype, isa, threads):
     """The bias added per product (forward) and ∂b summed per product (grad_bias) agree with the
     twin and with float64 sums: |∂b − ∂b_ref| ≤ 2·N·OH·OW·eps·Σ|G| per channel."""
@@ -205,6 +209,23 @@ def test_non_contiguous_and_read_only_inputs(dtype, isa, threads):
     assert np.array_equal(ops.conv2d_backward_input(gr, w, x.shape, **kw), gx)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_wgrad_takes_both_dot_products_and_the_gemm(dtype, isa, threads):
+    """∂W runs as dot products over the pixels where the GEMM's tiles would pad most (few output
+    channels and taps) and as the GEMM elsewhere (case (b)'s layer: too many accumulators), so
+    test_implicit_matches_im2col_path_and_twin checks both kernels on every ISA; on AVX-512 case
+    (a)'s layer takes the dot products."""
+    mod = importlib.import_module(f"minigrad._ops.gemm_{isa}")
+    paths = {}
+    for i, case in enumerate(CASES):
+        x, w, grad, kw = _data(case, dtype)
+        ops.conv2d_backward_weight(grad, x, w.shape, **kw)
+        paths[i] = mod.conv_wgrad_path()
+    assert set(paths.values()) == {"dot", "gemm"} and paths[10] == "gemm", paths
+    if isa == "avx512":
+        assert paths[16] == "dot", paths
+
+
 def test_empty_batch_and_channels():
     w = np.ones((4, 0, 3, 3), np.float32)
     y = ops.conv2d_forward(np.ones((2, 0, 5, 5), np.float32), w, padding=1)
@@ -257,8 +278,8 @@ def test_scratch_is_bounded_by_panels_not_by_the_batch(isa):
 
 
 @pytest.mark.parametrize("at_end", [False, True], ids=["start", "end"])
-@pytest.mark.parametrize("case", [CASES[10], CASES[4], CASES[1], CASES[7], CASES[13]],
-                         ids=["same", "asymmetric", "strided", "1x1", "row_runs"])
+@pytest.mark.parametrize("case", [CASES[10], CASES[4], CASES[1], CASES[7], CASES[13], CASES[17]],
+                         ids=["same", "asymmetric", "strided", "1x1", "row_runs", "dot"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_never_reads_outside_the_input(case, dtype, at_end, isa, threads):
     """The padding is never read: x (and G, the input of ∂x's transposed convolution and of
