@@ -12,14 +12,17 @@
 # table (_tap_table: the plane offset each tap reads at each output pixel, -1 in the padding),
 # built once per call; ∂x's col2im adds through the same table (_dgrad_product). A 1 x 1 kernel
 # with stride 1 and no padding has cols_n,g = x_n,g itself: that product reads x in place like any
-# matrix (no gather).
+# matrix (no gather). ∂W of few output channels and taps (case (a): 30 x 25) is not a GEMM but dot
+# products over the pixels (_wgrad_dot): its (Cout, taps) block would fill the GEMM's 32-column
+# panels poorly, and its B would have to be gathered pixel-major and transposed.
 #
 # Threads: the (sample, group) products are split over the team, each thread running whole
 # products with its own packing buffers (no barriers), when there are enough of them to split
 # evenly; else one product after the other, each on the GEMM's own thread grid (rows of C x
 # column panels: output channels x output pixels). The team is sized from the flops of the whole
 # convolution (cpu.threads_for's rule, GEMM constants). ∂W's threads accumulate private partial
-# sums (one Cout x ckk_g block each), added up at the end. Scratch: the tap table (KH·KW·(OH·OW+1)
+# sums (one Cout x ckk_g block each; the dot products' vector accumulators: DOT_ACC_MAX bytes at
+# most, summed across lanes first), added up at the end. Scratch: the tap table (KH·KW·(OH·OW+1)
 # ints), one B~ and one A~ block per thread, and those partial sums or ∂x's block of columns
 # (DGRAD_COLS) per thread: none of it grows with the batch.
 
