@@ -36,6 +36,7 @@ CASES = [
     (3, 32, 14, 14, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # case (b)'s layer: many panels
     (2, 3, 33, 35, 40, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),       # >1 depth block for ∂W, edge tiles
     (1, 70, 6, 6, 9, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),         # K = 630: several depth blocks
+    (2, 100, 5, 7, 9, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),        # K = 900: a depth block starts mid-channel
     (2, 3, 12, 20, 4, (3, 5), (2, 1), (1, 0, 2, 1), (2, 1), 1),        # row runs: stride 1 along W only
     (2, 16, 30, 31, 5, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),       # row runs; ∂x in 3 pixel blocks
     (2, 3, 6, 10, 4, (2, 2), (1, 1), (0, 0, 0, 0), (1, 1), 1),         # last panels of 13 pixels, 12 taps
