@@ -800,6 +800,17 @@ cdef enum:
     DGRAD = 2
 
 
+cdef inline void _l2_blocks(Plan* plan, Py_ssize_t N, Py_ssize_t itemsize) noexcept nogil:
+    """On one thread, B~ blocks of at most the bytes of an A~ block (a quarter of L2): a product
+    of the forward or ∂x has few rows (Cout or C per group), so each B~ block is used about once,
+    right after it is packed, and should not have to go through L3 (a 64-channel layer at 56²
+    packed a 7 MB B~ block per sample)."""
+    if plan.nt == 1:
+        plan.nc = min(plan.nc, _even_block(N, max(<Py_ssize_t>NR, _mc * _kc * 4 // itemsize // plan.kc), NR))
+        plan.bsize = plan.kc * plan.nc
+        plan.wsize = plan.bsize + plan.asize
+
+
 cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride, padding,
                   dilation, output_size, kernel_size, Py_ssize_t groups, cnp.ndarray bias,
                   bint grad_bias):
@@ -879,6 +890,8 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
         memset(scratch.data + tab_bytes + s * nt * job.colsize, 0, s * extra)
     elif split:
         plan = _plan(M, N, K, s, 1, CONV_KC_SCALE * _kc)  # whole products per thread
+        if not wgrad:
+            _l2_blocks(&plan, N, s)
         per = plan.bsize + plan.asize + job.colsize
         extra = (nt - 1) * job.Cout * job.ckk_g * wgrad
         _conv_scratch = tab_bytes + s * (nt * per + extra)
@@ -888,6 +901,8 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
     else:
         nt = 1
         plan = _plan(M, N, K, s, num_threads(), CONV_KC_SCALE * _kc)  # products on the GEMM's team
+        if not wgrad:
+            _l2_blocks(&plan, N, s)
         _conv_scratch = tab_bytes + s * (plan.wsize + job.colsize)
         scratch = _scratch_take(_conv_scratch)
     job.cb.taps = <const int*>scratch.data
