@@ -66,12 +66,15 @@ class _ConvPlan:
 
 # ---------------------------------------------------------------- convolution
 
-# Input channels per group from which ∂x at stride 1 is a transposed convolution (one implicit
-# GEMM with C/groups rows) rather than col2im(Wᵀ·G) per sample (_ops.conv2d_backward_input).
-# 1-thread CPU time on Zen 4 (docs/kernels.md), transposed / col2im: 64 and 128 channels 0.94 and
-# 0.91, 32 channels 1.14 (case (b); its whole step 1.06 on 1 and on 2 threads), 16 channels 1.2,
-# 3 channels (c) about 2.
+# ∂x at stride 1 is a transposed convolution (one implicit GEMM: C/groups rows, Cout/groups·KH·KW
+# deep) rather than col2im(Wᵀ·G) per sample (_ops.conv2d_backward_input; its GEMM is Cout/groups
+# deep) from TRANSPOSED_MIN_CHANNELS input channels per group, or from as many input as output
+# channels per group (and at least TRANSPOSED_MIN_ROWS, one register tile of rows).
+# 1-thread CPU time on Zen 4 (docs/kernels.md), transposed / col2im, C -> Cout: 8 -> 8 and
+# 16 -> 16 0.76, 32 -> 32 0.86-0.92, 48 -> 32 0.85, 64 -> 64 0.92, 128 -> 128 0.90; but 16 -> 32
+# 0.96, 32 -> 64 (case (b)) 1.00-1.05, 16 -> 64 1.14, 3 -> 32 (c) about 2.
 TRANSPOSED_MIN_CHANNELS = 64
+TRANSPOSED_MIN_ROWS = 8
 
 # Winograd F(2×2, 3×3) for the forward and ∂x of 3 x 3, stride-1 convolutions (module docstring).
 # Set False for the implicit GEMM everywhere (its results are then those of earlier versions).
@@ -92,17 +95,19 @@ def _winograd(p, cin, cout):
 def _input_grad(g4, weight, p):
     """∂x of the upstream gradient g4 (N, Cout, OH, OW).
 
-    At stride 1 with enough input channels (or where Winograd takes it): the convolution of G with the weights flipped in
-    space and their channels swapped per group, padded by d·(k − 1) − p (∂x[c, h] =
+    At stride 1 with enough input channels (TRANSPOSED_MIN_CHANNELS, or as many as output
+    channels), or where Winograd takes it: the convolution of G with the weights flipped in space
+    and their channels swapped per group, padded by d·(k − 1) − p (∂x[c, h] =
     Σ_{o, i} G[o, h + p − i·d]·W[o, c, i], and i' = k − 1 − i turns that into the forward's
     window pattern), one implicit GEMM without a column matrix. Otherwise col2im(Wᵀ·G), per
     sample and block of pixels (_ops.conv2d_backward_input).
     """
     (pt, pb, pl, pr), span = p.padding, (p.dilation[0] * (p.KH - 1), p.dilation[1] * (p.KW - 1))
     winograd = _winograd(p, p.Cout, p.C)
+    c_g = p.C // p.groups
     if p.stride == (1, 1) and max(pt, pb) <= span[0] and max(pl, pr) <= span[1] \
-            and (winograd or p.C // p.groups >= TRANSPOSED_MIN_CHANNELS):
-        wt = weight.reshape(p.groups, p.cout_g, p.C // p.groups, p.KH, p.KW)[:, :, :, ::-1, ::-1]
+            and (winograd or c_g >= max(TRANSPOSED_MIN_ROWS, min(TRANSPOSED_MIN_CHANNELS, p.cout_g))):
+        wt = weight.reshape(p.groups, p.cout_g, c_g, p.KH, p.KW)[:, :, :, ::-1, ::-1]
         wt = np.ascontiguousarray(wt.transpose(0, 2, 1, 3, 4)).reshape(p.C, p.cout_g, p.KH, p.KW)
         pads = (span[0] - pt, span[0] - pb, span[1] - pl, span[1] - pr)
         if winograd:

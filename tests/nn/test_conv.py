@@ -67,8 +67,11 @@ def test_conv2d_matches_torch(x_shape, w_shape, kwargs, dtype):
 
 
 # ∂x as a transposed convolution (stride 1, at least TRANSPOSED_MIN_CHANNELS input channels per
-# group): symmetric, asymmetric ('same' with an even kernel), zero and dilated padding, groups
+# group, or as many as output channels): symmetric, asymmetric ('same' with an even kernel), zero
+# and dilated padding, groups
 TRANSPOSED_CASES = [
+    ((2, 16, 9, 10), (16, 16, 3, 3), dict(padding=1)),
+    ((3, 16, 7, 7), (10, 8, 3, 3), dict(groups=2, padding=(2, 1))),
     ((2, 64, 7, 9), (5, 64, 3, 3), dict(padding=1)),
     ((2, 128, 8, 8), (8, 64, 3, 2), dict(groups=2, padding="same", dilation=(1, 2))),
     ((1, 70, 6, 7), (4, 70, 3, 3), {}),
@@ -101,12 +104,14 @@ def test_conv1d_matches_torch(x_shape, w_shape, kwargs, dtype):
 
 
 # ∂x as col2im(Wᵀ·G) per sample (_ops.conv2d_backward_input): stride > 1 with groups, few
-# channels at stride 1, and a layer whose columns come in several pixel blocks per sample
+# channels at stride 1, fewer input than output channels, and a layer whose columns come in
+# several pixel blocks per sample
 COL2IM_CASES = [
     ((7, 4, 8, 9), (6, 2, 3, 3), dict(stride=2, padding=1, groups=2)),
     ((3, 3, 12, 11), (8, 3, 5, 5), {}),
-    ((2, 16, 40, 40), (4, 16, 3, 3), dict(padding=1)),
-    ((2, 32, 14, 14), (8, 32, 3, 3), dict(padding=1)),
+    ((2, 4, 9, 9), (4, 4, 3, 3), dict(padding=1)),
+    ((2, 16, 40, 40), (32, 16, 3, 3), dict(padding=1)),
+    ((2, 24, 14, 14), (48, 24, 3, 3), dict(padding=1)),
 ]
 
 
