@@ -29,8 +29,8 @@
 cdef extern from *:
     """
     /* The packing's two copies, in C so that no compiler may read a padding position: the
-       table gather dst[j * ds] = idx[j] >= 0 ? plane[idx[j]] : 0, and the copy of a run of the
-       table (_tap_table) dst[j * ds] = idx[j] >= 0 ? src[j] : 0, where src = plane + b + the
+       table gather dst[j] = idx[j] >= 0 ? plane[idx[j]] : 0, and the copy of a run of the
+       table (_tap_table) dst[j] = idx[j] >= 0 ? src[j] : 0, where src = plane + b + the
        first pixel lies outside the plane wherever idx is -1. The run is copied with masked loads
        (AVX-512, AVX2: masked-off lanes are not accessed and cannot fault); everything else takes a
        branch per value, and GCC's loop vectorizer is kept off these functions: GCC 12 vectorized
@@ -100,10 +100,9 @@ cdef extern from *:
     #endif
     #define MG_CONV_COPIES(RUN, GATHER, RUN_ADD, SCATTER_ADD, T, LANES, LOAD, STORE, ADD, TAIL,    \
                            TAIL_ADD)                                                             \
-    static MG_CONV_NOVEC void RUN(const T *src, const int *idx, T *dst, Py_ssize_t n,            \
-                                  Py_ssize_t ds) {                                               \
+    static MG_CONV_NOVEC void RUN(const T *src, const int *idx, T *dst, Py_ssize_t n) {          \
         Py_ssize_t j = 0;                                                                        \
-        if (LANES && ds == 1) {                                                                  \
+        if (LANES) {                                                                             \
             for (; j + LANES <= n; j += LANES)                                                   \
                 STORE(dst + j, LOAD(src + j, idx + j));                                          \
             if (MG_RUN_HAS_TAIL && j < n) {                                                      \
@@ -112,16 +111,15 @@ cdef extern from *:
             }                                                                                    \
         }                                                                                        \
         for (; j < n; j++) {                                                                     \
-            if (idx[j] >= 0) dst[j * ds] = src[j];                                               \
-            else dst[j * ds] = (T)0;                                                             \
+            if (idx[j] >= 0) dst[j] = src[j];                                                    \
+            else dst[j] = (T)0;                                                                  \
         }                                                                                        \
     }                                                                                            \
-    static MG_CONV_NOVEC void GATHER(const T *plane, const int *idx, T *dst, Py_ssize_t n,       \
-                                     Py_ssize_t ds) {                                            \
+    static MG_CONV_NOVEC void GATHER(const T *plane, const int *idx, T *dst, Py_ssize_t n) {     \
         Py_ssize_t j;                                                                            \
         for (j = 0; j < n; j++) {                                                                \
-            if (idx[j] >= 0) dst[j * ds] = plane[idx[j]];                                        \
-            else dst[j * ds] = (T)0;                                                             \
+            if (idx[j] >= 0) dst[j] = plane[idx[j]];                                             \
+            else dst[j] = (T)0;                                                                  \
         }                                                                                        \
     }                                                                                            \
     /* col2im's adds, the adjoints: dst[j] += src[j] where idx[j] >= 0 (dst = plane + b + the  \
@@ -204,10 +202,10 @@ cdef extern from *:
     MG_CONV_CHANNELS(mg_conv_channels_f, float, MG_CH_COPY_F)
     MG_CONV_CHANNELS(mg_conv_channels_d, double, MG_CH_COPY_D)
     """
-    void mg_conv_run_f(const float* src, const int* idx, float* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
-    void mg_conv_run_d(const double* src, const int* idx, double* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
-    void mg_conv_gather_f(const float* plane, const int* idx, float* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
-    void mg_conv_gather_d(const double* plane, const int* idx, double* dst, Py_ssize_t n, Py_ssize_t ds) noexcept nogil
+    void mg_conv_run_f(const float* src, const int* idx, float* dst, Py_ssize_t n) noexcept nogil
+    void mg_conv_run_d(const double* src, const int* idx, double* dst, Py_ssize_t n) noexcept nogil
+    void mg_conv_gather_f(const float* plane, const int* idx, float* dst, Py_ssize_t n) noexcept nogil
+    void mg_conv_gather_d(const double* plane, const int* idx, double* dst, Py_ssize_t n) noexcept nogil
     void mg_conv_run_add_f(float* dst, const int* idx, const float* src, Py_ssize_t n) noexcept nogil
     void mg_conv_run_add_d(double* dst, const int* idx, const double* src, Py_ssize_t n) noexcept nogil
     void mg_conv_scatter_add_f(float* plane, const int* idx, const float* src, Py_ssize_t n) noexcept nogil
@@ -306,20 +304,18 @@ cdef extern from *:
                   Py_ssize_t ldt, double* acc, Py_ssize_t lda, Py_ssize_t mr, Py_ssize_t nr) noexcept nogil
 
 
-cdef inline void _run_copy(const floating* src, const int* idx, floating* dst, Py_ssize_t n,
-                           Py_ssize_t ds) noexcept nogil:
+cdef inline void _run_copy(const floating* src, const int* idx, floating* dst, Py_ssize_t n) noexcept nogil:
     if floating is float:
-        mg_conv_run_f(src, idx, dst, n, ds)
+        mg_conv_run_f(src, idx, dst, n)
     else:
-        mg_conv_run_d(src, idx, dst, n, ds)
+        mg_conv_run_d(src, idx, dst, n)
 
 
-cdef inline void _gather(const floating* plane, const int* idx, floating* dst, Py_ssize_t n,
-                         Py_ssize_t ds) noexcept nogil:
+cdef inline void _gather(const floating* plane, const int* idx, floating* dst, Py_ssize_t n) noexcept nogil:
     if floating is float:
-        mg_conv_gather_f(plane, idx, dst, n, ds)
+        mg_conv_gather_f(plane, idx, dst, n)
     else:
-        mg_conv_gather_d(plane, idx, dst, n, ds)
+        mg_conv_gather_d(plane, idx, dst, n)
 
 
 cdef inline void _run_add(floating* dst, const int* idx, const floating* src, Py_ssize_t n) noexcept nogil:
@@ -419,15 +415,15 @@ cdef void _tap_copy(const ConvB* cb, const floating* plane, Py_ssize_t kk, Py_ss
     cdef int b = cb.runs[kk]
     cdef Py_ssize_t i = 0, e, oh, ow
     if b != NOT_A_RUN:
-        _run_copy(plane + (b + p0), tab, dst, n, 1)
+        _run_copy(plane + (b + p0), tab, dst, n)
     elif not cb.row_runs:
-        _gather(plane, tab, dst, n, 1)
+        _gather(plane, tab, dst, n)
     else:
         while i < n:
             oh = (p0 + i) // cb.OW
             ow = p0 + i - oh * cb.OW
             e = min(n, i + cb.OW - ow)
-            _run_copy(plane + (_row_base(cb, kk, oh) + ow), tab + i, dst + i, e - i, 1)
+            _run_copy(plane + (_row_base(cb, kk, oh) + ow), tab + i, dst + i, e - i)
             i = e
 
 
@@ -514,7 +510,6 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
 cdef struct ConvJob:
     ConvB cb               # the geometry; cb.x is set per product
     Py_ssize_t C, Cout, cin_g, cout_g, ckk_g, groups
-    bint plain             # 1 x 1, stride 1, no padding: B is x_n,g itself
     const void* bias       # forward: b (Cout), added to each product's rows, or NULL
     double* db             # ∂W: ∂b partial sums, Cout per thread (Σ of each G row), or NULL
     bint dgrad             # ∂x: col2im of Wᵀ·G per product (_dgrad_product); x is then G
@@ -712,7 +707,7 @@ cdef void _conv_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t
         N, K, rsb, csb, ldc, beta = job.ckk_g, OHW, 1, HW, job.ckk_g, 1
         a, rsa = a0 + (n * job.Cout + grp * job.cout_g) * OHW, OHW
         c = c0 + grp * job.cout_g * job.ckk_g
-    cb.matrix, cb.rsb, cb.csb = job.plain, rsb, csb
+    cb.rsb, cb.csb = rsb, csb
     if team:
         _gemm_run(plan, M, N, K, 1, a, rsa, 1, <const floating*>cb.x, rsb, csb, beta, c, ldc, ws, &cb)
     else:
@@ -847,7 +842,7 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
         W, OW, KW, SH, DH, DW, PT, PL
     job.cb.row_runs = SW == 1 and OW >= ROW_RUN_MIN
     job.dgrad = mode == DGRAD
-    job.plain = KH == 1 and KW == 1 and SH == 1 and SW == 1 and PT == 0 and PL == 0 \
+    job.cb.matrix = KH == 1 and KW == 1 and SH == 1 and SW == 1 and PT == 0 and PL == 0 \
         and OH == H and OW == W and not job.dgrad
     job.chunk = job.colsize = 0
     job.dot = -1
@@ -871,11 +866,11 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
         return c
     flops = 2.0 * M * N * K * tasks
     nt = threads_capped(flops, PARALLEL_MIN_FLOPS, GRAIN_FLOPS, num_threads())
-    tab_bytes = 0 if job.plain else _round_up(KH * KW * (OH * OW + 1) * sizeof(int), ALIGN)
+    tab_bytes = 0 if job.cb.matrix else _round_up(KH * KW * (OH * OW + 1) * sizeof(int), ALIGN)
     if job.dgrad:
         N = job.chunk  # the products' column blocks
     split = nt > 1 and tasks >= nt and (tasks % nt == 0 or tasks >= 4 * nt)
-    if wgrad and not job.plain and job.Cout * job.ckk_g * MG_DOT_BYTES <= DOT_ACC_MAX and tasks >= nt \
+    if wgrad and not job.cb.matrix and job.Cout * job.ckk_g * MG_DOT_BYTES <= DOT_ACC_MAX and tasks >= nt \
             and _dot_wins(job.cout_g, job.ckk_g, s):
         # ∂W of a small (Cout, taps) block: dot products over the pixels (_wgrad_dot)
         lanes = MG_DOT_BYTES // s
@@ -911,7 +906,7 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
         db = np.zeros((nt, job.Cout), np.float64)
         job.db = <double*>cnp.PyArray_DATA(db)
     with nogil:
-        if not job.plain:
+        if not job.cb.matrix:
             _tap_table(<int*>scratch.data, <int*>scratch.data + KH * KW * OH * OW, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
         if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
             _conv_run[float](&job, nsamples, &plan, nt, <const float*>cnp.PyArray_DATA(x),
