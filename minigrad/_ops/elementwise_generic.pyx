@@ -10,10 +10,11 @@ ISA: the loops live in ``elementwise_kernels.pxi``, compiled here for baseline x
 ``elementwise_avx2.pyx`` and ``elementwise_avx512.pyx`` with those flags (8 and 16 float32 lanes
 instead of 4); ``_ops/__init__.py`` imports the build the CPU runs.
 
-GELU evaluates Φ in double and rounds once. float64, and float32 in this build: through the C
-library's ``erf`` (within an ulp; numpy has no erf), a scalar call per element. float32 in the AVX2
-and AVX-512 builds: through ``vecmath.pxi``'s vectorizable Φ (erf's series near 0, erfc on the
-tails; ~1e-12 relative), the results within an ulp of exact even where (1 + erf)/2 cancels.
+GELU in float64 evaluates Φ through the C library's ``erf`` (within an ulp; numpy has no erf), a
+scalar call per element, and rounds once. GELU in float32, in this build as in the AVX2 and AVX-512
+ones, takes ``vecmath.pxi``'s float32 Φ = e^(−a²/2)·F(a) (F a rational fitted by
+``benchmarks/gelu_fit.py``), vectorized: within ``GELU_FLOAT32_ULPS`` of exact
+(tests/_ops/conftest.py: 10 ulps forward, 6 backward).
 
 Sigmoid and tanh evaluate in the input dtype with the vectorizable exp of ``vecmath.pxi``: at most
 2.5 ulp from the exact value in float32 and float64 (measured against long double; the tests allow
