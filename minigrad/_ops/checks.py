@@ -300,12 +300,17 @@ def conv2d_forward(x, weight, stride=1, padding=0, dilation=1, groups=1, bias=No
     """y (N, Cout, OH, OW): x (N, C, H, W) convolved (cross-correlated) with weight
     (Cout, C / groups, KH, KW), plus bias (Cout,) when given: PyTorch's conv2d. ``padding``: int,
     (ph, pw) or (top, bottom, left, right)."""
+    return _check_forward("conv2d_forward", x, weight, stride, padding, dilation, groups, bias)
+
+
+def _check_forward(door, x, weight, stride, padding, dilation, groups, bias):
+    """The checks of conv2d_forward, for the door named ``door`` (conv2d_forward or conv2d_winograd)."""
     x = _check_conv_input(x)
     weight = check_dtype("weight", weight, "x", x.dtype)
     _check_weight_shape("weight", weight.shape)
     groups = _check_conv_channels("weight", weight.shape, "x", x.shape, groups)
-    k, s, p, d, o = _conv_geometry(("conv2d_forward", "x", "weight's kernel"), x.shape, weight.shape[2:], stride,
-                                   padding, dilation)
+    k, s, p, d, o = _conv_geometry((door, "x", "weight's kernel"), x.shape, weight.shape[2:], stride, padding,
+                                   dilation)
     if bias is not None:
         bias = check_dtype("bias", bias, "x", x.dtype)
         if bias.shape != weight.shape[:1]:
@@ -318,7 +323,7 @@ def conv2d_winograd(x, weight, padding=0, bias=None):
     Winograd F(2×2, 3×3); ``padding``: int, (ph, pw) or (top, bottom, left, right)."""
     if isinstance(weight, np.ndarray) and weight.ndim == 4 and weight.shape[2:] != (3, 3):
         raise ValueError(f"weight: expected a 3 x 3 kernel (Cout, C, 3, 3), got shape {weight.shape}")
-    x, weight, s, p, d, o, groups, bias = conv2d_forward(x, weight, 1, padding, 1, 1, bias)
+    x, weight, s, p, d, o, groups, bias = _check_forward("conv2d_winograd", x, weight, 1, padding, 1, 1, bias)
     return x, weight, p, o, bias
 
 

@@ -618,6 +618,20 @@ cdef bint _dot_wins(Py_ssize_t M, Py_ssize_t N, Py_ssize_t itemsize) noexcept no
     return 100 * gemm >= DOT_MIN_GAIN * dot
 
 
+cdef void _dot_tiles(int shape, Py_ssize_t nv, const floating* g, Py_ssize_t ldg, const floating* T,
+                     Py_ssize_t ld, floating* acc, Py_ssize_t M, Py_ssize_t K, Py_ssize_t mr,
+                     Py_ssize_t nr) noexcept nogil:
+    """acc (M x K vectors) += the lane-wise products of nv vectors of G's rows (M, stride ldg) and
+    T's rows (K, stride ld), one mr x nr tile of (output channel, tap) at a time."""
+    cdef Py_ssize_t L = MG_DOT_BYTES // sizeof(floating), bt, bo, t0, o0
+    for bt in range(_ceil_div(K, nr)):  # a tile's T rows stay in L1 while G's rows stream
+        t0 = bt * nr
+        for bo in range(_ceil_div(M, mr)):
+            o0 = bo * mr
+            _dot_tile(shape, nv, g + o0 * ldg, ldg, T + t0 * ld, ld, acc + (o0 * K + t0) * L, K * L,
+                      min(mr, M - o0), min(nr, K - t0))
+
+
 cdef void _wgrad_dot(const ConvJob* job, Py_ssize_t n, Py_ssize_t grp, const floating* x,
                      const floating* g0, floating* ws, floating* acc, double* db) noexcept nogil:
     """∂W of sample n, group grp by dot products over the pixels: per block of job.chunk output
@@ -629,7 +643,7 @@ cdef void _wgrad_dot(const ConvJob* job, Py_ssize_t n, Py_ssize_t grp, const flo
     cdef ConvB cb = job.cb
     cdef Py_ssize_t L = MG_DOT_BYTES // sizeof(floating), OHW = cb.OHW, K = job.ckk_g
     cdef Py_ssize_t M = job.cout_g, ld = job.chunk + L, mr = mg_dot_mr[job.dot], nr = mg_dot_nr[job.dot]
-    cdef Py_ssize_t q, p0, np_, nv, r, t, j, o, o0, t0, bo, bt
+    cdef Py_ssize_t q, p0, np_, nv, r, t, j, o
     cdef floating* T = ws
     cdef floating* gt = ws + _round_up(K * ld, ALIGN)
     cdef const floating* g = g0 + (n * job.Cout + grp * M) * OHW
@@ -648,19 +662,9 @@ cdef void _wgrad_dot(const ConvJob* job, Py_ssize_t n, Py_ssize_t grp, const flo
             for o in range(M):
                 for j in range(L):
                     gt[o * L + j] = g[o * OHW + p0 + nv * L + j] if j < r else 0
-        for bt in range(_ceil_div(K, nr)):  # a tile's T rows stay in L1 while G's rows stream
-            t0 = bt * nr
-            for bo in range(_ceil_div(M, mr)):
-                o0 = bo * mr
-                _dot_tile(job.dot, nv, g + o0 * OHW + p0, OHW, T + t0 * ld, ld,
-                          acc + (o0 * K + t0) * L, K * L, min(mr, M - o0), min(nr, K - t0))
+        _dot_tiles(job.dot, nv, g + p0, OHW, T, ld, acc, M, K, mr, nr)
         if r:
-            for bt in range(_ceil_div(K, nr)):
-                t0 = bt * nr
-                for bo in range(_ceil_div(M, mr)):
-                    o0 = bo * mr
-                    _dot_tile(job.dot, 1, gt + o0 * L, L, T + t0 * ld + nv * L, ld,
-                              acc + (o0 * K + t0) * L, K * L, min(mr, M - o0), min(nr, K - t0))
+            _dot_tiles(job.dot, 1, gt, L, T + nv * L, ld, acc, M, K, mr, nr)
     if db != NULL:
         _bias_rows(job, grp, g, NULL, db)
 

@@ -377,9 +377,9 @@ def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp
     job.TT = _ceil_div(job.OH, 2) * job.TW
     job.ntiles = job.N * job.TT
     job.bias = NULL if bias is None else cnp.PyArray_DATA(bias)
-    y = np.empty((job.N, job.Cout, job.OH, job.OW), dtype=x.dtype)
     if job.ntiles == 0 or job.Cout == 0 or job.C == 0:
         return conv2d_forward(x, weight, (1, 1), padding, (1, 1), output_size, 1, bias)
+    y = np.empty((job.N, job.Cout, job.OH, job.OW), dtype=x.dtype)
     # Tiles per block: V and M (16·(C + Cout)·T values) in WINO_BLOCK_BYTES, a multiple of NR
     # (the GEMM's column panels), then evened out so the threads get equal numbers of blocks.
     T = max(<Py_ssize_t>NR, WINO_BLOCK_BYTES // (16 * (job.C + job.Cout) * s) // NR * NR)
