@@ -73,8 +73,8 @@ def main(argv=None):
     os.makedirs(results_dir, exist_ok=True)
     stamp = started.strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
     path_json = os.path.join(results_dir, stamp + ".json")
-    ids = per_cpu.cpu_ids()
-    kind, full = per_cpu.cpu_kind(ids), not args.quick and set(only) == set(SECTIONS)
+    ids = harness.cpu_ids()
+    kind, full = harness.cpu_kind(ids), not args.quick and set(only) == set(SECTIONS)
     path_md = per_cpu.report_path(results_dir, kind, stamp, full)
 
     print("[bench] machine info and sanity probes", file=sys.stderr, flush=True)

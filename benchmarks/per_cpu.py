@@ -6,50 +6,14 @@ Partial (``--only``) and QUICK runs write ``benchmarks/results/<UTC time>.md`` (
 
 The kind is the microarchitecture where /proc/cpuinfo's vendor, family and model identify it (the
 project's virtual machines hide the marketing name: Zen 3, Zen 4 and Zen 5 EPYCs all read "AMD
-EPYC"), else vendor, family and model themselves.
+EPYC"), else vendor, family and model themselves: :func:`harness.cpu_kind`, from the same table
+that names the microarchitecture in :func:`harness.cpu_name`.
 """
 import json
 import os
 import re
 
 from . import harness
-
-# (vendor, family, model or None for every model) -> microarchitecture; facts from the vendors'
-# family/model tables, only for CPUs this project may meet.
-_KINDS = {
-    ("AuthenticAMD", 23, None): "AMD Zen 2",
-    ("AuthenticAMD", 25, 1): "AMD Zen 3", ("AuthenticAMD", 25, 33): "AMD Zen 3",
-    ("AuthenticAMD", 25, 80): "AMD Zen 3",
-    ("AuthenticAMD", 25, 17): "AMD Zen 4", ("AuthenticAMD", 25, 97): "AMD Zen 4",
-    ("AuthenticAMD", 25, 160): "AMD Zen 4",
-    ("AuthenticAMD", 26, None): "AMD Zen 5",
-    ("GenuineIntel", 6, 85): "Intel Skylake-SP / Cascade Lake", ("GenuineIntel", 6, 106): "Intel Ice Lake-SP",
-    ("GenuineIntel", 6, 143): "Intel Sapphire Rapids", ("GenuineIntel", 6, 207): "Intel Emerald Rapids",
-    ("GenuineIntel", 6, 173): "Intel Granite Rapids",
-}
-
-
-def cpu_ids(text=None):
-    """(vendor, family, model) of the first CPU in /proc/cpuinfo (or ``text``); None where absent."""
-    if text is None:
-        try:
-            with open("/proc/cpuinfo") as f:
-                text = f.read()
-        except OSError:
-            text = ""
-    fields = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    num = lambda k: int(fields[k]) if fields.get(k, "").isdigit() else None  # noqa: E731
-    return fields.get("vendor_id"), num("cpu family"), num("model")
-
-
-def cpu_kind(ids):
-    """A readable CPU kind for (vendor, family, model)."""
-    vendor, family, model = ids
-    name = _KINDS.get((vendor, family, model)) or _KINDS.get((vendor, family, None))
-    return name or f"{vendor or 'unknown vendor'} family {family} model {model}"
 
 
 def slug(kind):

@@ -34,7 +34,7 @@ A row (what a benchmark module's ``run(quick)`` returns a list of) is a dict mad
 :func:`skipped` (a dict in any other format is shown as given, in a generic table); the report is
 written by :func:`write_report`.
 """
-from .machine import copy_bandwidth, cpu_name, machine_info, probes
+from .machine import copy_bandwidth, cpu_ids, cpu_kind, cpu_name, machine_info, probes
 from .process import (OMP_WAIT_ENV, busy_threads, cpu_seconds, optional_torch, prepare_process, steady_allocator,
                       thread_pools, thread_settings, use_threads)
 from .report import (add_derived, busy_notes, fmt_time, headline, module_main, not_available, print_rows, row,
@@ -44,7 +44,7 @@ from .timing import BASELINE, DEFAULTS, FULL_DEFAULTS, QUICK_DEFAULTS, Candidate
 
 # What benchmark modules use as ``harness.<name>``.
 __all__ = [
-    "copy_bandwidth", "cpu_name", "machine_info", "probes",
+    "copy_bandwidth", "cpu_ids", "cpu_kind", "cpu_name", "machine_info", "probes",
     "OMP_WAIT_ENV", "busy_threads", "cpu_seconds", "optional_torch", "prepare_process", "steady_allocator",
     "thread_pools", "thread_settings", "use_threads",
     "add_derived", "busy_notes", "fmt_time", "headline", "module_main", "not_available", "print_rows", "row",

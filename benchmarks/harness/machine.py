@@ -14,25 +14,70 @@ import numpy as np
 
 from .process import optional_torch
 
-def cpu_name():
-    """The CPU model as /proc/cpuinfo names it."""
-    return _cpuinfo()[0]
+# (vendor, family, model or None for every model) -> microarchitecture; facts from the vendors'
+# family/model tables, only for CPUs this project may meet. The project's virtual machines hide the
+# marketing name (Zen 3, Zen 4 and Zen 5 EPYCs all read "AMD EPYC"), so this is what tells them apart.
+_MICROARCHITECTURES = {
+    ("AuthenticAMD", 23, None): "Zen 2",
+    ("AuthenticAMD", 25, 1): "Zen 3", ("AuthenticAMD", 25, 33): "Zen 3", ("AuthenticAMD", 25, 80): "Zen 3",
+    ("AuthenticAMD", 25, 17): "Zen 4", ("AuthenticAMD", 25, 97): "Zen 4", ("AuthenticAMD", 25, 160): "Zen 4",
+    ("AuthenticAMD", 26, None): "Zen 5",
+    ("GenuineIntel", 6, 85): "Skylake-SP / Cascade Lake", ("GenuineIntel", 6, 106): "Ice Lake-SP",
+    ("GenuineIntel", 6, 143): "Sapphire Rapids", ("GenuineIntel", 6, 207): "Emerald Rapids",
+    ("GenuineIntel", 6, 173): "Granite Rapids",
+}
+_VENDORS = {"AuthenticAMD": "AMD", "GenuineIntel": "Intel"}
 
 
-def _cpuinfo():
-    model, flags = platform.processor() or "unknown", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "model name":
-                    model = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:
-        pass
-    return model, flags
+def cpu_name(text=None):
+    """The CPU model as /proc/cpuinfo (or ``text``) names it, with its microarchitecture, family and
+    model, e.g. "AMD EPYC (Zen 4, family 25 model 17)"."""
+    fields = _cpu_fields(text)
+    model = fields.get("model name") or platform.processor() or "unknown CPU"
+    ids = _ids(fields)
+    if ids[1] is None:
+        return model
+    arch = _microarchitecture(ids)
+    return f"{model} ({arch + ', ' if arch else ''}family {ids[1]} model {ids[2]})"
+
+
+def cpu_ids(text=None):
+    """(vendor, family, model) of the first CPU in /proc/cpuinfo (or ``text``); None where absent."""
+    return _ids(_cpu_fields(text))
+
+
+def _ids(fields):
+    num = lambda k: int(fields[k]) if fields.get(k, "").isdigit() else None  # noqa: E731
+    return fields.get("vendor_id"), num("cpu family"), num("model")
+
+
+def cpu_kind(ids):
+    """A readable CPU kind for (vendor, family, model): "AMD Zen 4", else vendor, family and model."""
+    vendor, family, model = ids
+    arch = _microarchitecture(ids)
+    if arch:
+        return f"{_VENDORS.get(vendor, vendor)} {arch}"
+    return f"{vendor or 'unknown vendor'} family {family} model {model}"
+
+
+def _microarchitecture(ids):
+    vendor, family, _ = ids
+    return _MICROARCHITECTURES.get(ids) or _MICROARCHITECTURES.get((vendor, family, None))
+
+
+def _cpu_fields(text=None):
+    """The first CPU's fields in /proc/cpuinfo (or ``text``): {} where it cannot be read."""
+    if text is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+    fields = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
 
 
 def machine_info():
@@ -40,14 +85,14 @@ def machine_info():
     import minigrad
     from threadpoolctl import threadpool_info
 
-    model, flags = _cpuinfo()
+    flags = set(_cpu_fields().get("flags", "").split())
     torch = optional_torch()
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count()
     info = {
-        "cpu": model,
+        "cpu": cpu_name(),
         "isa": [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "amx_tile") if f in flags],
         "cores_available": cores,
         "cpu_count": os.cpu_count(),

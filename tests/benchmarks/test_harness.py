@@ -221,6 +221,28 @@ def test_quick_run_writes_well_formed_report(tmp_path, monkeypatch):
     assert results[0].name in md  # the report links its raw data
 
 
+CPUINFO = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n" \
+          "processor\t: 1\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: other\n"
+
+
+def test_cpu_kind_from_vendor_family_model():
+    assert harness.cpu_ids(CPUINFO) == ("AuthenticAMD", 25, 17)
+    assert harness.cpu_kind(harness.cpu_ids(CPUINFO)) == "AMD Zen 4"
+    assert harness.cpu_kind(("AuthenticAMD", 25, 1)) == "AMD Zen 3"
+    assert harness.cpu_kind(("AuthenticAMD", 26, 2)) == "AMD Zen 5"
+    assert harness.cpu_kind(("GenuineIntel", 6, 143)) == "Intel Sapphire Rapids"
+    assert harness.cpu_kind(("GenuineIntel", 6, 999)) == "GenuineIntel family 6 model 999"
+    assert harness.cpu_ids("") == (None, None, None)
+
+
+def test_cpu_name_says_the_microarchitecture_the_model_name_hides():
+    assert harness.cpu_name(CPUINFO) == "AMD EPYC (Zen 4, family 25 model 17)"
+    unknown = CPUINFO.replace("model\t\t: 17", "model\t\t: 250", 1)
+    assert harness.cpu_name(unknown) == "AMD EPYC (family 25 model 250)"
+    assert harness.cpu_name("model name\t: Some CPU\n") == "Some CPU"
+    assert harness.cpu_name() == harness.machine_info()["cpu"]
+
+
 def test_unknown_section_is_an_error():
     with pytest.raises(SystemExit):
         bench_main.main(["--only", "nonsense"])
