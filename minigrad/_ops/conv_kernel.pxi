@@ -350,8 +350,8 @@ cdef struct ConvB:
     bint row_runs          # stride 1 along W, OW >= ROW_RUN_MIN: a tap without a run is a run
                            # within each output row, from _row_base (a 'valid' convolution)
     Py_ssize_t W, OW, KW, SH, DH, DW, PT, PL  # the geometry _row_base needs
-    bint matrix            # B is the plain matrix at x, strides (rsb, csb) (a 1 x 1 product, or
-    Py_ssize_t rsb, csb    # G in ∂x's col2im): packed by _pack_b, but as a conv product its A is
+    bint matrix            # B is the plain matrix the GEMM is given (cols = x in a 1 x 1 product,
+                           # G in ∂x's col2im): packed by _pack_b, but as a conv product its A is
                            # read in place (_gemm_thread) instead of packed per product
     bint by_pixel          # B[k = pixel, j = tap] (∂W) rather than B[k = tap, j = pixel] (forward)
 
@@ -464,9 +464,6 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
     cdef Py_ssize_t q, p, j, t, nr, w, pb, p0, n, kk, c0, c
     cdef floating rows[NR * PIX]  # ∂W: a panel's taps over PIX pixels, one row per tap
     cdef floating* d
-    if cb.matrix:
-        _pack_b(ncur, kc, <const floating*>cb.x + pc * cb.rsb + j0 * cb.csb, cb.rsb, cb.csb, dst)
-        return
     for q in range(_ceil_div(ncur, NR)):
         nr = min(<Py_ssize_t>NR, ncur - q * NR)
         w = _tail_width(nr)
@@ -570,11 +567,11 @@ cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_
     cdef floating* cols = ws + (plan.wsize if team else plan.bsize + plan.asize)
     cdef floating* planes = dx + (n * job.C + grp * job.cin_g) * HW
     memset(planes, 0, job.cin_g * HW * sizeof(floating))
+    cb.matrix = True  # B = G_n,g[:, block], a plain matrix; Wᵀ read in place
     for q in range(_ceil_div(OHW, job.chunk)):
         p0 = q * job.chunk
         nb = min(job.chunk, OHW - p0)
         b = g + (n * job.Cout + grp * job.cout_g) * OHW + p0
-        cb.x, cb.matrix, cb.rsb, cb.csb = b, True, OHW, 1  # B = G_n,g[:, block]; Wᵀ read in place
         if team:
             _gemm_run(plan, M, nb, K, 1, a, K, 1, b, OHW, 1, 0, cols, nb, ws, &cb)
         else:
@@ -711,7 +708,6 @@ cdef void _conv_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t
         N, K, rsb, csb, ldc, beta = job.ckk_g, OHW, 1, HW, job.ckk_g, 1
         a, rsa = a0 + (n * job.Cout + grp * job.cout_g) * OHW, OHW
         c = c0 + grp * job.cout_g * job.ckk_g
-    cb.rsb, cb.csb = rsb, csb
     if team:
         _gemm_run(plan, M, N, K, 1, a, rsa, 1, <const floating*>cb.x, rsb, csb, beta, c, ldc, ws, &cb)
     else:

@@ -555,9 +555,10 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
     (the threads pack its panels in turn and meet at barriers) or, with private_b, this thread's
     own (it packs all of B~, no barriers); apack: this thread's A~ buffer. The threads form a
     _grid: thread rows split the rows of C (each packs only its rows of A), thread columns split
-    the column panels; all threads share the packing of a shared B~. cb: NULL for a B read
-    through (b, rsb, csb), else the convolution whose column matrix is B (implicit GEMM: its panels
-    are gathered from the input by _pack_b_conv, conv_kernel.pxi; b, rsb and csb are unused).
+    the column panels; all threads share the packing of a shared B~. cb: NULL for a plain
+    product, else the convolution whose product this is (implicit GEMM, conv_kernel.pxi): its A is
+    read in place, and unless cb.matrix its B is the column matrix, whose panels are gathered from
+    the input by _pack_b_conv (b, rsb and csb are then unused).
     """
     cdef Py_ssize_t mrt = _mr(sizeof(floating))
     cdef Py_ssize_t jcb, pcb, icb, irb, jc, pc, ic, jr, ir, ncur, kcur, mcur, mc, npan, q0, q1
@@ -590,7 +591,7 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
             q0, q1 = 0, npan
             if not private_b:  # this thread's share of the panels
                 q0, q1 = tid * npan // nt, (tid + 1) * npan // nt
-            if q1 > q0 and cb == NULL:
+            if q1 > q0 and (cb == NULL or cb.matrix):
                 _pack_b(min(ncur - q0 * NR, (q1 - q0) * NR), kcur,
                         b + pc * rsb + (jc + q0 * NR) * csb, rsb, csb, bpack + q0 * NR * kcur)
             elif q1 > q0:
