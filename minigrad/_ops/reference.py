@@ -219,23 +219,45 @@ def conv2d_winograd(x, weight, padding, output_size, bias=None):
 
 
 def _winograd(x, weight, padding, output_size, bias):
-    (N, C, H, W), Cout = x.shape, weight.shape[0]
-    (pt, pl), (OH, OW) = padding, output_size
-    TH, TW = -(-OH // 2), -(-OW // 2)
-    xp = np.zeros((N, C, 2 * TH + 2, 2 * TW + 2), x.dtype)  # every tile's window, zero-padded
-    h, w = min(H, 2 * TH + 2 - pt), min(W, 2 * TW + 2 - pl)
-    xp[:, :, pt:pt + h, pl:pl + w] = x[:, :, :h, :w]
-    d = np.lib.stride_tricks.sliding_window_view(xp, (4, 4), axis=(2, 3))[:, :, ::2, ::2]
-    bt, g, at = (m.astype(x.dtype) for m in (WINOGRAD_BT, WINOGRAD_G, WINOGRAD_AT))
-    u = g @ weight @ g.T                                       # (Cout, C, 4, 4)
-    v = bt @ d @ bt.T                                          # (N, C, TH, TW, 4, 4)
-    m = np.matmul(u.transpose(2, 3, 0, 1), v.transpose(4, 5, 1, 0, 2, 3).reshape(4, 4, C, -1))
-    m = m.reshape(4, 4, Cout, N, TH, TW).transpose(3, 2, 4, 5, 0, 1)  # (N, Cout, TH, TW, 4, 4)
-    y = (at @ m @ at.T).transpose(0, 1, 2, 4, 3, 5).reshape(N, Cout, 2 * TH, 2 * TW)[:, :, :OH, :OW]
+    (N, C), Cout, (OH, OW) = x.shape[:2], weight.shape[0], output_size
+    g, at = WINOGRAD_G.astype(x.dtype), WINOGRAD_AT.astype(x.dtype)
+    u = _winograd_transform(g, weight.transpose(2, 3, 1, 0))            # U_ξᵀ: (4, 4, C, Cout)
+    v = _winograd_input(x, padding, output_size)                        # V_ξᵀ: (4, 4, TH, TW, N, C)
+    TH, TW = v.shape[2:4]
+    m = np.matmul(v.reshape(4, 4, TH * TW * N, C), u)                   # M_ξᵀ = V_ξᵀ · U_ξᵀ
+    y = _winograd_transform(at, m.reshape(4, 4, TH, TW, N, Cout))       # (2, 2, TH, TW, N, Cout)
+    y = y.transpose(4, 5, 2, 0, 3, 1).reshape(N, Cout, 2 * TH, 2 * TW)[:, :, :OH, :OW]
     y = np.ascontiguousarray(y)
     if bias is not None:
         y += bias[:, None, None]
     return y
+
+
+def _winograd_input(x, padding, output_size):
+    """V = Bᵀ d B (4, 4, TH, TW, N, C) of every 4 x 4 input tile d of x (N, C, H, W): tile (th, tw)
+    starts at row 2·th − top, column 2·tw − left (``padding``), zero outside x; TH x TW tiles cover
+    the output (OH, OW) in 2 x 2 blocks. Pixels first, (N, C) last: every slice of d is a view
+    whose rows of N·C values are contiguous."""
+    (N, C, H, W), (pt, pl), (OH, OW) = x.shape, padding, output_size
+    TH, TW = -(-OH // 2), -(-OW // 2)
+    xp = np.zeros((2 * TH + 2, 2 * TW + 2, N, C), x.dtype)  # every tile's window, zero-padded
+    h, w = min(H, 2 * TH + 2 - pt), min(W, 2 * TW + 2 - pl)
+    xp[pt:pt + h, pl:pl + w] = x[:, :, :h, :w].transpose(2, 3, 0, 1)
+    d = [[xp[i:i + 2 * TH:2, j:j + 2 * TW:2] for j in range(4)] for i in range(4)]  # d[i][j]: views
+    return _winograd_transform(WINOGRAD_BT.astype(x.dtype), d)
+
+
+def _winograd_transform(m, t):
+    """m t mᵀ of every tile t[i][j] (a tile's rows and columns index the first two axes, or two
+    levels of lists): each entry a sum of whole slices of t scaled by m's entries (0, ±1, ±½), not
+    a 4 x 4 product per tile. m has t's dtype."""
+    rest = t[0][0].shape
+    out = np.empty((len(m), len(m)) + rest, t[0][0].dtype)
+    for i in range(len(m)):
+        row = [sum(m[i, j] * t[j][k] for j in range(m.shape[1]) if m[i, j]) for k in range(m.shape[1])]
+        for k in range(len(m)):  # out[i, k] = Σ_j (m t)[i, j] m[k, j]
+            out[i, k] = sum(m[k, j] * row[j] for j in range(m.shape[1]) if m[k, j])
+    return out
 
 
 # ---------------------------------------------------------------- pooling

@@ -155,3 +155,32 @@ def test_twin_transforms_are_the_f23_matrices():
     y = at @ ((G @ g @ G.T) * (bt @ d @ bt.T)) @ at.T
     want = [[np.sum(d[i:i + 3, j:j + 3] * g) for j in range(2)] for i in range(2)]
     np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_twin_helpers_are_the_per_tile_products(dtype):
+    """_winograd_transform(m, t) is m t mᵀ for every tile t[:, :, ...], as an array or nested lists
+    of views, in t's dtype; _winograd_input is Bᵀ d B of every zero-padded 4 x 4 input tile d,
+    tile (th, tw) starting at (2·th − top, 2·tw − left)."""
+    rng = np.random.default_rng(2)
+    t = rng.standard_normal((4, 4, 3, 5)).astype(dtype)
+    for m in (reference.WINOGRAD_BT, reference.WINOGRAD_AT, reference.WINOGRAD_G.T):
+        m = m.astype(dtype)
+        t_m = t[:m.shape[1], :m.shape[1]]
+        want = np.einsum("ij,jk...,lk->il...", m.astype(np.float64), t_m.astype(np.float64), m.astype(np.float64))
+        for arg in (t_m, [list(row) for row in t_m]):
+            got = reference._winograd_transform(m, arg)
+            assert got.dtype == dtype and got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=10 * np.finfo(dtype).eps, atol=10 * np.finfo(dtype).eps)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(dtype)
+    (pt, pl), (OH, OW) = (2, 0), (7, 3)  # padding 2 on top, tiles cut at the bottom and right
+    v = reference._winograd_input(x, (pt, pl), (OH, OW))
+    assert v.dtype == dtype and v.shape == (4, 4, 4, 2, 2, 3)
+    xp = np.zeros((2, 3, 12, 10))
+    xp[:, :, pt:pt + 5, pl:pl + 6] = x
+    bt = reference.WINOGRAD_BT
+    for th in range(4):
+        for tw in range(2):
+            d = xp[:, :, 2 * th:2 * th + 4, 2 * tw:2 * tw + 4]
+            want = np.einsum("ij,ncjk,lk->ilnc", bt, d, bt)
+            np.testing.assert_allclose(v[:, :, th, tw], want, rtol=0, atol=8 * np.finfo(dtype).eps * np.abs(x).max())
