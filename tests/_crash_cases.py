@@ -77,6 +77,8 @@ case(ops, "gemm: out strided", ValueError, r"\bout\b.*contiguous", lambda: _ops.
 case(ops, "gemm: out read-only", ValueError, r"\bout\b.*writeable", lambda: _ops.gemm(f32(2, 3), f32(3, 2), out=readonly(f32(2, 2))))
 case(ops, "gemm: out is a list", ValueError, r"\bout\b", lambda: _ops.gemm(f32(2, 3), f32(3, 2), out=[[0, 0], [0, 0]]))
 case(ops, "gemm: out aliases a", ValueError, r"\bout\b.*overlap", lambda: (lambda a: _ops.gemm(a, f32(3, 3), out=a))(f32(3, 3)))
+case(ops, "gemm: bias shape", ValueError, r"\bbias\b.*\(2,\)", lambda: _ops.gemm(f32(2, 3), f32(3, 2), bias=f32(3)))
+case(ops, "gemm: bias dtype", TypeError, r"\bbias\b.*float32", lambda: _ops.gemm(f32(2, 3), f32(3, 2), bias=f64(2)))
 case(ops, "gemm: out aliases b", ValueError, r"\bout\b.*overlap", lambda: (lambda b: _ops.gemm(f32(3, 3), b.T, out=b))(f32(3, 3)))
 case(ops, "matmul: 1-D", ValueError, r"\(\.\.\., M, K\)", lambda: _ops.matmul(f32(3), f32(3, 2)))
 case(ops, "matmul: batch dims", ValueError, r"batch dims", lambda: _ops.matmul(f32(2, 2, 3), f32(3, 3, 2)))

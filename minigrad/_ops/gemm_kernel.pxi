@@ -39,8 +39,9 @@
 # For small N (few column panels), and in a convolution's products, row-major A is not packed: the
 # micro-kernel reads its rows in place. Edge tiles are zero-padded in the packed buffers (rows of
 # A~, columns of B~), so the micro-kernel always computes the full tile; only the final write to C
-# is trimmed. The first depth block applies beta, later ones accumulate. One OpenMP parallel region
-# per call: threads form a grid over the rows of C and the column panels (_grid) and meet at an
+# is trimmed. The first depth block applies beta, later ones accumulate; after the last, an
+# optional bias row is added to each tile while it is in L1 (F.linear's b). One OpenMP parallel
+# region per call: threads form a grid over the rows of C and the column panels (_grid) and meet at an
 # orphaned `omp barrier` between packing B~ and using it, unless B~ is small (PRIVATE_B_MAX): then
 # each thread packs its own and the region has no barrier. Products below PARALLEL_MIN_FLOPS run on
 # one thread (no region); above, one thread per GRAIN_FLOPS (at least 2, at most set_num_threads and
@@ -543,13 +544,23 @@ cdef void _pack_b(Py_ssize_t ncur, Py_ssize_t kc, const floating* b, Py_ssize_t 
         dst += kc * NR
 
 
+cdef inline void _add_bias(floating* c, Py_ssize_t ldc, Py_ssize_t m, Py_ssize_t n,
+                           const floating* bias) noexcept nogil:
+    """c[i, j] += bias[j] for an m x n tile of C."""
+    cdef Py_ssize_t i, j
+    for i in range(m):
+        for j in range(n):
+            c[i * ldc + j] += bias[j]
+
+
 cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, Py_ssize_t nc,
                        floating alpha, const floating* a, Py_ssize_t rsa, Py_ssize_t csa,
                        const floating* b, Py_ssize_t rsb, Py_ssize_t csb,
                        floating beta, floating* c, Py_ssize_t ldc,
                        floating* bpack, floating* apack, int tid, int nt,
-                       bint private_b, const ConvB* cb) noexcept nogil:
-    """Thread tid's share of C = alpha * A @ B + beta * C; every thread of the team calls this.
+                       bint private_b, const ConvB* cb, const floating* bias=NULL) noexcept nogil:
+    """Thread tid's share of C = alpha * A @ B + beta * C (+ bias[j] in every row, unless NULL);
+    every thread of the team calls this.
 
     kc, nc: depth and column block lengths (nc a multiple of NR). bpack: the B~ buffer, shared
     (the threads pack its panels in turn and meet at barriers) or, with private_b, this thread's
@@ -558,7 +569,9 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
     the column panels; all threads share the packing of a shared B~. cb: NULL for a plain
     product, else the convolution whose product this is (implicit GEMM, conv_kernel.pxi): its A is
     read in place, and unless cb.matrix its B is the column matrix, whose panels are gathered from
-    the input by _pack_b_conv (b, rsb and csb are then unused).
+    the input by _pack_b_conv (b, rsb and csb are then unused). bias (N values): added to each
+    tile of C after its last depth block, while the tile is in L1 (Linear's y = x·Wᵀ + b without
+    a second pass over y).
     """
     cdef Py_ssize_t mrt = _mr(sizeof(floating))
     cdef Py_ssize_t jcb, pcb, icb, irb, jc, pc, ic, jr, ir, ncur, kcur, mcur, mc, npan, q0, q1
@@ -576,6 +589,7 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
     cdef const floating* ap
     cdef floating* cj
     cdef floating beta_k
+    cdef bint last
     rows = _round_up(_ceil_div(M, grid.tm), mrt)
     m0 = min(M, ti * rows) if ti < grid.tm else M  # threads outside the grid idle (but pack B~)
     m1 = min(M, m0 + rows)
@@ -600,6 +614,7 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
             if sync:
                 mg_gemm_barrier()  # B~ complete before anyone reads it
             beta_k = beta if pc == 0 else 1  # later depth blocks accumulate into C
+            last = bias != NULL and pc + kcur == K
             for icb in range(_ceil_div(m1 - m0, mc)):
                 ic = m0 + icb * mc
                 mcur = min(mc, m1 - ic)
@@ -625,15 +640,17 @@ cdef void _gemm_thread(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t kc, 
                             _micro_kernel_narrow(kcur, ap, ap + mrt * kcur if rows > mrt else ap,
                                                  1, mrt, bj, cj + ir * ldc, ldc, rows, nr, alpha,
                                                  beta_k)
-                        continue
-                    for irb in range(direct // mrt):
-                        ir = irb * mrt
-                        _micro_kernel(kcur, a + (ic + ir) * rsa + pc, rsa, 1, bj, cj + ir * ldc,
-                                      ldc, mrt, nr, alpha, beta_k)
-                    for irb in range(_ceil_div(mcur - direct, mrt)):
-                        ir = direct + irb * mrt
-                        _micro_kernel(kcur, apack + (ir - direct) * kcur, 1, mrt, bj,
-                                      cj + ir * ldc, ldc, min(mrt, mcur - ir), nr, alpha, beta_k)
+                    else:
+                        for irb in range(direct // mrt):
+                            ir = irb * mrt
+                            _micro_kernel(kcur, a + (ic + ir) * rsa + pc, rsa, 1, bj, cj + ir * ldc,
+                                          ldc, mrt, nr, alpha, beta_k)
+                        for irb in range(_ceil_div(mcur - direct, mrt)):
+                            ir = direct + irb * mrt
+                            _micro_kernel(kcur, apack + (ir - direct) * kcur, 1, mrt, bj,
+                                          cj + ir * ldc, ldc, min(mrt, mcur - ir), nr, alpha, beta_k)
+                    if last:
+                        _add_bias(cj, ldc, mcur, nr, bias + jc + jr * NR)
             if sync and (pc + kc < K or jc + nc < N):
                 mg_gemm_barrier()  # everyone done with B~ before it is repacked
 
@@ -689,12 +706,13 @@ cdef void _gemm_run(Plan* plan, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, floati
                     const floating* a, Py_ssize_t rsa, Py_ssize_t csa,
                     const floating* b, Py_ssize_t rsb, Py_ssize_t csb,
                     floating beta, floating* c, Py_ssize_t ldc, floating* ws,
-                    const ConvB* cb) noexcept nogil:
+                    const ConvB* cb, const floating* bias=NULL) noexcept nogil:
     """One product on plan.nt threads in one parallel region; ws (plan.wsize elements) holds
-    B~ then one A~ per thread, or (private_b) one (B~, A~) pair per thread. cb: as in _gemm_thread."""
+    B~ then one A~ per thread, or (private_b) one (B~, A~) pair per thread. cb, bias: as in
+    _gemm_thread."""
     if plan.nt == 1:
         _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
-                     ws, ws + plan.bsize, 0, 1, False, cb)
+                     ws, ws + plan.bsize, 0, 1, False, cb, bias)
         return
     with parallel(num_threads=plan.nt):
         # The team may be smaller than asked for (thread limits): split by its real size.
@@ -702,11 +720,11 @@ cdef void _gemm_run(Plan* plan, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, floati
             _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
                          ws + threadid() * (plan.bsize + plan.asize),
                          ws + threadid() * (plan.bsize + plan.asize) + plan.bsize, threadid(),
-                         mg_gemm_team_size(), True, cb)
+                         mg_gemm_team_size(), True, cb, bias)
         else:
             _gemm_thread(M, N, K, plan.kc, plan.nc, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc,
                          ws, ws + plan.bsize + threadid() * plan.asize, threadid(),
-                         mg_gemm_team_size(), False, cb)
+                         mg_gemm_team_size(), False, cb, bias)
 
 
 # ---------------------------------------------------------------- scratch buffers
@@ -779,28 +797,33 @@ cdef inline cnp.ndarray _aligned_elements(cnp.ndarray x):
 
 
 cdef void _gemm_2d(Plan* plan, floating alpha, cnp.ndarray a, cnp.ndarray b, floating beta,
-                   cnp.ndarray c, char* ws) noexcept nogil:
+                   cnp.ndarray c, char* ws, const void* bias) noexcept nogil:
     cdef Py_ssize_t s = sizeof(floating)
     _gemm_run(plan, cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1), cnp.PyArray_DIM(a, 1), alpha,
               <const floating*>cnp.PyArray_DATA(a), cnp.PyArray_STRIDE(a, 0) // s,
               cnp.PyArray_STRIDE(a, 1) // s,
               <const floating*>cnp.PyArray_DATA(b), cnp.PyArray_STRIDE(b, 0) // s,
               cnp.PyArray_STRIDE(b, 1) // s,
-              beta, <floating*>cnp.PyArray_DATA(c), cnp.PyArray_STRIDE(c, 0) // s, <floating*>ws, NULL)
+              beta, <floating*>cnp.PyArray_DATA(c), cnp.PyArray_STRIDE(c, 0) // s, <floating*>ws, NULL,
+              <const floating*>bias)
 
 
-def gemm(cnp.ndarray a, cnp.ndarray b, double alpha=1.0, double beta=0.0, cnp.ndarray out=None):
-    """C = alpha * a @ b + beta * out, in out or in a new array (then beta is ignored).
+def gemm(cnp.ndarray a, cnp.ndarray b, double alpha=1.0, double beta=0.0, cnp.ndarray out=None,
+         cnp.ndarray bias=None):
+    """C = alpha * a @ b + beta * out (+ bias in every row), in out or in a new array (then beta
+    is ignored).
 
     a (M, K), b (K, N): float32 or float64 ndarrays of one dtype, any strides (transposed views,
     slices, read-only). out: writeable C-contiguous (M, N) of that dtype; with beta == 0 it is not
-    read. Validated with clear messages by minigrad._ops.gemm.
+    read. bias: C-contiguous (N,) of that dtype, or None. Validated with clear messages by
+    minigrad._ops.gemm.
     """
     cdef int t = _float_type(a, b, "gemm")
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(a)
     cdef cnp.npy_intp dims[2]
     cdef Plan plan
     cdef Scratch scratch
+    cdef const void* bp = NULL
     if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_NDIM(b) != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"gemm: shapes {(<object>a).shape} and {(<object>b).shape} cannot be multiplied")
     dims[0], dims[1] = a.shape[0], b.shape[1]
@@ -811,6 +834,11 @@ def gemm(cnp.ndarray a, cnp.ndarray b, double alpha=1.0, double beta=0.0, cnp.nd
             or out.shape[0] != dims[0] or out.shape[1] != dims[1]:
         raise ValueError(f"gemm: out must be a writeable C-contiguous {a.dtype} array of shape "
                          f"({dims[0]}, {dims[1]})")
+    if bias is not None:
+        if not cnp.PyArray_ISCARRAY_RO(bias) or cnp.PyArray_TYPE(bias) != t or cnp.PyArray_NDIM(bias) != 1 \
+                or bias.shape[0] != dims[1]:
+            raise ValueError(f"gemm: bias must be a C-contiguous {a.dtype} array of shape ({dims[1]},)")
+        bp = cnp.PyArray_DATA(bias)
     if dims[0] == 0 or dims[1] == 0:
         return out
     if a.shape[1] == 0:
@@ -818,6 +846,8 @@ def gemm(cnp.ndarray a, cnp.ndarray b, double alpha=1.0, double beta=0.0, cnp.nd
             out[...] = 0
         else:
             out *= beta
+        if bias is not None:
+            out += bias
         return out
     a = _aligned_elements(a)
     b = _aligned_elements(b)
@@ -825,9 +855,9 @@ def gemm(cnp.ndarray a, cnp.ndarray b, double alpha=1.0, double beta=0.0, cnp.nd
     scratch = _scratch_take(s * plan.wsize)
     with nogil:
         if t == cnp.NPY_FLOAT32:
-            _gemm_2d[float](&plan, <float>alpha, a, b, <float>beta, out, scratch.data)
+            _gemm_2d[float](&plan, <float>alpha, a, b, <float>beta, out, scratch.data, bp)
         else:
-            _gemm_2d[double](&plan, alpha, a, b, beta, out, scratch.data)
+            _gemm_2d[double](&plan, alpha, a, b, beta, out, scratch.data, bp)
     _scratch_give(scratch)
     return out
 

@@ -86,16 +86,19 @@ def tanh_backward(grad_out, y):
 
 # ---------------------------------------------------------------- GEMM
 
-def gemm(a, b, alpha=1.0, beta=0.0, out=None):
-    """C = α·A·B + β·C for 2-D A (M, K), B (K, N); transposed operands are passed as views (A.T)."""
+def gemm(a, b, alpha=1.0, beta=0.0, out=None, bias=None):
+    """C = α·A·B + β·C (+ bias[j] in column j of every row) for 2-D A (M, K), B (K, N), bias (N,);
+    transposed operands are passed as views (A.T)."""
     c = alpha * (a @ b)
     if out is None:
-        return c.astype(a.dtype, copy=False)
-    if beta == 0:
+        out = c.astype(a.dtype, copy=False)
+    elif beta == 0:
         out[...] = c  # BLAS semantics: with β = 0, C is not read (it may hold NaN garbage)
-        return out
-    out *= beta
-    out += c
+    else:
+        out *= beta
+        out += c
+    if bias is not None:
+        out += bias
     return out
 
 

@@ -190,8 +190,8 @@ dims = st.sampled_from([0, 1, 2, 3, 5, 8, 13, 17, 33])
 @given(seed=st.integers(0, 2**32 - 1), dtype=dtypes, nthreads=threads, kind=extremes,
        M=dims, K=dims, N=dims, how_a=layouts, how_b=layouts, use_out=st.booleans(),
        alpha=st.sampled_from([1.0, -0.5, 2.0]), beta=st.sampled_from([0.0, 1.0, -2.0]),
-       isa=st.sampled_from(ops.available_isas("gemm")))
-def test_gemm(seed, dtype, nthreads, kind, M, K, N, how_a, how_b, use_out, alpha, beta, isa):
+       use_bias=st.booleans(), isa=st.sampled_from(ops.available_isas("gemm")))
+def test_gemm(seed, dtype, nthreads, kind, M, K, N, how_a, how_b, use_out, alpha, beta, use_bias, isa):
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
     with ops.use_isa(isa):
@@ -200,12 +200,15 @@ def test_gemm(seed, dtype, nthreads, kind, M, K, N, how_a, how_b, use_out, alpha
         c0 = values(rng, (M, N), dtype, "normal")
         if beta == 0:
             c0[...] = np.nan  # with β = 0, out must not be read (BLAS semantics)
-        prepare = (lambda: (a, b, alpha, beta, c0.copy())) if use_out else (lambda: (a, b, alpha, beta))
+        bias = values(rng, (N,), dtype, "normal") if use_bias else None
+        prepare = lambda: (a, b, alpha, beta, c0.copy() if use_out else None, bias)  # noqa: E731
         (c, _), (c_ref, _) = both("gemm", prepare=prepare)
     scale = np.abs(alpha) * (np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64)))
     if use_out and beta != 0:
         scale = scale + abs(beta) * np.abs(c0)
-    assert_matches(c, c_ref, sum_bound(dtype, K + 1, scale))
+    if use_bias:
+        scale = scale + np.abs(bias)
+    assert_matches(c, c_ref, sum_bound(dtype, K + 2, scale))
 
 
 @fuzz

@@ -27,14 +27,16 @@ def rand(rng, shape, dtype):
     return rng.standard_normal(shape).astype(dtype)
 
 
-def assert_gemm_close(c, a, b, alpha=1.0, beta=0.0, c0=None):
-    """c == alpha·a@b + beta·c0 within the K-relative bound (reference in float64)."""
+def assert_gemm_close(c, a, b, alpha=1.0, beta=0.0, c0=None, bias=None):
+    """c == alpha·a@b + beta·c0 (+ bias in every row) within the K-relative bound (reference in
+    float64)."""
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     out64 = None if c0 is None else c0.astype(np.float64)
-    want = reference.gemm(a64, b64, alpha, beta, out64)
+    want = reference.gemm(a64, b64, alpha, beta, out64, None if bias is None else bias.astype(np.float64))
     k = max(a.shape[-1], 1)
     bound = 2 * k * np.finfo(c.dtype).eps * (abs(alpha) * (np.abs(a64) @ np.abs(b64))
-                                             + (0 if c0 is None or beta == 0 else abs(beta * c0)))
+                                             + (0 if c0 is None or beta == 0 else abs(beta * c0))
+                                             + (0 if bias is None else np.abs(bias)))
     err = np.abs(c.astype(np.float64) - want)
     assert np.all(err <= bound + np.finfo(c.dtype).tiny), f"max excess {np.max(err - bound)}"
 
@@ -163,6 +165,35 @@ def test_alpha_beta_out(isa, dtype):
         assert_gemm_close(out, a, b, -1.0)
         # without out, beta is ignored
         assert_gemm_close(ops.gemm(a, b, alpha=3.0, beta=7.0), a, b, 3.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bias_is_added_to_every_tile(isa, threads, dtype):
+    """gemm(a, b, bias=b0) adds b0 to each row as the tiles are written (F.linear's bias): the
+    same bits as adding it afterwards, on narrow, middle and full last column panels, one or
+    several depth blocks (K > kc) and column blocks (N > nc), one row, A packed or read in place,
+    with beta != 0 and out, a read-only bias and K = 0 (then C = beta·out + bias)."""
+    kc = _isa_module(isa).blocking()["kc"] * 4 // np.dtype(dtype).itemsize
+    rng = np.random.default_rng(17)
+    for M, K, N in ((1, 8, 8), (4, 8, 8), (7, 33, 45), (13, 17, 40), (64, 784, 100), (5, kc + 3, 150),
+                    (3, 5, 4200), (100, 100, 10), (31, 130, 257)):
+        a, b, b0 = rand(rng, (M, K), dtype), rand(rng, (N, K), dtype).T, rand(rng, N, dtype)
+        b0.flags.writeable = False
+        for x in (a, np.ascontiguousarray(a.T).T):
+            got = ops.gemm(x, b, bias=b0)
+            assert got.dtype == dtype and np.array_equal(got, ops.gemm(x, b) + b0)
+            assert_gemm_close(got, x, b, bias=b0)
+        c0 = rand(rng, (M, N), dtype)
+        out = c0.copy()
+        assert ops.gemm(a, b, alpha=-0.5, beta=2.0, out=out, bias=b0) is out
+        assert np.array_equal(out, ops.gemm(a, b, alpha=-0.5, beta=2.0, out=c0.copy()) + b0)
+    c0 = rand(rng, (3, 4), dtype)
+    out = c0.copy()
+    b0 = rand(rng, 4, dtype)
+    ops.gemm(np.ones((3, 0), dtype), np.ones((0, 4), dtype), beta=0.5, out=out, bias=b0)
+    np.testing.assert_array_equal(out, 0.5 * c0 + b0)
+    np.testing.assert_array_equal(ops.gemm(np.ones((3, 0), dtype), np.ones((0, 4), dtype), bias=b0),
+                                  np.broadcast_to(b0, (3, 4)))
 
 
 def test_out_that_overlaps_or_does_not_fit_is_refused():
@@ -322,6 +353,15 @@ def test_validation_errors():
     read_only.flags.writeable = False
     with pytest.raises(ValueError, match="out"):
         ops.gemm(a32, b32, out=read_only)
+    with pytest.raises(TypeError, match="bias: expected dtype float32"):
+        ops.gemm(a32, b32, bias=np.ones(5))
+    with pytest.raises(ValueError, match=r"bias: expected shape \(5,\)"):
+        ops.gemm(a32, b32, bias=np.ones(4, np.float32))
+    with pytest.raises(TypeError, match="bias: expected a numpy.ndarray"):
+        ops.gemm(a32, b32, bias=[1.0] * 5)
+    out = np.empty((3, 5), np.float32)
+    with pytest.raises(ValueError, match="out: must not overlap bias"):
+        ops.gemm(a32, b32, out=out, bias=out[0])
     with pytest.raises(TypeError):
         ops.matmul(a32[None], b32.astype(np.float64))
     with pytest.raises(ValueError, match="cannot be multiplied"):
