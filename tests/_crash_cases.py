@@ -146,6 +146,14 @@ case(ops, "conv2d_winograd: weight channels", ValueError, r"\bweight\b.*input ch
 case(ops, "conv2d_winograd: padding -1", ValueError, r"\bpadding\b", lambda: _wino(f32(1, 1, 4, 4), f32(1, 1, 3, 3), -1))
 case(ops, "conv2d_winograd: bias shape", ValueError, r"\bbias\b.*\(2,\)", lambda: _wino(f32(1, 1, 4, 4), f32(2, 1, 3, 3), 0, f32(3)))
 case(ops, "conv2d_winograd: input smaller than the kernel", ValueError, r"conv2d_winograd: .*smaller than the dilated kernel", lambda: _wino(f32(1, 1, 2, 2), f32(1, 1, 3, 3)))
+_winow = _ops.conv2d_winograd_backward_weight
+case(ops, "conv2d_winograd_backward_weight: 3-D x", ValueError, r"\bx\b.*4-D", lambda: _winow(f32(1, 1, 2, 2), f32(1, 4, 4)))
+case(ops, "conv2d_winograd_backward_weight: grad_out shape", ValueError, r"grad_out.*shape", lambda: _winow(f32(1, 1, 3, 3), f32(1, 1, 4, 4)))
+case(ops, "conv2d_winograd_backward_weight: grad_out 2-D", ValueError, r"grad_out.*shape", lambda: _winow(f32(2, 2), f32(1, 1, 4, 4)))
+case(ops, "conv2d_winograd_backward_weight: grad_out dtype", TypeError, r"grad_out.*float32", lambda: _winow(f64(1, 1, 2, 2), f32(1, 1, 4, 4)))
+case(ops, "conv2d_winograd_backward_weight: padding -1", ValueError, r"\bpadding\b", lambda: _winow(f32(1, 1, 2, 2), f32(1, 1, 4, 4), -1))
+case(ops, "conv2d_winograd_backward_weight: grad_bias int", TypeError, r"\bgrad_bias\b", lambda: _winow(f32(1, 1, 2, 2), f32(1, 1, 4, 4), 0, 1))
+case(ops, "conv2d_winograd_backward_weight: input smaller than the kernel", ValueError, r"conv2d_winograd_backward_weight: .*smaller than the dilated kernel", lambda: _winow(f32(1, 1, 1, 1), f32(1, 1, 2, 2)))
 _convx = _ops.conv2d_backward_input
 case(ops, "conv2d_backward_input: grad_out shape", ValueError, r"grad_out.*shape", lambda: _convx(f32(1, 1, 3, 3), f32(1, 1, 3, 3), (1, 1, 4, 4)))
 case(ops, "conv2d_backward_input: grad_out dtype", TypeError, r"grad_out.*float32", lambda: _convx(f64(1, 1, 2, 2), f32(1, 1, 3, 3), (1, 1, 4, 4)))

@@ -338,6 +338,22 @@ def conv2d_winograd(x, weight, padding=0, bias=None):
     return x, weight, p, o, bias
 
 
+def conv2d_winograd_backward_weight(grad_out, x, padding=0, grad_bias=False):
+    """conv2d_backward_weight(grad_out, x, (Cout, C, 3, 3), 1, padding, 1, 1, grad_bias) by Winograd
+    F(2×2, 3×3): ∂W (Cout, C, 3, 3) of conv2d_winograd(x, W, padding) for the upstream gradient
+    grad_out (N, Cout, OH, OW); with ``grad_bias`` the pair (∂W, ∂b)."""
+    if not isinstance(grad_bias, (bool, np.bool_)):
+        raise TypeError(f"grad_bias: expected a bool, got {grad_bias!r}")
+    x = _check_conv_input(x)
+    k, s, p, d, o = _conv_geometry(("conv2d_winograd_backward_weight", "x", "the 3 x 3 kernel"), x.shape, 3, 1,
+                                   padding, 1)
+    grad_out = check_dtype("grad_out", grad_out, "x", x.dtype)
+    if grad_out.ndim != 4 or grad_out.shape != (x.shape[0], grad_out.shape[1]) + o:
+        raise ValueError(f"grad_out: expected shape (N, Cout, OH, OW) = {(x.shape[0], 'Cout') + o}, got "
+                         f"{grad_out.shape}")
+    return grad_out, x, p, o, bool(grad_bias)
+
+
 def conv2d_backward_weight(grad_out, x, weight_shape, stride=1, padding=0, dilation=1, groups=1,
                            grad_bias=False):
     """∂W (weight_shape) of conv2d_forward(x, W, ...) for the upstream gradient grad_out

@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "sigmoid_forward",
            "sigmoid_backward", "tanh_forward", "tanh_backward", "gemm", "matmul",
            "im2col", "col2im", "conv2d_forward", "conv2d_backward_weight", "conv2d_backward_input",
-           "conv2d_winograd",
+           "conv2d_winograd", "conv2d_winograd_backward_weight",
            "max_pool2d_forward", "max_pool2d_backward",
            "avg_pool2d_forward", "avg_pool2d_backward",
            "batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward",
@@ -261,6 +261,36 @@ def _winograd_transform(m, t):
         for k in range(len(m)):  # out[i, k] = Σ_j (m t)[i, j] m[k, j]
             out[i, k] = sum(m[k, j] * row[j] for j in range(m.shape[1]) if m[k, j])
     return out
+
+
+def conv2d_winograd_backward_weight(grad_out, x, padding, output_size, grad_bias=False):
+    """conv2d_backward_weight of grad_out G (N, Cout, OH, OW) and x (N, C, H, W) for a 3 x 3
+    weight at stride 1, dilation 1, one group, by Winograd F(2×2, 3×3), the adjoint of
+    conv2d_winograd with respect to U: Ĝ = A ∂y Aᵀ per 2 x 2 tile of G (4 x 4; zero where the
+    tile is cut at the edge), ∂U_ξ = Σ_tiles Ĝ_ξ · V_ξ (Cout x tiles by tiles x C) for each of
+    the 16 positions ξ, ∂W = Gᵀ ∂U G per (o, c). With grad_bias also ∂b = Σ G over N, OH, OW.
+    Redone by conv2d_backward_weight when ∂W or ∂b is inf or NaN."""
+    Cout, C = grad_out.shape[1], x.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        gw = _winograd_backward_weight(grad_out, x, padding, output_size)
+        gb = grad_out.sum(axis=(0, 2, 3))
+    if not (np.isfinite(gw).all() and np.isfinite(gb).all()):
+        return conv2d_backward_weight(grad_out, x, (Cout, C, 3, 3), (1, 1), padding, (1, 1), output_size, 1,
+                                      grad_bias)
+    return (gw, gb) if grad_bias else gw
+
+
+def _winograd_backward_weight(grad_out, x, padding, output_size):
+    (N, Cout, OH, OW), C = grad_out.shape, x.shape[1]
+    g, at = WINOGRAD_G.astype(x.dtype), WINOGRAD_AT.astype(x.dtype)
+    v = _winograd_input(x, padding, output_size)                        # V_ξᵀ: (4, 4, TH, TW, N, C)
+    TH, TW = v.shape[2:4]
+    gp = np.zeros((2 * TH, 2 * TW, N, Cout), grad_out.dtype)           # the cut tiles' missing outputs: 0
+    gp[:OH, :OW] = grad_out.transpose(2, 3, 0, 1)
+    dy = [[gp[i::2, j::2] for j in range(2)] for i in range(2)]        # ∂y[i][j] of every tile: views
+    gh = _winograd_transform(at.T, dy)                                  # A ∂y Aᵀ: (4, 4, TH, TW, N, Cout)
+    du = np.matmul(gh.reshape(4, 4, -1, Cout).transpose(0, 1, 3, 2), v.reshape(4, 4, -1, C))  # ∂U_ξ
+    return np.ascontiguousarray(_winograd_transform(g.T, du).transpose(2, 3, 0, 1))  # Gᵀ ∂U G
 
 
 # ---------------------------------------------------------------- pooling

@@ -78,6 +78,7 @@ KERNELS = {k.name: k for k in [
     Kernel("conv2d_backward_input", "gemm"),
     # Winograd F(2×2, 3×3) (winograd_kernel.pxi): within its own bound of the twin (tests/_ops/test_conv.py)
     Kernel("conv2d_winograd", "gemm", ulps=None),
+    Kernel("conv2d_winograd_backward_weight", "gemm", ulps=None),
     Kernel("max_pool2d_forward", "pooling"),
     Kernel("max_pool2d_backward", "pooling"),
     Kernel("avg_pool2d_forward", "pooling"),

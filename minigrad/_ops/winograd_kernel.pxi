@@ -357,6 +357,26 @@ cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
             bad[tid] |= _wino_output(job, m, seg, ns, nb, y, g)
 
 
+cdef int _wino_blocks(WinoJob* job, Py_ssize_t itemsize) noexcept nogil:
+    """Fills in job's tiles per block T, V's and M's strides, PW and S from its geometry; returns
+    the threads. T: V and M (16·(C + Cout)·T values; ∂W's Ĝ is M's size) in WINO_BLOCK_BYTES, a
+    multiple of NR (the GEMM's column panels), then evened out so the threads get equal numbers of
+    blocks."""
+    cdef Py_ssize_t T, nblocks
+    cdef int nt
+    T = max(<Py_ssize_t>NR, WINO_BLOCK_BYTES // (16 * (job.C + job.Cout) * itemsize) // NR * NR)
+    T = min(T, job.ntiles)
+    nt = threads_capped(32.0 * job.Cout * job.C * job.ntiles, PARALLEL_MIN_FLOPS, GRAIN_FLOPS,
+                        num_threads())
+    nblocks = _round_up(_ceil_div(job.ntiles, T), nt)
+    T = _ceil_div(job.ntiles, nblocks)
+    job.T = T
+    job.vs, job.ms = job.C * T + WINO_SKEW, job.Cout * T + WINO_SKEW
+    job.PW = 2 * job.TW + 2
+    job.S = min(job.N, T // job.TT + 2)
+    return <int>min(<Py_ssize_t>nt, _ceil_div(job.ntiles, T))
+
+
 def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp.ndarray bias=None):
     """y (N, Cout, OH, OW) = conv2d_forward(x, weight, 1, padding, 1, output_size, 1, bias) for a
     3 x 3 weight (Cout, C, 3, 3), by Winograd F(2×2, 3×3) (module comment); redone by
@@ -366,7 +386,7 @@ def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp
     cdef WinoJob job
     cdef Plan plan
     cdef Scratch scratch
-    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), T, per, usize, nblocks
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), T, per, usize
     cdef int nt
     cdef cnp.ndarray bad, y
     job.N, job.C, job.H, job.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
@@ -380,19 +400,8 @@ def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp
     if job.ntiles == 0 or job.Cout == 0 or job.C == 0:
         return conv2d_forward(x, weight, (1, 1), padding, (1, 1), output_size, 1, bias)
     y = np.empty((job.N, job.Cout, job.OH, job.OW), dtype=x.dtype)
-    # Tiles per block: V and M (16·(C + Cout)·T values) in WINO_BLOCK_BYTES, a multiple of NR
-    # (the GEMM's column panels), then evened out so the threads get equal numbers of blocks.
-    T = max(<Py_ssize_t>NR, WINO_BLOCK_BYTES // (16 * (job.C + job.Cout) * s) // NR * NR)
-    T = min(T, job.ntiles)
-    nt = threads_capped(32.0 * job.Cout * job.C * job.ntiles, PARALLEL_MIN_FLOPS, GRAIN_FLOPS,
-                        num_threads())
-    nblocks = _round_up(_ceil_div(job.ntiles, T), nt)
-    T = _ceil_div(job.ntiles, nblocks)
-    nt = <int>min(<Py_ssize_t>nt, _ceil_div(job.ntiles, T))
-    job.T = T
-    job.vs, job.ms = job.C * T + WINO_SKEW, job.Cout * T + WINO_SKEW
-    job.PW = 2 * job.TW + 2
-    job.S = min(job.N, T // job.TT + 2)
+    nt = _wino_blocks(&job, s)
+    T = job.T
     plan = _plan(job.Cout, T, job.C, s, 1)
     usize = _round_up(16 * job.Cout * job.C, ALIGN)
     per = s * (_round_up(16 * job.vs, ALIGN) + _round_up(16 * job.ms, ALIGN) + plan.bsize
@@ -418,3 +427,256 @@ def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp
     if bad.any():  # an output is inf or NaN
         return conv2d_forward(x, weight, (1, 1), padding, (1, 1), output_size, 1, bias)
     return y
+
+
+# ∂W of the same convolution by Winograd F(2×2, 3×3) (spec: reference.conv2d_winograd_backward_weight),
+# the adjoint of the forward with respect to U: y tile = Aᵀ(U ⊙ V)A gives, per tile and ξ,
+# ∂U_ξ += (A ∂y Aᵀ)[ξ]·V_ξ, so with Ĝ_ξ = (A ∂y Aᵀ)[ξ] as Cout x tiles the 16 products
+# ∂U_ξ (Cout x C) += Ĝ_ξ · V_ξᵀ (2.25x fewer multiplications than the direct ∂W), and
+# ∂W[o, c] = Gᵀ ∂U[o, c] G. The blocks of tiles are the forward's; each thread adds its blocks
+# into its own ∂U (16·Cout·C), the threads' ∂U are summed at the end. ∂b = Σ ∂y is Σ Ĝ_5 (the
+# middle entry (A ∂y Aᵀ)[1, 1] is the sum of the tile's 4 gradients). A non-finite ∂W or ∂b is
+# redone by the implicit GEMM (conv2d_backward_weight), as the forward does.
+
+cdef extern from *:
+    """
+    /* SPLIT: e[k] = src[2k], o[k] = src[2k + 1] (0 where 2k + 1 >= len) for k < n, len in
+       {2n - 1, 2n}: a row of ∂y under n output tiles, deinterleaved (AVX-512: masked loads, two
+       permutations, masked stores; elsewhere a loop per value).
+       GRAD: m[ξ·ms + k] = (A ∂y Aᵀ)[ξ] for tile k's 2 x 2 gradient ∂y[i][j] = g[(2i + j)·ld + k];
+       A ∂y's rows: ∂y0, ∂y0 + ∂y1, ∂y0 − ∂y1, −∂y1 (rows ∂yi of ∂y), each row (p, q) times Aᵀ:
+       p, p + q, p − q, −q. */
+    /* row r of A ∂y (P, Q: its two values from the tile's a = ∂y00, b = ∂y01, c = ∂y10,
+       d = ∂y11), times Aᵀ: Ĝ_4r .. Ĝ_4r+3 (a row per loop: 16 stores in one loop stayed scalar) */
+    #define MG_WINO_GRAD_ROW(T, r, P, Q)                                                          \\
+        for (k = 0; k < R; k++) {                                                                \\
+            T a = g[k], b = g[ld + k], c = g[2 * ld + k], d = g[3 * ld + k];                     \\
+            T p = P, q = Q;                                                                      \\
+            m[(4 * r) * ms + k] = p;                                                             \\
+            m[(4 * r + 1) * ms + k] = p + q;                                                     \\
+            m[(4 * r + 2) * ms + k] = p - q;                                                     \\
+            m[(4 * r + 3) * ms + k] = -q;                                                        \\
+            (void)a; (void)b; (void)c; (void)d;                                                  \\
+        }
+    #define MG_WINO_GRAD(GRAD, T)                                                                \\
+    static MG_WINO_NOINLINE void GRAD(const T *restrict g, Py_ssize_t ld, Py_ssize_t R,          \\
+                                      T *restrict m, Py_ssize_t ms) {                            \\
+        Py_ssize_t k;                                                                            \\
+        MG_WINO_GRAD_ROW(T, 0, a, b)                                                             \\
+        MG_WINO_GRAD_ROW(T, 1, a + c, b + d)                                                     \\
+        MG_WINO_GRAD_ROW(T, 2, a - c, b - d)                                                     \\
+        MG_WINO_GRAD_ROW(T, 3, -c, -d)                                                           \\
+    }
+    MG_WINO_GRAD(mg_wino_grad_f, float)
+    MG_WINO_GRAD(mg_wino_grad_d, double)
+    #if defined(__AVX512F__)
+    static MG_WINO_NOINLINE void mg_wino_split_f(const float *src, Py_ssize_t len, float *e,
+                                                 float *o, Py_ssize_t n) {
+        const __m512i ev = _mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8,
+                                                               7, 6, 5, 4, 3, 2, 1, 0), 1);
+        const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+        Py_ssize_t k0;
+        for (k0 = 0; k0 < n; k0 += 16) {
+            int m = n - k0 < 16 ? (int)(n - k0) : 16;
+            int L = len - 2 * k0 < 2 * m ? (int)(len - 2 * k0) : 2 * m;  /* values read */
+            __mmask16 mt = (__mmask16)(m >= 16 ? 0xFFFFu : (1u << m) - 1);
+            __m512 a = _mm512_maskz_loadu_ps((__mmask16)(L >= 16 ? 0xFFFFu : (1u << L) - 1), src + 2 * k0);
+            __m512 b = _mm512_maskz_loadu_ps((__mmask16)(L >= 32 ? 0xFFFFu : L > 16 ? (1u << (L - 16)) - 1 : 0),
+                                             src + 2 * k0 + 16);
+            _mm512_mask_storeu_ps(e + k0, mt, _mm512_permutex2var_ps(a, ev, b));
+            _mm512_mask_storeu_ps(o + k0, mt, _mm512_permutex2var_ps(a, od, b));
+        }
+    }
+    static MG_WINO_NOINLINE void mg_wino_split_d(const double *src, Py_ssize_t len, double *e,
+                                                 double *o, Py_ssize_t n) {
+        const __m512i ev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+        const __m512i od = _mm512_add_epi64(ev, _mm512_set1_epi64(1));
+        Py_ssize_t k0;
+        for (k0 = 0; k0 < n; k0 += 8) {
+            int m = n - k0 < 8 ? (int)(n - k0) : 8;
+            int L = len - 2 * k0 < 2 * m ? (int)(len - 2 * k0) : 2 * m;
+            __mmask8 mt = (__mmask8)(m >= 8 ? 0xFFu : (1u << m) - 1);
+            __m512d a = _mm512_maskz_loadu_pd((__mmask8)(L >= 8 ? 0xFFu : (1u << L) - 1), src + 2 * k0);
+            __m512d b = _mm512_maskz_loadu_pd((__mmask8)(L >= 16 ? 0xFFu : L > 8 ? (1u << (L - 8)) - 1 : 0),
+                                              src + 2 * k0 + 8);
+            _mm512_mask_storeu_pd(e + k0, mt, _mm512_permutex2var_pd(a, ev, b));
+            _mm512_mask_storeu_pd(o + k0, mt, _mm512_permutex2var_pd(a, od, b));
+        }
+    }
+    #else
+    #define MG_WINO_SPLIT(SPLIT, T)                                                              \\
+    static void SPLIT(const T *src, Py_ssize_t len, T *e, T *o, Py_ssize_t n) {                  \\
+        Py_ssize_t k;                                                                            \\
+        for (k = 0; k < n; k++) {                                                                \\
+            e[k] = src[2 * k];                                                                   \\
+            o[k] = 2 * k + 1 < len ? src[2 * k + 1] : 0;                                         \\
+        }                                                                                        \\
+    }
+    MG_WINO_SPLIT(mg_wino_split_f, float)
+    MG_WINO_SPLIT(mg_wino_split_d, double)
+    #endif
+    """
+    void mg_wino_grad_f(const float* g, Py_ssize_t ld, Py_ssize_t R, float* m, Py_ssize_t ms) noexcept nogil
+    void mg_wino_grad_d(const double* g, Py_ssize_t ld, Py_ssize_t R, double* m, Py_ssize_t ms) noexcept nogil
+    void mg_wino_split_f(const float* src, Py_ssize_t len, float* e, float* o, Py_ssize_t n) noexcept nogil
+    void mg_wino_split_d(const double* src, Py_ssize_t len, double* e, double* o, Py_ssize_t n) noexcept nogil
+
+
+cdef void _wino_grad_input(const WinoJob* job, const floating* dy, const WinoSeg* seg, Py_ssize_t ns,
+                           Py_ssize_t nb, floating* m, floating* g, double* db) noexcept nogil:
+    """Ĝ[ξ, o, j] = (A ∂y Aᵀ)[ξ] for the block's tile j and output channel o (Ĝ_ξ at ξ·job.ms):
+    per output channel, the tiles' 2 x 2 gradients split out of ∂y's rows into g (4 x T, zero
+    where a tile is cut), then transformed together (mg_wino_grad); db[o] (unless NULL) += Σ Ĝ_5."""
+    cdef Py_ssize_t T = job.T, Cout = job.Cout, OW = job.OW, o, s, i, th, a, e, j
+    cdef const floating* src
+    for o in range(Cout):
+        j = 0
+        for s in range(ns):
+            for th in range(seg[s].th0, seg[s].th1 + 1):
+                a = seg[s].tw0 if th == seg[s].th0 else 0
+                e = seg[s].tw1 + 1 if th == seg[s].th1 else job.TW
+                for i in range(2):
+                    if 2 * th + i < job.OH:
+                        src = dy + ((seg[s].n * Cout + o) * job.OH + 2 * th + i) * OW + 2 * a
+                        if floating is float:
+                            mg_wino_split_f(src, min(2 * (e - a), OW - 2 * a), g + 2 * i * T + j,
+                                            g + (2 * i + 1) * T + j, e - a)
+                        else:
+                            mg_wino_split_d(src, min(2 * (e - a), OW - 2 * a), g + 2 * i * T + j,
+                                            g + (2 * i + 1) * T + j, e - a)
+                    else:  # the bottom row of a cut tile
+                        memset(g + 2 * i * T + j, 0, (e - a) * sizeof(floating))
+                        memset(g + (2 * i + 1) * T + j, 0, (e - a) * sizeof(floating))
+                j += e - a
+        if floating is float:
+            mg_wino_grad_f(g, T, nb, m + o * T, job.ms)
+        else:
+            mg_wino_grad_d(g, T, nb, m + o * T, job.ms)
+        if db != NULL:
+            db[o] += _row_sum(m + 5 * job.ms + o * T, nb)
+
+
+cdef void _wino_wgrad_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
+                          const floating* dy, char* ws, Py_ssize_t per, double* db) noexcept nogil:
+    """All blocks of tiles, whole blocks per thread, each thread adding into its own ∂U (ws: per
+    bytes each: ∂U (zeroed), V, Ĝ, B~, A~, the padded input rows, g, the segments); db: Cout
+    partial sums of ∂b per thread, or NULL."""
+    cdef Py_ssize_t T = job.T, C = job.C, Cout = job.Cout, nblocks = _ceil_div(job.ntiles, T)
+    cdef Py_ssize_t blk, t0, nb, xi, ns
+    cdef floating* du
+    cdef floating* v
+    cdef floating* m
+    cdef floating* bp
+    cdef floating* ap
+    cdef floating* p
+    cdef floating* g
+    cdef WinoSeg* seg
+    cdef int tid, team
+    with parallel(num_threads=nt):
+        tid = threadid()
+        team = mg_gemm_team_size()  # may be smaller than asked for
+        du = <floating*>(ws + tid * per)
+        v = du + _round_up(16 * Cout * C, ALIGN)
+        m = v + _round_up(16 * job.vs, ALIGN)
+        bp = m + _round_up(16 * job.ms, ALIGN)
+        ap = bp + plan.bsize
+        p = ap + plan.asize
+        g = p + _round_up(_wino_rows(job) * job.PW, ALIGN)
+        seg = <WinoSeg*>(g + _round_up(16 * T, ALIGN))
+        for blk in range(tid * nblocks // team, (tid + 1) * nblocks // team):
+            t0 = blk * T
+            nb = min(T, job.ntiles - t0)
+            ns = _wino_segments(job, t0, nb, seg)
+            _wino_input(job, x, seg, ns, nb, v, p, g)
+            _wino_grad_input(job, dy, seg, ns, nb, m, g, NULL if db == NULL else db + tid * Cout)
+            for xi in range(16):
+                _gemm_thread(Cout, C, nb, plan.kc, plan.nc, 1, m + xi * job.ms, T, 1,
+                             v + xi * job.vs, 1, T, 1, du + xi * Cout * C, C, bp, ap, 0, 1, False, NULL)
+
+
+cdef void _wino_weights_adjoint(floating* du, floating* gw, Py_ssize_t Cout, Py_ssize_t C,
+                                int nt, Py_ssize_t stride) noexcept nogil:
+    """∂U = the nt threads' ∂U (stride elements apart) summed in a fixed order, into the first;
+    then ∂W[o, c] = Gᵀ ∂U[o, c] G (3 x 3 from 4 x 4; ∂U_ξ at ξ·Cout·C): the 3 rows of Gᵀ r for
+    the 4 rows r are r0 + (r1 + r2)/2, (r1 − r2)/2, (r1 + r2)/2 + r3, and the same on columns."""
+    cdef Py_ssize_t o, c, i, j, plane = Cout * C
+    cdef int tid
+    for tid in range(1, nt):
+        for i in range(16 * plane):
+            du[i] += du[tid * stride + i]
+    cdef floating t[3][4]
+    cdef floating r[4]
+    cdef floating* w
+    for o in range(Cout):
+        for c in range(C):
+            for j in range(4):  # t = Gᵀ ∂U, column by column
+                for i in range(4):
+                    r[i] = du[(4 * i + j) * plane + o * C + c]
+                t[0][j] = r[0] + (r[1] + r[2]) * <floating>0.5
+                t[1][j] = (r[1] - r[2]) * <floating>0.5
+                t[2][j] = (r[1] + r[2]) * <floating>0.5 + r[3]
+            w = gw + (o * C + c) * 9
+            for i in range(3):  # row i of t G
+                w[3 * i] = t[i][0] + (t[i][1] + t[i][2]) * <floating>0.5
+                w[3 * i + 1] = (t[i][1] - t[i][2]) * <floating>0.5
+                w[3 * i + 2] = (t[i][1] + t[i][2]) * <floating>0.5 + t[i][3]
+
+
+def conv2d_winograd_backward_weight(cnp.ndarray grad_out, cnp.ndarray x, padding, output_size,
+                                    bint grad_bias=False):
+    """∂W (Cout, C, 3, 3) = conv2d_backward_weight(grad_out, x, (Cout, C, 3, 3), 1, padding, 1,
+    output_size, 1) by Winograd F(2×2, 3×3) (the comment above _wino_grad_input's helpers); with
+    grad_bias the pair (∂W, ∂b). Redone by conv2d_backward_weight when ∂W or ∂b is not finite.
+    ``padding`` is (top, left). Validated by the door (_ops.conv2d_winograd_backward_weight)."""
+    global _conv_scratch
+    cdef WinoJob job
+    cdef Plan plan
+    cdef Scratch scratch
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), T, per, usize, t
+    cdef int nt
+    cdef cnp.ndarray gw, db = None
+    weight_shape = (grad_out.shape[1], x.shape[1], 3, 3)
+    job.N, job.C, job.H, job.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+    job.Cout = grad_out.shape[1]
+    job.PT, job.PL = padding
+    job.OH, job.OW = output_size
+    job.TW = _ceil_div(job.OW, 2)
+    job.TT = _ceil_div(job.OH, 2) * job.TW
+    job.ntiles = job.N * job.TT
+    job.bias = NULL
+    if job.ntiles == 0 or job.Cout == 0 or job.C == 0:
+        return conv2d_backward_weight(grad_out, x, weight_shape, (1, 1), padding, (1, 1), output_size, 1,
+                                      grad_bias)
+    nt = _wino_blocks(&job, s)  # the forward's blocks (Ĝ in M's place)
+    T = job.T
+    plan = _plan(job.Cout, job.C, T, s, 1)
+    usize = _round_up(16 * job.Cout * job.C, ALIGN)
+    per = s * (usize + _round_up(16 * job.vs, ALIGN) + _round_up(16 * job.ms, ALIGN) + plan.bsize
+               + plan.asize + _round_up(_wino_rows(&job) * job.PW, ALIGN) + _round_up(16 * T, ALIGN)) \
+        + _round_up(job.S * sizeof(WinoSeg), ALIGN)
+    _conv_scratch = nt * per
+    if grad_bias:  # per-thread partial sums of ∂b, in double (Cout values each)
+        db = np.zeros((nt, job.Cout), np.float64)
+    gw = np.empty(weight_shape, dtype=x.dtype)
+    scratch = _scratch_take(_conv_scratch)
+    with nogil:
+        for t in range(nt):
+            memset(scratch.data + t * per, 0, s * usize)
+        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+            _wino_wgrad_run[float](&job, &plan, nt, <const float*>cnp.PyArray_DATA(x),
+                                   <const float*>cnp.PyArray_DATA(grad_out), scratch.data, per,
+                                   NULL if db is None else <double*>cnp.PyArray_DATA(db))
+            _wino_weights_adjoint[float](<float*>scratch.data, <float*>cnp.PyArray_DATA(gw),
+                                         job.Cout, job.C, nt, per // s)
+        else:
+            _wino_wgrad_run[double](&job, &plan, nt, <const double*>cnp.PyArray_DATA(x),
+                                    <const double*>cnp.PyArray_DATA(grad_out), scratch.data, per,
+                                    NULL if db is None else <double*>cnp.PyArray_DATA(db))
+            _wino_weights_adjoint[double](<double*>scratch.data, <double*>cnp.PyArray_DATA(gw),
+                                          job.Cout, job.C, nt, per // s)
+    _scratch_give(scratch)
+    gb = None if db is None else db.sum(axis=0).astype(x.dtype)
+    if not np.isfinite(gw).all() or (gb is not None and not np.isfinite(gb).all()):
+        return conv2d_backward_weight(grad_out, x, weight_shape, (1, 1), padding, (1, 1), output_size, 1,
+                                      grad_bias)
+    return (gw, gb) if grad_bias else gw

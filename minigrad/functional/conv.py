@@ -6,14 +6,15 @@ matrix (C·KH·KW, N·OH·OW) of ``_ops/im2col.pyx`` never exists in memory:
 
     forward   Y_n = W · cols_n + b               _ops.conv2d_forward, straight into y (NCHW)
     backward  ∂W  = Σ_n G_n · cols_nᵀ            _ops.conv2d_backward_weight
-              ∂b  = Σ G                          in the same call, per product (grad_bias)
+              ∂b  = Σ G                          in the same call (grad_bias)
               ∂x  = G ⋆ flipped Wᵀ (stride 1)    _ops.conv2d_forward: a transposed convolution
               ∂x  = col2im(Wᵀ · G_n)             otherwise: _ops.conv2d_backward_input
 
 A 3 x 3, stride-1, one-group convolution with at least WINOGRAD_MIN_CHANNELS input and output
 channels runs its forward, and its ∂x (then also such a convolution), by Winograd F(2×2, 3×3)
-(_ops.conv2d_winograd: 2.25x fewer multiplications, a slightly larger rounding error, bounded in
-docs/kernels.md); ``WINOGRAD = False`` turns that off.
+(_ops.conv2d_winograd), and its ∂W (+ ∂b) by the adjoint of that (_ops.conv2d_winograd_backward_weight):
+2.25x fewer multiplications, a slightly larger rounding error, bounded in docs/kernels.md;
+``WINOGRAD = False`` turns that off.
 
 The bias is added, and ∂b summed, by the kernels product by product while each sample's rows are
 in cache: as separate numpy passes over y and G they took 11 % of a forward + backward of
@@ -76,13 +77,16 @@ class _ConvPlan:
 TRANSPOSED_MIN_CHANNELS = 64
 TRANSPOSED_MIN_ROWS = 8
 
-# Winograd F(2×2, 3×3) for the forward and ∂x of 3 x 3, stride-1 convolutions (module docstring).
-# Set False for the implicit GEMM everywhere (its results are then those of earlier versions).
+# Winograd F(2×2, 3×3) for the forward, ∂W and ∂x of 3 x 3, stride-1 convolutions (module
+# docstring). Set False for the implicit GEMM everywhere (its results are then those of earlier
+# versions).
 WINOGRAD = True
 # Input and output channels from which Winograd is used. 1-thread CPU time on Zen 4, Winograd /
 # implicit GEMM (N = 64, 3 x 3, padding 1): 32 -> 64 channels at 14 x 14 (case (b)'s forward)
 # 0.79, 64 -> 32 (its ∂x) 0.75, 64 -> 64 0.68, 128 -> 128 at 7 x 7 0.65; 16 -> 32 at 28 x 28 1.17,
-# 8 -> 16 1.37 (the 16 products are too thin to pay for the transforms).
+# 8 -> 16 1.37 (the 16 products are too thin to pay for the transforms). ∂W (+ ∂b), the same way:
+# 32 -> 64 at 14 x 14 0.67, 64 -> 64 0.68, 128 -> 128 at 7 x 7 0.85, 32 -> 32 at 28 x 28 0.72,
+# 16 -> 32 0.91, 8 -> 16 0.97: one limit for all three.
 WINOGRAD_MIN_CHANNELS = 32
 
 
@@ -120,7 +124,8 @@ def _input_grad(g4, weight, p):
 class ConvNd(Function):
     """y = W ⋆ x + b (cross-correlation, PyTorch's conv) for 1 or 2 spatial dims, by implicit GEMM;
     ∂W = Σ_n G_n·cols_nᵀ (implicit GEMM too), ∂x = a transposed convolution of G (implicit GEMM)
-    or col2im(Wᵀ·G) per sample (_input_grad); ∂b = Σ G."""
+    or col2im(Wᵀ·G) per sample (_input_grad); ∂b = Σ G. Where _winograd holds, the forward, ∂W
+    (with ∂b) and ∂x run by Winograd F(2×2, 3×3) instead (module docstring)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
@@ -147,8 +152,11 @@ class ConvNd(Function):
         g4 = np.ascontiguousarray(grad_out).reshape(p.N, p.Cout, p.OH, p.OW)
         gx = gw = gb = None
         if need_w:
-            gw = _ops.conv2d_backward_weight(g4, x, weight.shape, p.stride, p.padding, p.dilation, p.groups,
-                                             bool(need_b))
+            if _winograd(p, p.C, p.Cout):
+                gw = _ops.conv2d_winograd_backward_weight(g4, x, p.padding, bool(need_b))
+            else:
+                gw = _ops.conv2d_backward_weight(g4, x, weight.shape, p.stride, p.padding, p.dilation,
+                                                 p.groups, bool(need_b))
             if need_b:
                 gw, gb = gw
         elif need_b:

@@ -105,7 +105,8 @@ def sum_bound(dtype, n_terms, magnitude):
 # The kernels fuzzed by a test of their own below (arguments beyond float arrays, or a bound of
 # their own); every other kernel is fuzzed by test_float_array_kernels.
 BY_HAND = {"gelu_forward", "gelu_backward", "gemm", "matmul", "im2col", "col2im", "conv2d_forward",
-           "conv2d_backward_weight", "conv2d_backward_input", "conv2d_winograd", "max_pool2d_forward",
+           "conv2d_backward_weight", "conv2d_backward_input", "conv2d_winograd",
+           "conv2d_winograd_backward_weight", "max_pool2d_forward",
            "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_forward_train",
            "batch_norm_forward_eval", "batch_norm_backward", "sgd_step", "adam_step"}
 
@@ -293,9 +294,9 @@ def test_conv2d_forward_and_backward(seed, dtype, nthreads, kind, geometry, cout
        shape=st.tuples(st.integers(0, 3), st.integers(1, 6), st.integers(1, 9), st.integers(1, 9)),
        cout=st.integers(1, 5), pads=st.tuples(*[st.integers(0, 2)] * 4), how=layouts)
 def test_conv2d_winograd(seed, dtype, nthreads, kind, shape, cout, pads, how):
-    """Within Winograd's bound of the twin (tests/_ops/test_winograd.py, with the largest finite
-    |x|), and inf/NaN where the direct convolution puts them (such calls are redone by it, and
-    that bound covers the direct sum's)."""
+    """The forward and ∂W within Winograd's bounds of the twin (tests/_ops/test_winograd.py, with the
+    largest finite |x|), and inf/NaN where the direct convolution puts them (such calls are redone
+    by it, and those bounds cover the direct sums')."""
     rng = np.random.default_rng(seed)
     ops.set_num_threads(nthreads)
     N, C, H, W = shape
@@ -308,6 +309,16 @@ def test_conv2d_winograd(seed, dtype, nthreads, kind, shape, cout, pads, how):
         xmax = np.where(np.isfinite(ax), ax, 0).max(axis=(1, 2, 3), initial=0)[:, None, None, None]
         magnitude = 16 * aw.sum(axis=(1, 2, 3))[None, :, None, None] * xmax
     assert_matches(y, y_ref, 2 * sum_bound(dtype, C + 13, magnitude))
+    # ∂W: γ_{2P+nt+9}·16·max|x[:, c]|·Σ|∂y[:, o]| (P tiles; tests/_ops/test_winograd.py), ∂b within it too
+    g = values(rng, y_ref.shape, dtype, kind, huge=False)
+    ((gw, gb), _), ((gw_ref, gb_ref), _) = both("conv2d_winograd_backward_weight", g, x, pads, True)
+    tiles = N * -(-y_ref.shape[2] // 2) * -(-y_ref.shape[3] // 2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        xmax = np.where(np.isfinite(ax), ax, 0).max(axis=(0, 2, 3), initial=0)[None, :, None, None]
+        ag = np.abs(g.astype(np.float64))
+        gsum = np.where(np.isfinite(ag), ag, 0).sum(axis=(0, 2, 3))
+    assert_matches(gw, gw_ref, 2 * sum_bound(dtype, 2 * tiles + 11, 16 * gsum[:, None, None, None] * xmax))
+    assert_matches(gb, gb_ref, 2 * sum_bound(dtype, 2 * tiles + 11, gsum))
 
 
 # ---------------------------------------------------------------- pooling

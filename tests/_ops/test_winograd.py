@@ -1,6 +1,6 @@
-"""Winograd F(2×2, 3×3) convolution (conv2d_winograd; _ops/winograd_kernel.pxi and its twin
-reference.conv2d_winograd) against the direct convolution in float64, on every GEMM ISA path this
-CPU runs.
+"""Winograd F(2×2, 3×3) convolution (conv2d_winograd and its ∂W, conv2d_winograd_backward_weight;
+_ops/winograd_kernel.pxi and the twins in reference.py) against the direct convolution in float64,
+on every GEMM ISA path this CPU runs.
 
 The error bound (derived in docs/kernels.md, "Winograd F(2×2, 3×3)"): per output y[n, o, h, w],
 |ŷ − y| ≤ γ_{C+13}·(16·‖W_o‖₁·max|x_n| + |b_o|), γ_k = k·u/(1 − k·u), u = eps/2, C the input
@@ -184,3 +184,143 @@ def test_twin_helpers_are_the_per_tile_products(dtype):
             d = xp[:, :, 2 * th:2 * th + 4, 2 * tw:2 * tw + 4]
             want = np.einsum("ij,ncjk,lk->ilnc", bt, d, bt)
             np.testing.assert_allclose(v[:, :, th, tw], want, rtol=0, atol=8 * np.finfo(dtype).eps * np.abs(x).max())
+
+
+# ---------------------------------------------------------------- ∂W (conv2d_winograd_backward_weight)
+#
+# Its bound (docs/kernels.md, "Winograd F(2×2, 3×3)"), per weight ∂W[o, c, a, b], for P tiles of
+# the batch and nt threads: |∂Ŵ − ∂W| ≤ γ_{2P+nt+9}·16·max|x[:, c]|·Σ|∂y[:, o]|; ∂b within
+# γ_{2P+nt+9}·Σ|∂y[:, o]| too.
+
+
+def _grad_data(case, dtype, seed=0):
+    N, C, H, W, Cout, p = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    g = rng.standard_normal((N, Cout, H + p[0] + p[1] - 2, W + p[2] + p[3] - 2)).astype(dtype)
+    return x, g, p
+
+
+def _wgrad_bound(x, g, dtype):
+    """(∂W's bound (Cout, C, 1, 1), ∂b's bound (Cout,)) of the comment above."""
+    u = np.finfo(dtype).eps / 2
+    tiles = g.shape[0] * -(-g.shape[2] // 2) * -(-g.shape[3] // 2)
+    k = 2 * tiles + ops.get_num_threads() + 9
+    gamma = k * u / (1 - k * u)
+    xmax = np.abs(x.astype(np.float64)).max(axis=(0, 2, 3))[None, :, None, None]
+    gsum = np.abs(g.astype(np.float64)).sum(axis=(0, 2, 3))
+    tiny = (2 * tiles + 9) * np.finfo(dtype).smallest_subnormal
+    return gamma * 16 * gsum[:, None, None, None] * xmax + tiny, gamma * gsum + tiny
+
+
+def _direct_wgrad64(x, g, p):
+    with ops.use_backend("numpy"):
+        return ops.conv2d_backward_weight(g.astype(np.float64), x.astype(np.float64),
+                                          (g.shape[1], x.shape[1], 3, 3), 1, p, 1, 1, True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_wgrad_within_the_bound_of_the_direct_wgrad(case, dtype, isa, threads):
+    x, g, p = _grad_data(case, dtype)
+    want_w, want_b = _direct_wgrad64(x, g, p)
+    bound_w, bound_b = _wgrad_bound(x, g, dtype)
+    gw, gb = ops.conv2d_winograd_backward_weight(g, x, p, True)
+    assert gw.dtype == gb.dtype == dtype and gw.shape == want_w.shape and gb.shape == want_b.shape
+    assert (np.abs(gw - want_w) <= bound_w).all(), np.max(np.abs(gw - want_w) / bound_w)
+    assert (np.abs(gb - want_b) <= bound_b).all(), np.max(np.abs(gb - want_b) / bound_b)
+    assert np.array_equal(ops.conv2d_winograd_backward_weight(g, x, p), gw)  # ∂b or not: same ∂W
+    with ops.use_backend("numpy"):
+        tw, tb = ops.conv2d_winograd_backward_weight(g, x, p, True)
+    assert tw.dtype == dtype and (np.abs(tw - want_w) <= bound_w).all() and (np.abs(tb - want_b) <= bound_b).all()
+
+
+def test_wgrad_a_wrong_term_exceeds_the_bound():
+    """One window value too many (a product ∂y·x of the smallest layer here) fails the bound; on a
+    layer this small a misplaced tile edge or transform entry moves ∂W by such terms."""
+    x, g, p = _grad_data(CASES[1], np.float32)
+    want_w, _ = _direct_wgrad64(x, g, p)
+    bound_w, _ = _wgrad_bound(x, g, np.float32)
+    gw = ops.conv2d_winograd_backward_weight(g, x, p).astype(np.float64)
+    gw[:, 0, 1, 1] += np.abs(g[0, :, 2, 2]).astype(np.float64) * abs(float(x[0, 0, 2, 2]))
+    assert not (np.abs(gw - want_w) <= bound_w).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_wgrad_threads_and_input_layouts(dtype, isa):
+    """Each thread adds its blocks into its own ∂U, summed at the end: 1 and 2 threads agree within
+    the bound, and a thread count gives the same bits every call; non-contiguous and read-only
+    inputs give the bits of contiguous ones."""
+    x, g, p = _grad_data((6, 40, 10, 13, 36, (1, 1, 1, 1)), dtype, seed=3)
+    want_w, want_b = _direct_wgrad64(x, g, p)
+    ops.set_num_threads(2)
+    bound_w, bound_b = _wgrad_bound(x, g, dtype)  # (the bound of 2 threads covers 1)
+    for nt in (1, 2):
+        ops.set_num_threads(nt)
+        w2, b2 = ops.conv2d_winograd_backward_weight(g, x, p, True)
+        assert (np.abs(w2 - want_w) <= bound_w).all() and (np.abs(b2 - want_b) <= bound_b).all()
+    for _ in range(3):
+        assert np.array_equal(ops.conv2d_winograd_backward_weight(g, x, p), w2)
+    xs = np.empty(x.shape[:-1] + (2 * x.shape[-1],), dtype)[..., ::2]
+    xs[...] = x
+    gr = g.copy()
+    gr.flags.writeable = False
+    assert not xs.flags.c_contiguous
+    assert np.array_equal(ops.conv2d_winograd_backward_weight(np.asfortranarray(g), xs, p), w2)
+    assert np.array_equal(ops.conv2d_winograd_backward_weight(gr, x, p), w2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_wgrad_non_finite_results_are_redone_directly(dtype, isa):
+    """An inf or NaN in x or ∂y spreads over whole tiles in Winograd: a non-finite ∂W or ∂b is
+    redone by the implicit GEMM, so inf and NaN land where PyTorch puts them."""
+    x, g, p = _grad_data((2, 8, 9, 9, 5, (1, 1, 1, 1)), dtype, seed=5)
+    x[0, 3, 4, 4] = np.inf
+    g[1, 2, 0, 6] = np.nan
+    want = ops.conv2d_backward_weight(g, x, (5, 8, 3, 3), 1, p, 1, 1, True)
+    assert np.isnan(want[0]).any() and np.isfinite(want[0]).any() and np.isnan(want[1]).any()
+    got = ops.conv2d_winograd_backward_weight(g, x, p, True)
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(got, want))
+    with ops.use_backend("numpy"):
+        twin = ops.conv2d_winograd_backward_weight(g, x, p, True)
+        want = ops.conv2d_backward_weight(g, x, (5, 8, 3, 3), 1, p, 1, 1, True)
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(twin, want))
+    big = np.full((1, 4, 4, 4), np.finfo(dtype).max / 2, dtype)  # finite input, overflowing sums
+    gb = np.ones((1, 2, 2, 2), dtype)
+    assert np.array_equal(ops.conv2d_winograd_backward_weight(gb, big, 0),
+                          ops.conv2d_backward_weight(gb, big, (2, 4, 3, 3)), equal_nan=True)
+
+
+def test_wgrad_scratch_is_bounded_by_blocks_not_by_the_batch(isa):
+    mod = importlib.import_module(f"minigrad._ops.gemm_{isa}")
+    ops.set_num_threads(2)
+    sizes = []
+    for N in (64, 256):
+        x, g, p = _grad_data((N, 32, 14, 14, 64, (1, 1, 1, 1)), np.float32)
+        ops.conv2d_winograd_backward_weight(g, x, p, True)
+        sizes.append(mod.conv_scratch_bytes())
+    assert sizes[1] <= 1.05 * sizes[0] and sizes[1] < 64 * 32 * 9 * 196 * 4 / 8, sizes
+
+
+def test_wgrad_validation():
+    x = np.ones((1, 2, 5, 5), np.float32)
+    with pytest.raises(ValueError, match=r"grad_out: expected shape"):
+        ops.conv2d_winograd_backward_weight(np.ones((1, 3, 4, 4), np.float32), x)
+    with pytest.raises(ValueError, match=r"grad_out: expected shape"):
+        ops.conv2d_winograd_backward_weight(np.ones((3, 3, 3), np.float32), x)
+    with pytest.raises(TypeError, match=r"grad_out: expected dtype float32"):
+        ops.conv2d_winograd_backward_weight(np.ones((1, 3, 3, 3)), x)
+    with pytest.raises(ValueError, match=r"padding"):
+        ops.conv2d_winograd_backward_weight(np.ones((1, 3, 3, 3), np.float32), x, -1)
+    with pytest.raises(TypeError, match=r"grad_bias: expected a bool"):
+        ops.conv2d_winograd_backward_weight(np.ones((1, 3, 3, 3), np.float32), x, 0, 1)
+
+
+def test_twin_wgrad_is_the_adjoint_of_the_forward():
+    """⟨∂y, conv(x, W)⟩ = ⟨∂W, W⟩: the twin's ∂W is the gradient of its forward."""
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3))
+    g = rng.standard_normal((2, 4, 6, 5))
+    y = reference.conv2d_winograd(x, w, (1, 0), (6, 5))
+    gw = reference.conv2d_winograd_backward_weight(g, x, (1, 0), (6, 5))
+    np.testing.assert_allclose(np.sum(g * y), np.sum(gw * w), rtol=1e-12)

@@ -145,7 +145,7 @@ def test_needs_input_grad_subsets_and_noncontiguous_input():
 
 
 # Winograd F(2×2, 3×3) (3 x 3, stride 1, one group, at least WINOGRAD_MIN_CHANNELS input and
-# output channels): the forward and ∂x take it, within the torch parity tolerances
+# output channels): the forward, ∂W (with ∂b) and ∂x take it, within the torch parity tolerances
 WINOGRAD_CASES = [
     ((3, 32, 14, 14), (64, 32, 3, 3), dict(padding=1)),      # case (b)'s layer
     ((1, 40, 7, 9), (33, 40, 3, 3), {}),                      # batch 1, odd sizes, no padding
@@ -154,49 +154,61 @@ WINOGRAD_CASES = [
 ]
 
 
+def _record(monkeypatch, name):
+    """The shapes of the first argument of every call of _ops.<name> from now on."""
+    calls = []
+    kernel = getattr(_ops, name)
+    monkeypatch.setattr(_ops, name, lambda *a, **k: calls.append(a[0].shape) or kernel(*a, **k))
+    return calls
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("x_shape,w_shape,kwargs", WINOGRAD_CASES)
 def test_conv2d_winograd_matches_torch(x_shape, w_shape, kwargs, dtype, monkeypatch, threads):
-    calls = []
-    kernel = _ops.conv2d_winograd
-    monkeypatch.setattr(_ops, "conv2d_winograd", lambda *a, **k: calls.append(a[0].shape) or kernel(*a, **k))
+    calls = _record(monkeypatch, "conv2d_winograd")
+    wgrad_calls = _record(monkeypatch, "conv2d_winograd_backward_weight")
     _compare(F.conv2d, torch.nn.functional.conv2d, x_shape, w_shape, kwargs, dtype)
-    # the forward, then ∂x (a convolution of grad_out)
+    # the forward, then ∂x (a convolution of grad_out); ∂W of grad_out
     assert len(calls) == 2 and calls[0] == x_shape and calls[1][:2] == (x_shape[0], w_shape[0])
+    assert len(wgrad_calls) == 1 and wgrad_calls[0][:2] == (x_shape[0], w_shape[0])
 
 
 def test_conv2d_winograd_switch_and_its_limits(monkeypatch):
-    """WINOGRAD = False, too few channels, stride 2 or groups: the implicit GEMM takes the forward."""
-    calls = []
-    kernel = _ops.conv2d_winograd
-    monkeypatch.setattr(_ops, "conv2d_winograd", lambda *a, **k: calls.append(a[0].shape) or kernel(*a, **k))
+    """WINOGRAD = False, too few channels, stride 2 or groups: the implicit GEMM takes the forward
+    and ∂W."""
+    calls = _record(monkeypatch, "conv2d_winograd")
+    wgrad_calls = _record(monkeypatch, "conv2d_winograd_backward_weight")
     rng = np.random.default_rng(0)
     x = minigrad.Tensor(rng.standard_normal((2, 32, 8, 8)).astype(np.float32))
-    w = minigrad.Tensor(rng.standard_normal((32, 32, 3, 3)).astype(np.float32))
+    w = minigrad.Tensor(rng.standard_normal((32, 32, 3, 3)).astype(np.float32), requires_grad=True)
     y = F.conv2d(x, w, padding=1)
-    assert len(calls) == 1
+    y.sum().backward()
+    assert len(calls) == 1 and len(wgrad_calls) == 1
+    gw = w.grad.data
+    w.grad = None
     monkeypatch.setattr(conv_mod, "WINOGRAD", False)
-    np.testing.assert_allclose(F.conv2d(x, w, padding=1).data, y.data, rtol=1e-4, atol=1e-4)
+    y_off = F.conv2d(x, w, padding=1)
+    y_off.sum().backward()
+    np.testing.assert_allclose(y_off.data, y.data, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(w.grad.data, gw, rtol=1e-4, atol=1e-3)
     monkeypatch.setattr(conv_mod, "WINOGRAD", True)
-    F.conv2d(x, w[:31], padding=1)
-    F.conv2d(x, w, stride=2)
-    F.conv2d(x, w[:, :16], groups=2)
-    F.conv2d(x, w, dilation=2, padding=2)
-    assert len(calls) == 1
+    for y in (F.conv2d(x, w[:31], padding=1), F.conv2d(x, w, stride=2), F.conv2d(x, w[:, :16], groups=2),
+              F.conv2d(x, w, dilation=2, padding=2)):
+        y.sum().backward()
+    assert len(calls) == 1 and len(wgrad_calls) == 1
 
 
 def test_conv2d_winograd_gradcheck(monkeypatch):
-    """Forward and ∂x through Winograd in float64 (small layer: the channel limit lowered)."""
+    """Forward, ∂W, ∂b and ∂x through Winograd in float64 (small layer: the channel limit lowered)."""
     monkeypatch.setattr(conv_mod, "WINOGRAD_MIN_CHANNELS", 1)
-    calls = []
-    kernel = _ops.conv2d_winograd
-    monkeypatch.setattr(_ops, "conv2d_winograd", lambda *a, **k: calls.append(a[0].shape) or kernel(*a, **k))
+    calls = _record(monkeypatch, "conv2d_winograd")
+    wgrad_calls = _record(monkeypatch, "conv2d_winograd_backward_weight")
     rng = np.random.default_rng(4)
     x = minigrad.Tensor(rng.standard_normal((2, 3, 5, 6)), requires_grad=True)
     w = minigrad.Tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
     b = minigrad.Tensor(rng.standard_normal(4), requires_grad=True)
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1), (x, w, b))
-    assert (2, 3, 5, 6) in calls and (2, 4, 5, 6) in calls
+    assert (2, 3, 5, 6) in calls and (2, 4, 5, 6) in calls and (2, 4, 5, 6) in wgrad_calls
 
 
 @pytest.mark.parametrize("kwargs", [dict(stride=2, padding=1, groups=2),
