@@ -310,7 +310,7 @@ def test_conv2d_winograd(seed, dtype, nthreads, kind, shape, cout, pads, how):
         magnitude = 16 * aw.sum(axis=(1, 2, 3))[None, :, None, None] * xmax
     assert_matches(y, y_ref, 2 * sum_bound(dtype, C + 13, magnitude))
     # ∂W: γ_{2P+nt+9}·16·max|x[:, c]|·Σ|∂y[:, o]| (P tiles; tests/_ops/test_winograd.py), ∂b within it too
-    g = values(rng, y_ref.shape, dtype, kind, huge=False)
+    g = layout(rng, values(rng, y_ref.shape, dtype, kind, huge=False), how)
     ((gw, gb), _), ((gw_ref, gb_ref), _) = both("conv2d_winograd_backward_weight", g, x, pads, True)
     tiles = N * -(-y_ref.shape[2] // 2) * -(-y_ref.shape[3] // 2)
     with np.errstate(over="ignore", invalid="ignore"):

@@ -14,6 +14,7 @@ import pytest
 
 import minigrad._ops as ops
 from minigrad._ops import reference
+from tests._ops.guard_pages import guarded
 
 DTYPES = (np.float32, np.float64)
 ISA_FAMILY = "gemm"  # built into the GEMM's ISA modules
@@ -289,6 +290,18 @@ def test_wgrad_non_finite_results_are_redone_directly(dtype, isa):
     gb = np.ones((1, 2, 2, 2), dtype)
     assert np.array_equal(ops.conv2d_winograd_backward_weight(gb, big, 0),
                           ops.conv2d_backward_weight(gb, big, (2, 4, 3, 3)), equal_nan=True)
+
+
+@pytest.mark.parametrize("at_end", [False, True], ids=["start", "end"])
+@pytest.mark.parametrize("case", [CASES[1], CASES[3], CASES[7]], ids=["odd", "asymmetric", "blocks"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_wgrad_never_reads_outside_its_inputs(case, dtype, at_end, isa, threads):
+    """x and ∂y next to an unreadable page give the same ∂W: the row splits' and gathers' masked
+    loads never touch what lies past a row's last value (a lane loaded anyway faults here)."""
+    x, g, p = _grad_data(case, dtype, seed=11)
+    want = ops.conv2d_winograd_backward_weight(g, x, p, True)
+    got = ops.conv2d_winograd_backward_weight(guarded(g, at_end), guarded(x, at_end), p, True)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
 def test_wgrad_scratch_is_bounded_by_blocks_not_by_the_batch(isa):
