@@ -10,7 +10,7 @@
 # tile row, tile column) are cut into blocks of T tiles, whole blocks per thread: each thread
 # transforms its block's input into V (16 x C x T), runs the 16 products into M (16 x Cout x T),
 # and transforms M into y (+ bias); V and M are sized to stay in L2. Scratch: U, then per thread
-# V, M, one B~ and A~ block and a few rows; none of it grows with the batch.
+# V, M, one B~ and A~ block and 4 x T outputs; none of it grows with the batch.
 #
 # Non-finite values: an inf or NaN in a tile reaches all 4 outputs of the tile (and inf - inf in
 # the transforms makes NaN), where a direct convolution puts it only in the outputs that read it.
@@ -19,17 +19,22 @@
 
 cdef extern from *:
     """
-    /* The tile transforms of a block of R tiles, vectorized over the tiles k (a tile row of a
-       14 x 14 image has only 7 tiles: the transforms run over the whole block; only the moves
-       between image rows and the block go tile row by tile row).
-       IN: v[ξ·vs + k] = (Bᵀ d B)[ξ] for tile k's 4 x 4 input d, d[r][q] = g[(4r + q)·ld + k];
-       Bᵀ's rows: d0 − d2, d1 + d2, d2 − d1, d1 − d3.
-       OUT: g[(2i + j)·ld + k] = (Aᵀ M A)[i, j] + b for M_ξ = m[ξ·ms + k]; Aᵀ's rows: m0 + m1 +
-       m2, m1 − m2 − m3. Returns nonzero if one of them is inf or NaN (v − v is then NaN).
-       GATHER: dst[q·ld + k] = src[2k + q] for q < 4, k < n (the 4 columns of a row of n tiles;
-       src[:2n + 2] is read). PUT: dst[j] = (j even ? e : o)[j / 2] for j < n (a row of output
-       tiles, interleaved). With AVX-512 these two are masked loads, a permutation and masked
-       stores (15 or 7 tiles at a time); elsewhere a loop per value.
+    /* The tile transforms. IN, per two pieces of tile rows (na, nb <= WINO_PIECE tiles: 7
+       floats or 3 doubles, so that the 2n + 2 columns under a piece fit one vector; a 14 x 14
+       image's tile row has 7 tiles, and two of them fill a float vector): v[ξ·vs + k] =
+       (Bᵀ d B)[ξ] for tile k's 4 x 4 input d, d[r][q] = pa[r][ca + 2k + q] for k < na and
+       pb[r][cb + 2(k − na) + q] for na <= k < na + nb, 0 where that column is outside 0 .. W − 1
+       (the padding) or the row pointer is NULL (a padding row): read straight from x, with no
+       padded copy of its rows and no gathered 4 x 4 inputs in memory. Bᵀ's rows: d0 − d2,
+       d1 + d2, d2 − d1, d1 − d3; the rows are combined first (whole vectors), then each
+       combination's 4 columns picked per tile by one permutation each and combined by B.
+       v[ξ·vs + na + nb ..] may be written too (up to 16 floats or 8 doubles from v[ξ·vs]).
+       OUT, vectorized over the block's R tiles: g[(2i + j)·ld + k] = (Aᵀ M A)[i, j] + b for
+       M_ξ = m[ξ·ms + k]; Aᵀ's rows: m0 + m1 + m2, m1 − m2 − m3. Returns nonzero if one of them
+       is inf or NaN (v − v is then NaN). PUT: dst[j] = (j even ? e : o)[j / 2] for j < n (a row
+       of output tiles, interleaved). With AVX-512, IN loads 8 rows masked (masked-off lanes do
+       not touch memory, so the padding costs nothing) and PUT is masked loads, a permutation
+       and masked stores (15 or 7 tiles at a time); elsewhere a loop per value.
        Not inlined: inlined into Cython's OpenMP function the loops lost their restrict and
        stayed scalar (GCC 12). */
     #if defined(__GNUC__)
@@ -40,27 +45,15 @@ cdef extern from *:
     #if defined(__AVX512F__)
     #include <immintrin.h>
     #endif
-    /* one row r of Bᵀ d (rows X OP Y of d, column by column), times B: V_4r .. V_4r+3 */
-    #define MG_WINO_IN_ROW(T, r, X, OP, Y)                                                       \\
-        for (k = 0; k < R; k++) {                                                                \\
-            T a0 = g[(4 * X) * ld + k] OP g[(4 * Y) * ld + k];                                   \\
-            T a1 = g[(4 * X + 1) * ld + k] OP g[(4 * Y + 1) * ld + k];                           \\
-            T a2 = g[(4 * X + 2) * ld + k] OP g[(4 * Y + 2) * ld + k];                           \\
-            T a3 = g[(4 * X + 3) * ld + k] OP g[(4 * Y + 3) * ld + k];                           \\
-            v[(4 * r) * vs + k] = a0 - a2;                                                       \\
-            v[(4 * r + 1) * vs + k] = a1 + a2;                                                   \\
-            v[(4 * r + 2) * vs + k] = a2 - a1;                                                   \\
-            v[(4 * r + 3) * vs + k] = a1 - a3;                                                   \\
-        }
-    #define MG_WINO(IN, OUT, T)                                                                  \\
-    static MG_WINO_NOINLINE void IN(const T *restrict g, Py_ssize_t ld, Py_ssize_t R,            \\
-                                    T *restrict v, Py_ssize_t vs) {                              \\
-        Py_ssize_t k;                                                                            \\
-        MG_WINO_IN_ROW(T, 0, 0, -, 2)                                                            \\
-        MG_WINO_IN_ROW(T, 1, 1, +, 2)                                                            \\
-        MG_WINO_IN_ROW(T, 2, 2, -, 1)                                                            \\
-        MG_WINO_IN_ROW(T, 3, 1, -, 3)                                                            \\
-    }                                                                                            \\
+    /* the cache lines of p[0 .. bytes − 1], for reading */
+    static void mg_wino_prefetch(const char *p, Py_ssize_t bytes) {
+    #if defined(__GNUC__)
+        Py_ssize_t i;
+        for (i = 0; i < bytes; i += 64)
+            __builtin_prefetch(p + i, 0, 3);
+    #endif
+    }
+    #define MG_WINO(OUT, T)                                                                      \\
     static MG_WINO_NOINLINE int OUT(const T *restrict m, Py_ssize_t ms, Py_ssize_t R, T b,       \\
                                     T *restrict g, Py_ssize_t ld) {                              \\
         Py_ssize_t k;                                                                            \\
@@ -87,36 +80,79 @@ cdef extern from *:
         }                                                                                        \\
         return bad;                                                                              \\
     }
-    MG_WINO(mg_wino_in_f, mg_wino_out_f, float)
-    MG_WINO(mg_wino_in_d, mg_wino_out_d, double)
+    MG_WINO(mg_wino_out_f, float)
+    MG_WINO(mg_wino_out_d, double)
     #if defined(__AVX512F__)
-    static MG_WINO_NOINLINE void mg_wino_gather_f(const float *src, float *dst, Py_ssize_t n,
-                                                  Py_ssize_t ld) {
+    /* lanes lo .. hi - 1 of a 16-lane mask (none when hi <= lo) */
+    static inline unsigned mg_wino_lanes(Py_ssize_t lo, Py_ssize_t hi) {
+        lo = lo < 0 ? 0 : lo, hi = hi > 16 ? 16 : hi;
+        return hi <= lo ? 0u : ((1u << hi) - 1) & ~((1u << lo) - 1);
+    }
+    /* src[c0 .. c0 + L − 1] in lanes 0 .. L − 1 (L <= 16 floats, 8 doubles), zero outside
+       columns 0 .. W − 1 and when src is NULL */
+    static inline __m512 mg_wino_row_f(const float *src, Py_ssize_t c0, Py_ssize_t L, Py_ssize_t W) {
+        if (!src)
+            return _mm512_setzero_ps();
+        return _mm512_maskz_loadu_ps((__mmask16)mg_wino_lanes(-c0, W - c0 < L ? W - c0 : L), src + c0);
+    }
+    static inline __m512d mg_wino_row_d(const double *src, Py_ssize_t c0, Py_ssize_t L, Py_ssize_t W) {
+        if (!src)
+            return _mm512_setzero_pd();
+        return _mm512_maskz_loadu_pd((__mmask8)(mg_wino_lanes(-c0, W - c0 < L ? W - c0 : L) & 0xFF),
+                                     src + c0);
+    }
+    /* Bᵀ d B of one row of 4 rows: t[r] = rows X OP Y (Bᵀ's row r), then its columns 2k + q
+       (q < 4) picked per lane k by idx + q and combined by B */
+    #define MG_WINO_TIN(V, PERM, ADD, SET1)                                                      \\
+        V t[4], u[4];                                                                            \\
+        int r, q;                                                                                \\
+        t[0] = ra[0] - ra[2], t[1] = ra[1] + ra[2], t[2] = ra[2] - ra[1], t[3] = ra[1] - ra[3];   \\
+        u[0] = rb[0] - rb[2], u[1] = rb[1] + rb[2], u[2] = rb[2] - rb[1], u[3] = rb[1] - rb[3];   \\
+        for (r = 0; r < 4; r++) {                                                                \\
+            V col[4];                                                                            \\
+            for (q = 0; q < 4; q++)                                                              \\
+                col[q] = PERM(t[r], ADD(idx, SET1(q)), u[r]);                                    \\
+            STORE(v + (4 * r) * vs, col[0] - col[2]);                                            \\
+            STORE(v + (4 * r + 1) * vs, col[1] + col[2]);                                        \\
+            STORE(v + (4 * r + 2) * vs, col[2] - col[1]);                                        \\
+            STORE(v + (4 * r + 3) * vs, col[1] - col[3]);                                        \\
+        }
+    static MG_WINO_NOINLINE void mg_wino_in_f(const float *const *pa, Py_ssize_t ca, Py_ssize_t na,
+                                              const float *const *pb, Py_ssize_t cb, Py_ssize_t nb,
+                                              Py_ssize_t W, float *v, Py_ssize_t vs) {
         const __m512i two_i = _mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8,
                                                                  7, 6, 5, 4, 3, 2, 1, 0), 1);
-        Py_ssize_t k0;
-        int q;
-        for (k0 = 0; k0 < n; k0 += 15) {
-            int m = n - k0 < 15 ? (int)(n - k0) : 15, L = 2 * m + 2;  /* tiles, values read */
-            __m512 a = _mm512_maskz_loadu_ps((__mmask16)(L >= 16 ? 0xFFFFu : (1u << L) - 1), src + 2 * k0);
-            __m512 b = _mm512_maskz_loadu_ps((__mmask16)(L > 16 ? (1u << (L - 16)) - 1 : 0), src + 2 * k0 + 16);
-            for (q = 0; q < 4; q++)
-                _mm512_mask_storeu_ps(dst + q * ld + k0, (__mmask16)((1u << m) - 1),
-                    _mm512_permutex2var_ps(a, _mm512_add_epi32(two_i, _mm512_set1_epi32(q)), b));
+        /* lane k < na: column 2k + q of a; lane k >= na: 2(k − na) + q of b (index 16 + ...) */
+        const __m512i idx = _mm512_mask_blend_epi32((__mmask16)((1u << na) - 1),
+            _mm512_add_epi32(two_i, _mm512_set1_epi32((int)(16 - 2 * na))), two_i);
+        __m512 ra[4], rb[4];
+        int i;
+        for (i = 0; i < 4; i++) {
+            ra[i] = mg_wino_row_f(pa[i], ca, 2 * na + 2, W);
+            rb[i] = nb ? mg_wino_row_f(pb[i], cb, 2 * nb + 2, W) : _mm512_setzero_ps();
+        }
+        {
+        #define STORE _mm512_storeu_ps
+        MG_WINO_TIN(__m512, _mm512_permutex2var_ps, _mm512_add_epi32, _mm512_set1_epi32)
+        #undef STORE
         }
     }
-    static MG_WINO_NOINLINE void mg_wino_gather_d(const double *src, double *dst, Py_ssize_t n,
-                                                  Py_ssize_t ld) {
+    static MG_WINO_NOINLINE void mg_wino_in_d(const double *const *pa, Py_ssize_t ca, Py_ssize_t na,
+                                              const double *const *pb, Py_ssize_t cb, Py_ssize_t nb,
+                                              Py_ssize_t W, double *v, Py_ssize_t vs) {
         const __m512i two_i = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
-        Py_ssize_t k0;
-        int q;
-        for (k0 = 0; k0 < n; k0 += 7) {
-            int m = n - k0 < 7 ? (int)(n - k0) : 7, L = 2 * m + 2;
-            __m512d a = _mm512_maskz_loadu_pd((__mmask8)(L >= 8 ? 0xFFu : (1u << L) - 1), src + 2 * k0);
-            __m512d b = _mm512_maskz_loadu_pd((__mmask8)(L > 8 ? (1u << (L - 8)) - 1 : 0), src + 2 * k0 + 8);
-            for (q = 0; q < 4; q++)
-                _mm512_mask_storeu_pd(dst + q * ld + k0, (__mmask8)((1u << m) - 1),
-                    _mm512_permutex2var_pd(a, _mm512_add_epi64(two_i, _mm512_set1_epi64(q)), b));
+        const __m512i idx = _mm512_mask_blend_epi64((__mmask8)((1u << na) - 1),
+            _mm512_add_epi64(two_i, _mm512_set1_epi64(8 - 2 * na)), two_i);
+        __m512d ra[4], rb[4];
+        int i;
+        for (i = 0; i < 4; i++) {
+            ra[i] = mg_wino_row_d(pa[i], ca, 2 * na + 2, W);
+            rb[i] = nb ? mg_wino_row_d(pb[i], cb, 2 * nb + 2, W) : _mm512_setzero_pd();
+        }
+        {
+        #define STORE _mm512_storeu_pd
+        MG_WINO_TIN(__m512d, _mm512_permutex2var_pd, _mm512_add_epi64, _mm512_set1_epi64)
+        #undef STORE
         }
     }
     static MG_WINO_NOINLINE void mg_wino_put_f(float *dst, const float *e, const float *o,
@@ -152,42 +188,68 @@ cdef extern from *:
         }
     }
     #else
-    #define MG_WINO_MOVES(GATHER, PUT, T)                                                        \\
-    static void GATHER(const T *src, T *dst, Py_ssize_t n, Py_ssize_t ld) {                      \\
-        Py_ssize_t k;                                                                            \\
-        int q;                                                                                   \\
-        for (q = 0; q < 4; q++)                                                                  \\
-            for (k = 0; k < n; k++)                                                              \\
-                dst[q * ld + k] = src[2 * k + q];                                                \\
+    #define MG_WINO_MOVES(IN, PUT, T)                                                        \\
+    static void IN(const T *const *pa, Py_ssize_t ca, Py_ssize_t na, const T *const *pb,        \\
+                   Py_ssize_t cb, Py_ssize_t nb, Py_ssize_t W, T *v, Py_ssize_t vs) {            \\
+        Py_ssize_t k, i;                                                                         \\
+        const T *src;                                                                            \\
+        T d[4][4], t[4];                                                                         \\
+        int r, q;                                                                                \\
+        for (k = 0; k < na + nb; k++) {                                                          \\
+            for (r = 0; r < 4; r++)                                                              \\
+                for (q = 0; q < 4; q++) {                                                        \\
+                    src = k < na ? pa[r] : pb[r];                                                \\
+                    i = k < na ? ca + 2 * k + q : cb + 2 * (k - na) + q;                         \\
+                    d[r][q] = src && i >= 0 && i < W ? src[i] : 0;                               \\
+                }                                                                                \\
+            for (q = 0; q < 4; q++) {  /* Bᵀ d, column by column */                             \\
+                T d0 = d[0][q], d1 = d[1][q], d2 = d[2][q], d3 = d[3][q];                        \\
+                d[0][q] = d0 - d2, d[1][q] = d1 + d2, d[2][q] = d2 - d1, d[3][q] = d1 - d3;      \\
+            }                                                                                    \\
+            for (r = 0; r < 4; r++) {  /* times B */                                             \\
+                for (q = 0; q < 4; q++) t[q] = d[r][q];                                          \\
+                v[(4 * r) * vs + k] = t[0] - t[2];                                               \\
+                v[(4 * r + 1) * vs + k] = t[1] + t[2];                                           \\
+                v[(4 * r + 2) * vs + k] = t[2] - t[1];                                           \\
+                v[(4 * r + 3) * vs + k] = t[1] - t[3];                                           \\
+            }                                                                                    \\
+        }                                                                                        \\
     }                                                                                            \\
     static void PUT(T *dst, const T *e, const T *o, Py_ssize_t n) {                              \\
         Py_ssize_t j;                                                                            \\
         for (j = 0; j < n; j++)                                                                  \\
             dst[j] = j % 2 ? o[j / 2] : e[j / 2];                                                \\
     }
-    MG_WINO_MOVES(mg_wino_gather_f, mg_wino_put_f, float)
-    MG_WINO_MOVES(mg_wino_gather_d, mg_wino_put_d, double)
+    MG_WINO_MOVES(mg_wino_in_f, mg_wino_put_f, float)
+    MG_WINO_MOVES(mg_wino_in_d, mg_wino_put_d, double)
     #endif
     """
-    void mg_wino_in_f(const float* g, Py_ssize_t ld, Py_ssize_t R, float* v, Py_ssize_t vs) noexcept nogil
-    void mg_wino_in_d(const double* g, Py_ssize_t ld, Py_ssize_t R, double* v, Py_ssize_t vs) noexcept nogil
     int mg_wino_out_f(const float* m, Py_ssize_t ms, Py_ssize_t R, float b, float* g, Py_ssize_t ld) noexcept nogil
     int mg_wino_out_d(const double* m, Py_ssize_t ms, Py_ssize_t R, double b, double* g, Py_ssize_t ld) noexcept nogil
-    void mg_wino_gather_f(const float* src, float* dst, Py_ssize_t n, Py_ssize_t ld) noexcept nogil
-    void mg_wino_gather_d(const double* src, double* dst, Py_ssize_t n, Py_ssize_t ld) noexcept nogil
+    void mg_wino_in_f(const float* const* pa, Py_ssize_t ca, Py_ssize_t na, const float* const* pb,
+                      Py_ssize_t cb, Py_ssize_t nb, Py_ssize_t W, float* v, Py_ssize_t vs) noexcept nogil
+    void mg_wino_in_d(const double* const* pa, Py_ssize_t ca, Py_ssize_t na,
+                      const double* const* pb, Py_ssize_t cb, Py_ssize_t nb, Py_ssize_t W,
+                      double* v, Py_ssize_t vs) noexcept nogil
     void mg_wino_put_f(float* dst, const float* e, const float* o, Py_ssize_t n) noexcept nogil
+    void mg_wino_prefetch(const char* p, Py_ssize_t bytes) noexcept nogil
     void mg_wino_put_d(double* dst, const double* e, const double* o, Py_ssize_t n) noexcept nogil
-
-
-from libc.string cimport memcpy
 
 
 cdef enum:
     # Bytes of one block's V and M: half of a 1 MB L2.
     WINO_BLOCK_BYTES = 1 << 19
     # The 16 matrices of V (and of M) lie this many elements more than a multiple of their size
-    # apart: a power-of-two distance put the transforms' 16 streams in the same L1 sets.
+    # apart: a power-of-two distance put the transforms' 16 streams in the same L1 sets. (It
+    # also takes the lanes that mg_wino_in writes past the last channel's row: up to 15.)
     WINO_SKEW = 16
+    # Tiles of one piece of a tile row for mg_wino_in: the 2n + 2 columns under n tiles fit one
+    # 16-float vector (7) or 8-double one (3), so a 14-wide image's tile row (7 tiles) and the
+    # next share one call.
+    WINO_PIECE = 7
+    WINO_PIECE_D = 3
+    # _wino_input prefetches x's rows under the block this many channels ahead.
+    WINO_PREFETCH = 2
 
 
 cdef void _wino_weights(const floating* w, floating* u, Py_ssize_t Cout, Py_ssize_t C) noexcept nogil:
@@ -218,7 +280,6 @@ cdef struct WinoJob:
     Py_ssize_t TW, TT, ntiles  # tile columns, tiles per sample, tiles of the batch
     Py_ssize_t T               # tiles per block (the row stride of V and M)
     Py_ssize_t vs, ms          # elements from one matrix V_ξ (M_ξ) to the next
-    Py_ssize_t PW              # length of a padded input row (2·TW + 2)
     Py_ssize_t S               # most samples a block touches
     const void* bias           # b (Cout) or NULL
 
@@ -241,50 +302,47 @@ cdef Py_ssize_t _wino_segments(const WinoJob* job, Py_ssize_t t0, Py_ssize_t nb,
     return ns
 
 
-cdef inline Py_ssize_t _wino_rows(const WinoJob* job) noexcept nogil:
-    """Most padded input rows a block's segments need: 2 per tile row (at most T / TW + 2 per
-    segment), + 2 per segment."""
-    return 2 * (job.T // job.TW + 2 * job.S) + 2 * job.S
-
-
 cdef void _wino_input(const WinoJob* job, const floating* x, const WinoSeg* seg, Py_ssize_t ns,
-                      Py_ssize_t nb, floating* v, floating* p, floating* g) noexcept nogil:
+                      Py_ssize_t nb, floating* v) noexcept nogil:
     """V[ξ, c, j] = (Bᵀ d B)[ξ] for the tile d of the block's tile j and channel c (V_ξ at
-    ξ·job.vs): per channel, the input rows under each segment are copied into p with the padding
-    as zeros (rows of job.PW, column iw at PL + iw), the tiles' 4 x 4 inputs gathered into g (16 x
-    T) one tile row at a time (mg_wino_gather), then the block's tiles transformed together
-    (mg_wino_in)."""
-    cdef Py_ssize_t T = job.T, C = job.C, W = job.W, PW = job.PW, c, s, r, ih, th, a, e, j
-    cdef floating* row
-    cdef floating* src
+    ξ·job.vs), read straight from x: per channel, the block's tile rows cut into pieces of at
+    most WINO_PIECE tiles, two pieces per mg_wino_in (zeros for the padding)."""
+    cdef Py_ssize_t T = job.T, C = job.C, H = job.H, W = job.W
+    cdef Py_ssize_t most = WINO_PIECE if floating is float else WINO_PIECE_D
+    cdef Py_ssize_t c, s, r, ih, th, e, j, k, n, ca = 0, na
+    cdef const floating* pa[4]  # the 4 input rows of the piece waiting for its pair (NULL: padding)
+    cdef const floating* pb[4]
     for c in range(C):
-        row = p
-        j = 0
+        if c + WINO_PREFETCH < C:  # x comes from L3 or memory: its rows for a later channel
+            for s in range(ns):
+                ih = max(0, 2 * seg[s].th0 - job.PT)
+                mg_wino_prefetch(<const char*>(x + ((seg[s].n * C + c + WINO_PREFETCH) * H + ih) * W),
+                                 (min(H, 2 * seg[s].th1 + 4 - job.PT) - ih) * W * sizeof(floating))
+        j = na = 0  # na > 0: the piece (pa, ca, na) waits for its pair
         for s in range(ns):
-            for r in range(2 * (seg[s].th1 - seg[s].th0) + 4):
-                ih = 2 * seg[s].th0 + r - job.PT
-                if ih < 0 or ih >= job.H:
-                    memset(row + r * PW, 0, PW * sizeof(floating))
-                else:  # PL + W <= PW: the padded width covers every window
-                    memset(row + r * PW, 0, job.PL * sizeof(floating))
-                    memcpy(row + r * PW + job.PL, x + ((seg[s].n * C + c) * job.H + ih) * W,
-                           W * sizeof(floating))
-                    memset(row + r * PW + job.PL + W, 0, (PW - job.PL - W) * sizeof(floating))
             for th in range(seg[s].th0, seg[s].th1 + 1):
-                a = seg[s].tw0 if th == seg[s].th0 else 0
-                e = seg[s].tw1 + 1 if th == seg[s].th1 else job.TW
                 for r in range(4):
-                    src = row + (2 * (th - seg[s].th0) + r) * PW + 2 * a
-                    if floating is float:
-                        mg_wino_gather_f(src, g + 4 * r * T + j, e - a, T)
+                    ih = 2 * th + r - job.PT
+                    pb[r] = x + ((seg[s].n * C + c) * H + ih) * W if 0 <= ih < H else NULL
+                k = seg[s].tw0 if th == seg[s].th0 else 0
+                e = seg[s].tw1 + 1 if th == seg[s].th1 else job.TW
+                while k < e:
+                    n = min(most, e - k)
+                    if na == 0:
+                        pa[0], pa[1], pa[2], pa[3], ca, na = pb[0], pb[1], pb[2], pb[3], 2 * k - job.PL, n
                     else:
-                        mg_wino_gather_d(src, g + 4 * r * T + j, e - a, T)
-                j += e - a
-            row += (2 * (seg[s].th1 - seg[s].th0) + 4) * PW
-        if floating is float:
-            mg_wino_in_f(g, T, nb, v + c * T, job.vs)
-        else:
-            mg_wino_in_d(g, T, nb, v + c * T, job.vs)
+                        if floating is float:
+                            mg_wino_in_f(pa, ca, na, pb, 2 * k - job.PL, n, W, v + c * T + j, job.vs)
+                        else:
+                            mg_wino_in_d(pa, ca, na, pb, 2 * k - job.PL, n, W, v + c * T + j, job.vs)
+                        j += na + n
+                        na = 0
+                    k += n
+        if na > 0:
+            if floating is float:
+                mg_wino_in_f(pa, ca, na, NULL, 0, 0, W, v + c * T + j, job.vs)
+            else:
+                mg_wino_in_d(pa, ca, na, NULL, 0, 0, W, v + c * T + j, job.vs)
 
 
 cdef int _wino_output(const WinoJob* job, const floating* m, const WinoSeg* seg, Py_ssize_t ns,
@@ -323,8 +381,8 @@ cdef int _wino_output(const WinoJob* job, const floating* m, const WinoSeg* seg,
 cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
                     const floating* u, floating* y, char* ws, Py_ssize_t per,
                     int* bad) noexcept nogil:
-    """All blocks of tiles, whole blocks per thread (ws: per bytes each: V, M, B~, A~, the
-    padded input rows, g, the segments). bad[tid] (zeroed): nonzero if an output of thread tid
+    """All blocks of tiles, whole blocks per thread (ws: per bytes each: V, M, B~, A~, g (4 x T
+    outputs), the segments). bad[tid] (zeroed): nonzero if an output of thread tid
     came out inf or NaN."""
     cdef Py_ssize_t T = job.T, C = job.C, Cout = job.Cout, nblocks = _ceil_div(job.ntiles, T)
     cdef Py_ssize_t blk, t0, nb, xi, ns
@@ -332,7 +390,6 @@ cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
     cdef floating* m
     cdef floating* bp
     cdef floating* ap
-    cdef floating* p
     cdef floating* g
     cdef WinoSeg* seg
     cdef int tid, team
@@ -343,14 +400,13 @@ cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
         m = v + _round_up(16 * job.vs, ALIGN)
         bp = m + _round_up(16 * job.ms, ALIGN)
         ap = bp + plan.bsize
-        p = ap + plan.asize
-        g = p + _round_up(_wino_rows(job) * job.PW, ALIGN)
-        seg = <WinoSeg*>(g + _round_up(16 * T, ALIGN))
+        g = ap + plan.asize
+        seg = <WinoSeg*>(g + _round_up(4 * T, ALIGN))
         for blk in range(tid * nblocks // team, (tid + 1) * nblocks // team):
             t0 = blk * T
             nb = min(T, job.ntiles - t0)
             ns = _wino_segments(job, t0, nb, seg)
-            _wino_input(job, x, seg, ns, nb, v, p, g)
+            _wino_input(job, x, seg, ns, nb, v)
             for xi in range(16):
                 _gemm_thread(Cout, nb, C, plan.kc, plan.nc, 1, u + xi * Cout * C, C, 1,
                              v + xi * job.vs, T, 1, 0, m + xi * job.ms, T, bp, ap, 0, 1, False, NULL)
@@ -358,7 +414,7 @@ cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
 
 
 cdef int _wino_blocks(WinoJob* job, Py_ssize_t itemsize) noexcept nogil:
-    """Fills in job's tiles per block T, V's and M's strides, PW and S from its geometry; returns
+    """Fills in job's tiles per block T, V's and M's strides and S from its geometry; returns
     the threads. T: V and M (16·(C + Cout)·T values; ∂W's Ĝ is M's size) in WINO_BLOCK_BYTES, a
     multiple of NR (the GEMM's column panels), then evened out so the threads get equal numbers of
     blocks."""
@@ -372,7 +428,6 @@ cdef int _wino_blocks(WinoJob* job, Py_ssize_t itemsize) noexcept nogil:
     T = _ceil_div(job.ntiles, nblocks)
     job.T = T
     job.vs, job.ms = job.C * T + WINO_SKEW, job.Cout * T + WINO_SKEW
-    job.PW = 2 * job.TW + 2
     job.S = min(job.N, T // job.TT + 2)
     return <int>min(<Py_ssize_t>nt, _ceil_div(job.ntiles, T))
 
@@ -405,7 +460,7 @@ def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp
     plan = _plan(job.Cout, T, job.C, s, 1)
     usize = _round_up(16 * job.Cout * job.C, ALIGN)
     per = s * (_round_up(16 * job.vs, ALIGN) + _round_up(16 * job.ms, ALIGN) + plan.bsize
-               + plan.asize + _round_up(_wino_rows(&job) * job.PW, ALIGN) + _round_up(16 * T, ALIGN)) \
+               + plan.asize + _round_up(4 * T, ALIGN)) \
         + _round_up(job.S * sizeof(WinoSeg), ALIGN)
     _conv_scratch = s * usize + nt * per
     bad = np.zeros(nt, np.intc)
@@ -559,7 +614,7 @@ cdef void _wino_grad_input(const WinoJob* job, const floating* dy, const WinoSeg
 cdef void _wino_wgrad_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
                           const floating* dy, char* ws, Py_ssize_t per, double* db) noexcept nogil:
     """All blocks of tiles, whole blocks per thread, each thread adding into its own ∂U (ws: per
-    bytes each: ∂U (zeroed), V, Ĝ, B~, A~, the padded input rows, g, the segments); db: Cout
+    bytes each: ∂U (zeroed), V, Ĝ, B~, A~, g (4 x T gradients), the segments); db: Cout
     partial sums of ∂b per thread, or NULL."""
     cdef Py_ssize_t T = job.T, C = job.C, Cout = job.Cout, nblocks = _ceil_div(job.ntiles, T)
     cdef Py_ssize_t blk, t0, nb, xi, ns
@@ -568,7 +623,6 @@ cdef void _wino_wgrad_run(const WinoJob* job, Plan* plan, int nt, const floating
     cdef floating* m
     cdef floating* bp
     cdef floating* ap
-    cdef floating* p
     cdef floating* g
     cdef WinoSeg* seg
     cdef int tid, team
@@ -580,14 +634,13 @@ cdef void _wino_wgrad_run(const WinoJob* job, Plan* plan, int nt, const floating
         m = v + _round_up(16 * job.vs, ALIGN)
         bp = m + _round_up(16 * job.ms, ALIGN)
         ap = bp + plan.bsize
-        p = ap + plan.asize
-        g = p + _round_up(_wino_rows(job) * job.PW, ALIGN)
-        seg = <WinoSeg*>(g + _round_up(16 * T, ALIGN))
+        g = ap + plan.asize
+        seg = <WinoSeg*>(g + _round_up(4 * T, ALIGN))
         for blk in range(tid * nblocks // team, (tid + 1) * nblocks // team):
             t0 = blk * T
             nb = min(T, job.ntiles - t0)
             ns = _wino_segments(job, t0, nb, seg)
-            _wino_input(job, x, seg, ns, nb, v, p, g)
+            _wino_input(job, x, seg, ns, nb, v)
             _wino_grad_input(job, dy, seg, ns, nb, m, g, NULL if db == NULL else db + tid * Cout)
             for xi in range(16):
                 _gemm_thread(Cout, C, nb, plan.kc, plan.nc, 1, m + xi * job.ms, T, 1,
@@ -652,7 +705,7 @@ def conv2d_winograd_backward_weight(cnp.ndarray grad_out, cnp.ndarray x, padding
     plan = _plan(job.Cout, job.C, T, s, 1)
     usize = _round_up(16 * job.Cout * job.C, ALIGN)
     per = s * (usize + _round_up(16 * job.vs, ALIGN) + _round_up(16 * job.ms, ALIGN) + plan.bsize
-               + plan.asize + _round_up(_wino_rows(&job) * job.PW, ALIGN) + _round_up(16 * T, ALIGN)) \
+               + plan.asize + _round_up(4 * T, ALIGN)) \
         + _round_up(job.S * sizeof(WinoSeg), ALIGN)
     _conv_scratch = nt * per
     if grad_bias:  # per-thread partial sums of ∂b, in double (Cout values each)
