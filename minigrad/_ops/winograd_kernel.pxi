@@ -10,7 +10,7 @@
 # tile row, tile column) are cut into blocks of T tiles, whole blocks per thread: each thread
 # transforms its block's input into V (16 x C x T), runs the 16 products into M (16 x Cout x T),
 # and transforms M into y (+ bias); V and M are sized to stay in L2. Scratch: U, then per thread
-# V, M, one B~ and A~ block and 4 x T outputs; none of it grows with the batch.
+# V, M and one B~ and A~ block; none of it grows with the batch.
 #
 # Non-finite values: an inf or NaN in a tile reaches all 4 outputs of the tile (and inf - inf in
 # the transforms makes NaN), where a direct convolution puts it only in the outputs that read it.
@@ -29,12 +29,14 @@ cdef extern from *:
        d1 + d2, d2 − d1, d1 − d3; the rows are combined first (whole vectors), then each
        combination's 4 columns picked per tile by one permutation each and combined by B.
        v[ξ·vs + na + nb ..] may be written too (up to 16 floats or 8 doubles from v[ξ·vs]).
-       OUT, vectorized over the block's R tiles: g[(2i + j)·ld + k] = (Aᵀ M A)[i, j] + b for
-       M_ξ = m[ξ·ms + k]; Aᵀ's rows: m0 + m1 + m2, m1 − m2 − m3. Returns nonzero if one of them
-       is inf or NaN (v − v is then NaN). PUT: dst[j] = (j even ? e : o)[j / 2] for j < n (a row
-       of output tiles, interleaved). With AVX-512, IN loads 8 rows masked (masked-off lanes do
-       not touch memory, so the padding costs nothing) and PUT is masked loads, a permutation
-       and masked stores (15 or 7 tiles at a time); elsewhere a loop per value.
+       OUT, per two pieces likewise (m: M_ξ of the first tile at m[ξ·ms]): the 2 x 2 outputs
+       (Aᵀ M A)[i, j] + b of tile k (Aᵀ's rows: m0 + m1 + m2, m1 − m2 − m3) go to ya[i][2k + j]
+       for k < na and yb[i][2(k − na) + j] for the rest, the first wa (wb) of each row only (cut
+       at the edge; a NULL row is below the image). Returns nonzero if one of them is inf or NaN
+       (v − v is then NaN). m[ξ·ms + na + nb ..] may be read (up to 16 floats, 8 doubles).
+       With AVX-512, IN loads 8 rows masked (masked-off lanes do not touch memory, so the
+       padding costs nothing) and OUT interleaves each output row by one permutation and a
+       masked store; elsewhere a loop per tile.
        Not inlined: inlined into Cython's OpenMP function the loops lost their restrict and
        stayed scalar (GCC 12). */
     #if defined(__GNUC__)
@@ -53,35 +55,18 @@ cdef extern from *:
             __builtin_prefetch(p + i, 0, 3);
     #endif
     }
-    #define MG_WINO(OUT, T)                                                                      \\
-    static MG_WINO_NOINLINE int OUT(const T *restrict m, Py_ssize_t ms, Py_ssize_t R, T b,       \\
-                                    T *restrict g, Py_ssize_t ld) {                              \\
-        Py_ssize_t k;                                                                            \\
-        int bad = 0;                                                                             \\
-        for (k = 0; k < R; k++) {  /* row 0 of Aᵀ M, times A */                                 \\
-            T s0 = m[k] + m[4 * ms + k] + m[8 * ms + k];                                         \\
-            T s1 = m[ms + k] + m[5 * ms + k] + m[9 * ms + k];                                    \\
-            T s2 = m[2 * ms + k] + m[6 * ms + k] + m[10 * ms + k];                               \\
-            T s3 = m[3 * ms + k] + m[7 * ms + k] + m[11 * ms + k];                               \\
-            T y0 = s0 + s1 + s2 + b, y1 = s1 - s2 - s3 + b, z = (y0 - y0) + (y1 - y1);           \\
-            g[k] = y0;                                                                           \\
-            g[ld + k] = y1;                                                                      \\
-            bad |= z != z;                                                                       \\
-        }                                                                                        \\
-        for (k = 0; k < R; k++) {  /* row 1 */                                                   \\
-            T s0 = m[4 * ms + k] - m[8 * ms + k] - m[12 * ms + k];                               \\
-            T s1 = m[5 * ms + k] - m[9 * ms + k] - m[13 * ms + k];                               \\
-            T s2 = m[6 * ms + k] - m[10 * ms + k] - m[14 * ms + k];                              \\
-            T s3 = m[7 * ms + k] - m[11 * ms + k] - m[15 * ms + k];                              \\
-            T y0 = s0 + s1 + s2 + b, y1 = s1 - s2 - s3 + b, z = (y0 - y0) + (y1 - y1);           \\
-            g[2 * ld + k] = y0;                                                                  \\
-            g[3 * ld + k] = y1;                                                                  \\
-            bad |= z != z;                                                                       \\
-        }                                                                                        \\
-        return bad;                                                                              \\
-    }
-    MG_WINO(mg_wino_out_f, float)
-    MG_WINO(mg_wino_out_d, double)
+    /* y[2i + j] = (Aᵀ M A)[i, j] + B for M_ξ = M(ξ) (type V); z is NaN if one of them is inf
+       or NaN (v − v is then NaN) */
+    #define MG_WINO_AT(V, M, B)                                                                  \\
+        {                                                                                        \\
+            V s0 = M(0) + M(4) + M(8), s1 = M(1) + M(5) + M(9);  /* row 0 of Aᵀ M */             \\
+            V s2 = M(2) + M(6) + M(10), s3 = M(3) + M(7) + M(11);                                \\
+            y[0] = s0 + s1 + s2 + B, y[1] = s1 - s2 - s3 + B;  /* times A */                     \\
+            s0 = M(4) - M(8) - M(12), s1 = M(5) - M(9) - M(13);  /* row 1 */                     \\
+            s2 = M(6) - M(10) - M(14), s3 = M(7) - M(11) - M(15);                                \\
+            y[2] = s0 + s1 + s2 + B, y[3] = s1 - s2 - s3 + B;                                    \\
+            z = ((y[0] - y[0]) + (y[1] - y[1])) + ((y[2] - y[2]) + (y[3] - y[3]));               \\
+        }
     #if defined(__AVX512F__)
     /* lanes lo .. hi - 1 of a 16-lane mask (none when hi <= lo) */
     static inline unsigned mg_wino_lanes(Py_ssize_t lo, Py_ssize_t hi) {
@@ -155,40 +140,47 @@ cdef extern from *:
         #undef STORE
         }
     }
-    static MG_WINO_NOINLINE void mg_wino_put_f(float *dst, const float *e, const float *o,
-                                               Py_ssize_t n) {
+    #define MG_WINO_MV_F(xi) _mm512_loadu_ps(m + (xi) * ms)
+    #define MG_WINO_MV_D(xi) _mm512_loadu_pd(m + (xi) * ms)
+    static MG_WINO_NOINLINE int mg_wino_out_f(const float *m, Py_ssize_t ms, Py_ssize_t na,
+                                              Py_ssize_t nb, float b, float *const *ya,
+                                              Py_ssize_t wa, float *const *yb, Py_ssize_t wb) {
+        /* output 2t + p: lane t of y[2i + p] (lane t + na for piece b) */
         const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-        const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
-        Py_ssize_t j0;
-        for (j0 = 0; j0 < n; j0 += 32) {  /* 32 outputs: tiles j0/2 .. j0/2 + 15 */
-            int r = n - j0 < 32 ? (int)(n - j0) : 32, t = (r + 1) / 2;
-            __mmask16 mt = (__mmask16)(t >= 16 ? 0xFFFFu : (1u << t) - 1);
-            __m512 ev = _mm512_maskz_loadu_ps(mt, e + j0 / 2), ov = _mm512_maskz_loadu_ps(mt, o + j0 / 2);
-            _mm512_mask_storeu_ps(dst + j0, (__mmask16)(r >= 16 ? 0xFFFFu : (1u << r) - 1),
-                                  _mm512_permutex2var_ps(ev, lo, ov));
-            if (r > 16)
-                _mm512_mask_storeu_ps(dst + j0 + 16, (__mmask16)(r >= 32 ? 0xFFFFu : (1u << (r - 16)) - 1),
-                                      _mm512_permutex2var_ps(ev, hi, ov));
+        const __m512 bv = _mm512_set1_ps(b);
+        __m512 y[4], z;
+        int i;
+        MG_WINO_AT(__m512, MG_WINO_MV_F, bv)
+        for (i = 0; i < 2; i++) {
+            if (ya[i])
+                _mm512_mask_storeu_ps(ya[i], (__mmask16)((1u << wa) - 1),
+                                      _mm512_permutex2var_ps(y[2 * i], lo, y[2 * i + 1]));
+            if (nb && yb[i])
+                _mm512_mask_storeu_ps(yb[i], (__mmask16)((1u << wb) - 1),
+                    _mm512_permutex2var_ps(y[2 * i], _mm512_add_epi32(lo, _mm512_set1_epi32((int)na)), y[2 * i + 1]));
         }
+        return _mm512_mask_cmp_ps_mask((__mmask16)((1u << (na + nb)) - 1), z, z, _CMP_UNORD_Q) != 0;
     }
-    static MG_WINO_NOINLINE void mg_wino_put_d(double *dst, const double *e, const double *o,
-                                               Py_ssize_t n) {
+    static MG_WINO_NOINLINE int mg_wino_out_d(const double *m, Py_ssize_t ms, Py_ssize_t na,
+                                              Py_ssize_t nb, double b, double *const *ya,
+                                              Py_ssize_t wa, double *const *yb, Py_ssize_t wb) {
         const __m512i lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
-        const __m512i hi = _mm512_add_epi64(lo, _mm512_set1_epi64(4));
-        Py_ssize_t j0;
-        for (j0 = 0; j0 < n; j0 += 16) {  /* 16 outputs: tiles j0/2 .. j0/2 + 7 */
-            int r = n - j0 < 16 ? (int)(n - j0) : 16, t = (r + 1) / 2;
-            __mmask8 mt = (__mmask8)(t >= 8 ? 0xFFu : (1u << t) - 1);
-            __m512d ev = _mm512_maskz_loadu_pd(mt, e + j0 / 2), ov = _mm512_maskz_loadu_pd(mt, o + j0 / 2);
-            _mm512_mask_storeu_pd(dst + j0, (__mmask8)(r >= 8 ? 0xFFu : (1u << r) - 1),
-                                  _mm512_permutex2var_pd(ev, lo, ov));
-            if (r > 8)
-                _mm512_mask_storeu_pd(dst + j0 + 8, (__mmask8)(r >= 16 ? 0xFFu : (1u << (r - 8)) - 1),
-                                      _mm512_permutex2var_pd(ev, hi, ov));
+        const __m512d bv = _mm512_set1_pd(b);
+        __m512d y[4], z;
+        int i;
+        MG_WINO_AT(__m512d, MG_WINO_MV_D, bv)
+        for (i = 0; i < 2; i++) {
+            if (ya[i])
+                _mm512_mask_storeu_pd(ya[i], (__mmask8)((1u << wa) - 1),
+                                      _mm512_permutex2var_pd(y[2 * i], lo, y[2 * i + 1]));
+            if (nb && yb[i])
+                _mm512_mask_storeu_pd(yb[i], (__mmask8)((1u << wb) - 1),
+                    _mm512_permutex2var_pd(y[2 * i], _mm512_add_epi64(lo, _mm512_set1_epi64(na)), y[2 * i + 1]));
         }
+        return _mm512_mask_cmp_pd_mask((__mmask8)((1u << (na + nb)) - 1), z, z, _CMP_UNORD_Q) != 0;
     }
     #else
-    #define MG_WINO_MOVES(IN, PUT, T)                                                        \\
+    #define MG_WINO_MOVES(IN, OUT, T)                                                        \\
     static void IN(const T *const *pa, Py_ssize_t ca, Py_ssize_t na, const T *const *pb,        \\
                    Py_ssize_t cb, Py_ssize_t nb, Py_ssize_t W, T *v, Py_ssize_t vs) {            \\
         Py_ssize_t k, i;                                                                         \\
@@ -215,25 +207,39 @@ cdef extern from *:
             }                                                                                    \\
         }                                                                                        \\
     }                                                                                            \\
-    static void PUT(T *dst, const T *e, const T *o, Py_ssize_t n) {                              \\
-        Py_ssize_t j;                                                                            \\
-        for (j = 0; j < n; j++)                                                                  \\
-            dst[j] = j % 2 ? o[j / 2] : e[j / 2];                                                \\
+    static int OUT(const T *m, Py_ssize_t ms, Py_ssize_t na, Py_ssize_t nb, T b, T *const *ya,    \\
+                   Py_ssize_t wa, T *const *yb, Py_ssize_t wb) {                                 \\
+        Py_ssize_t k, c, w;                                                                      \\
+        T *const *yr;                                                                            \\
+        T y[4], z;                                                                               \\
+        int i, bad = 0;                                                                          \\
+        for (k = 0; k < na + nb; k++) {                                                          \\
+            MG_WINO_AT(T, MG_WINO_MS, b)                                                         \\
+            bad |= z != z;                                                                       \\
+            yr = k < na ? ya : yb, c = 2 * (k < na ? k : k - na), w = k < na ? wa : wb;          \\
+            for (i = 0; i < 2; i++)                                                              \\
+                if (yr[i]) {                                                                     \\
+                    if (c < w) yr[i][c] = y[2 * i];                                              \\
+                    if (c + 1 < w) yr[i][c + 1] = y[2 * i + 1];                                  \\
+                }                                                                                \\
+        }                                                                                        \\
+        return bad;                                                                              \\
     }
-    MG_WINO_MOVES(mg_wino_in_f, mg_wino_put_f, float)
-    MG_WINO_MOVES(mg_wino_in_d, mg_wino_put_d, double)
+    #define MG_WINO_MS(xi) m[(xi) * ms + k]
+    MG_WINO_MOVES(mg_wino_in_f, mg_wino_out_f, float)
+    MG_WINO_MOVES(mg_wino_in_d, mg_wino_out_d, double)
     #endif
     """
-    int mg_wino_out_f(const float* m, Py_ssize_t ms, Py_ssize_t R, float b, float* g, Py_ssize_t ld) noexcept nogil
-    int mg_wino_out_d(const double* m, Py_ssize_t ms, Py_ssize_t R, double b, double* g, Py_ssize_t ld) noexcept nogil
+    int mg_wino_out_f(const float* m, Py_ssize_t ms, Py_ssize_t na, Py_ssize_t nb, float b,
+                      float* const* ya, Py_ssize_t wa, float* const* yb, Py_ssize_t wb) noexcept nogil
+    int mg_wino_out_d(const double* m, Py_ssize_t ms, Py_ssize_t na, Py_ssize_t nb, double b,
+                      double* const* ya, Py_ssize_t wa, double* const* yb, Py_ssize_t wb) noexcept nogil
     void mg_wino_in_f(const float* const* pa, Py_ssize_t ca, Py_ssize_t na, const float* const* pb,
                       Py_ssize_t cb, Py_ssize_t nb, Py_ssize_t W, float* v, Py_ssize_t vs) noexcept nogil
     void mg_wino_in_d(const double* const* pa, Py_ssize_t ca, Py_ssize_t na,
                       const double* const* pb, Py_ssize_t cb, Py_ssize_t nb, Py_ssize_t W,
                       double* v, Py_ssize_t vs) noexcept nogil
-    void mg_wino_put_f(float* dst, const float* e, const float* o, Py_ssize_t n) noexcept nogil
     void mg_wino_prefetch(const char* p, Py_ssize_t bytes) noexcept nogil
-    void mg_wino_put_d(double* dst, const double* e, const double* o, Py_ssize_t n) noexcept nogil
 
 
 cdef enum:
@@ -241,7 +247,8 @@ cdef enum:
     WINO_BLOCK_BYTES = 1 << 19
     # The 16 matrices of V (and of M) lie this many elements more than a multiple of their size
     # apart: a power-of-two distance put the transforms' 16 streams in the same L1 sets. (It
-    # also takes the lanes that mg_wino_in writes past the last channel's row: up to 15.)
+    # also takes the lanes that mg_wino_in writes, and mg_wino_out reads, past the last
+    # channel's row: up to 15.)
     WINO_SKEW = 16
     # Tiles of one piece of a tile row for mg_wino_in: the 2n + 2 columns under n tiles fit one
     # 16-float vector (7) or 8-double one (3), so a 14-wide image's tile row (7 tiles) and the
@@ -346,43 +353,53 @@ cdef void _wino_input(const WinoJob* job, const floating* x, const WinoSeg* seg,
 
 
 cdef int _wino_output(const WinoJob* job, const floating* m, const WinoSeg* seg, Py_ssize_t ns,
-                      Py_ssize_t nb, floating* y, floating* g) noexcept nogil:
-    """y tiles = Aᵀ M A (+ b) for the block's tiles (M_ξ at ξ·job.ms): per output channel, the
-    block's tiles together into g (4 x T, mg_wino_out), then put into y one tile row at a time
-    (mg_wino_put), cut at the edge. Returns nonzero if an output is inf or NaN."""
-    cdef Py_ssize_t T = job.T, Cout = job.Cout, OW = job.OW, o, s, i, th, a, e, j
-    cdef floating* dst
+                      floating* y) noexcept nogil:
+    """y tiles = Aᵀ M A (+ b) for the block's tiles (M_ξ at ξ·job.ms), cut at the edge: per
+    output channel, the block's tile rows cut into pieces of at most WINO_PIECE tiles, two pieces
+    per mg_wino_out, which writes their 2 rows of outputs interleaved. Returns nonzero if an
+    output is inf or NaN."""
+    cdef Py_ssize_t T = job.T, Cout = job.Cout, OH = job.OH, OW = job.OW
+    cdef Py_ssize_t most = WINO_PIECE if floating is float else WINO_PIECE_D
+    cdef Py_ssize_t o, s, th, e, j, k, n, wa = 0, na, wb
+    cdef floating* ya[2]  # output rows 2·th and 2·th + 1 (NULL: below the image) of the piece
+    cdef floating* yb[2]  # waiting for its pair, and of the current one
     cdef floating bv
     cdef int bad = 0
     for o in range(Cout):
         bv = 0 if job.bias == NULL else (<const floating*>job.bias)[o]
-        if floating is float:
-            bad |= mg_wino_out_f(m + o * T, job.ms, nb, bv, g, T)
-        else:
-            bad |= mg_wino_out_d(m + o * T, job.ms, nb, bv, g, T)
-        j = 0
+        j = na = 0
         for s in range(ns):
             for th in range(seg[s].th0, seg[s].th1 + 1):
-                a = seg[s].tw0 if th == seg[s].th0 else 0
+                k = seg[s].tw0 if th == seg[s].th0 else 0
                 e = seg[s].tw1 + 1 if th == seg[s].th1 else job.TW
-                for i in range(2):
-                    if 2 * th + i < job.OH:
-                        dst = y + ((seg[s].n * Cout + o) * job.OH + 2 * th + i) * OW + 2 * a
+                while k < e:
+                    n = min(most, e - k)
+                    yb[0] = y + ((seg[s].n * Cout + o) * OH + 2 * th) * OW + 2 * k
+                    yb[1] = yb[0] + OW if 2 * th + 1 < OH else NULL
+                    wb = min(2 * n, OW - 2 * k)
+                    if na == 0:
+                        ya[0], ya[1], wa, na = yb[0], yb[1], wb, n
+                    else:
                         if floating is float:
-                            mg_wino_put_f(dst, g + 2 * i * T + j, g + (2 * i + 1) * T + j,
-                                          min(2 * (e - a), OW - 2 * a))
+                            bad |= mg_wino_out_f(m + o * T + j, job.ms, na, n, bv, ya, wa, yb, wb)
                         else:
-                            mg_wino_put_d(dst, g + 2 * i * T + j, g + (2 * i + 1) * T + j,
-                                          min(2 * (e - a), OW - 2 * a))
-                j += e - a
+                            bad |= mg_wino_out_d(m + o * T + j, job.ms, na, n, bv, ya, wa, yb, wb)
+                        j += na + n
+                        na = 0
+                    k += n
+        if na > 0:
+            if floating is float:
+                bad |= mg_wino_out_f(m + o * T + j, job.ms, na, 0, bv, ya, wa, NULL, 0)
+            else:
+                bad |= mg_wino_out_d(m + o * T + j, job.ms, na, 0, bv, ya, wa, NULL, 0)
     return bad
 
 
 cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
                     const floating* u, floating* y, char* ws, Py_ssize_t per,
                     int* bad) noexcept nogil:
-    """All blocks of tiles, whole blocks per thread (ws: per bytes each: V, M, B~, A~, g (4 x T
-    outputs), the segments). bad[tid] (zeroed): nonzero if an output of thread tid
+    """All blocks of tiles, whole blocks per thread (ws: per bytes each: V, M, B~, A~, the
+    segments). bad[tid] (zeroed): nonzero if an output of thread tid
     came out inf or NaN."""
     cdef Py_ssize_t T = job.T, C = job.C, Cout = job.Cout, nblocks = _ceil_div(job.ntiles, T)
     cdef Py_ssize_t blk, t0, nb, xi, ns
@@ -390,7 +407,6 @@ cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
     cdef floating* m
     cdef floating* bp
     cdef floating* ap
-    cdef floating* g
     cdef WinoSeg* seg
     cdef int tid, team
     with parallel(num_threads=nt):
@@ -400,8 +416,7 @@ cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
         m = v + _round_up(16 * job.vs, ALIGN)
         bp = m + _round_up(16 * job.ms, ALIGN)
         ap = bp + plan.bsize
-        g = ap + plan.asize
-        seg = <WinoSeg*>(g + _round_up(4 * T, ALIGN))
+        seg = <WinoSeg*>(ap + _round_up(plan.asize, ALIGN))
         for blk in range(tid * nblocks // team, (tid + 1) * nblocks // team):
             t0 = blk * T
             nb = min(T, job.ntiles - t0)
@@ -410,7 +425,7 @@ cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
             for xi in range(16):
                 _gemm_thread(Cout, nb, C, plan.kc, plan.nc, 1, u + xi * Cout * C, C, 1,
                              v + xi * job.vs, T, 1, 0, m + xi * job.ms, T, bp, ap, 0, 1, False, NULL)
-            bad[tid] |= _wino_output(job, m, seg, ns, nb, y, g)
+            bad[tid] |= _wino_output(job, m, seg, ns, y)
 
 
 cdef int _wino_blocks(WinoJob* job, Py_ssize_t itemsize) noexcept nogil:
@@ -460,7 +475,7 @@ def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp
     plan = _plan(job.Cout, T, job.C, s, 1)
     usize = _round_up(16 * job.Cout * job.C, ALIGN)
     per = s * (_round_up(16 * job.vs, ALIGN) + _round_up(16 * job.ms, ALIGN) + plan.bsize
-               + plan.asize + _round_up(4 * T, ALIGN)) \
+               + _round_up(plan.asize, ALIGN)) \
         + _round_up(job.S * sizeof(WinoSeg), ALIGN)
     _conv_scratch = s * usize + nt * per
     bad = np.zeros(nt, np.intc)
