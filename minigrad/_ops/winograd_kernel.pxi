@@ -36,7 +36,10 @@ cdef extern from *:
        (v − v is then NaN). m[ξ·ms + na + nb ..] may be read (up to 16 floats, 8 doubles).
        With AVX-512, IN loads 8 rows masked (masked-off lanes do not touch memory, so the
        padding costs nothing) and OUT interleaves each output row by one permutation and a
-       masked store; elsewhere a loop per tile.
+       masked store; with AVX2 the same one piece at a time, in 8-lane vectors (two halves of a
+       piece's 16 float columns); with SSE2 in 4-lane vectors (the lanes of a vector across an
+       edge read one by one); elsewhere a loop per tile. The same operations in the same order
+       in every build: bit-identical V and y.
        Not inlined: inlined into Cython's OpenMP function the loops lost their restrict and
        stayed scalar (GCC 12). */
     #if defined(__GNUC__)
@@ -44,8 +47,10 @@ cdef extern from *:
     #else
     #define MG_WINO_NOINLINE
     #endif
-    #if defined(__AVX512F__)
+    #if defined(__AVX512F__) || defined(__AVX2__)
     #include <immintrin.h>
+    #elif defined(__SSE2__)
+    #include <emmintrin.h>
     #endif
     /* the cache lines of p[0 .. bytes − 1], for reading */
     static void mg_wino_prefetch(const char *p, Py_ssize_t bytes) {
@@ -178,6 +183,340 @@ cdef extern from *:
                     _mm512_permutex2var_pd(y[2 * i], _mm512_add_epi64(lo, _mm512_set1_epi64(na)), y[2 * i + 1]));
         }
         return _mm512_mask_cmp_pd_mask((__mmask8)((1u << (na + nb)) - 1), z, z, _CMP_UNORD_Q) != 0;
+    }
+    #elif defined(__AVX2__)
+    /* 32-bit (64-bit) lanes lo .. hi − 1 of an 8-lane (4-lane) load mask */
+    static inline __m256i mg_wino_mask8(Py_ssize_t lo, Py_ssize_t hi) {
+        lo = lo < 0 ? 0 : lo > 8 ? 8 : lo, hi = hi < 0 ? 0 : hi > 8 ? 8 : hi;
+        const __m256i i = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        return _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32((int)lo - 1)),
+                                _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), i));
+    }
+    static inline __m256i mg_wino_mask4(Py_ssize_t lo, Py_ssize_t hi) {
+        lo = lo < 0 ? 0 : lo > 4 ? 4 : lo, hi = hi < 0 ? 0 : hi > 4 ? 4 : hi;
+        const __m256i i = _mm256_set_epi64x(3, 2, 1, 0);
+        return _mm256_and_si256(_mm256_cmpgt_epi64(i, _mm256_set1_epi64x(lo - 1)),
+                                _mm256_cmpgt_epi64(_mm256_set1_epi64x(hi), i));
+    }
+    /* src[c0 .. c0 + 15] (floats; 7 doubles: c0 .. c0 + 7) as two vectors, zero outside columns
+       0 .. W − 1, from c0 + L on, and when src is NULL (masked-off lanes do not touch memory) */
+    static inline void mg_wino_row8_f(const float *src, Py_ssize_t c0, Py_ssize_t L, Py_ssize_t W,
+                                      __m256 *lo, __m256 *hi) {
+        Py_ssize_t e = W - c0 < L ? W - c0 : L;
+        if (!src) {
+            *lo = *hi = _mm256_setzero_ps();
+            return;
+        }
+        *lo = _mm256_maskload_ps(src + c0, mg_wino_mask8(-c0, e));
+        *hi = e > 8 ? _mm256_maskload_ps(src + c0 + 8, mg_wino_mask8(-c0 - 8, e - 8)) : _mm256_setzero_ps();
+    }
+    static inline void mg_wino_row4_d(const double *src, Py_ssize_t c0, Py_ssize_t L, Py_ssize_t W,
+                                      __m256d *lo, __m256d *hi) {
+        Py_ssize_t e = W - c0 < L ? W - c0 : L;
+        if (!src) {
+            *lo = *hi = _mm256_setzero_pd();
+            return;
+        }
+        *lo = _mm256_maskload_pd(src + c0, mg_wino_mask4(-c0, e));
+        *hi = e > 4 ? _mm256_maskload_pd(src + c0 + 4, mg_wino_mask4(-c0 - 4, e - 4)) : _mm256_setzero_pd();
+    }
+    /* Bᵀ d B of one piece (rows lo[r], hi[r]: its 16 float or 8 double columns) into v, tile k
+       in lane k: t[r] = rows X OP Y (Bᵀ's row r) on both halves, then column 2k + q (q < 4)
+       of t[r] in lane k: the even and odd columns deinterleaved by one shuffle and one
+       cross-lane permutation each (q = 0, 1), the next ones by a shift of those by one lane
+       (q = 2, 3; the last lane then holds no tile); then B on the columns. */
+    #define MG_WINO_TIN8(V, EVEN, ODD, NEXT, STORE)                                              \\
+        {                                                                                        \\
+            V tl[4], th[4], col[4];                                                              \\
+            int r;                                                                               \\
+            tl[0] = lo[0] - lo[2], tl[1] = lo[1] + lo[2], tl[2] = lo[2] - lo[1], tl[3] = lo[1] - lo[3]; \\
+            th[0] = hi[0] - hi[2], th[1] = hi[1] + hi[2], th[2] = hi[2] - hi[1], th[3] = hi[1] - hi[3]; \\
+            for (r = 0; r < 4; r++) {                                                            \\
+                col[0] = EVEN(tl[r], th[r]), col[1] = ODD(tl[r], th[r]);                         \\
+                col[2] = NEXT(col[0]), col[3] = NEXT(col[1]);                                    \\
+                STORE(v + (4 * r) * vs, col[0] - col[2]);                                        \\
+                STORE(v + (4 * r + 1) * vs, col[1] + col[2]);                                    \\
+                STORE(v + (4 * r + 2) * vs, col[2] - col[1]);                                    \\
+                STORE(v + (4 * r + 3) * vs, col[1] - col[3]);                                    \\
+            }                                                                                    \\
+        }
+    #define MG_WINO_EVEN_F(a, b) _mm256_castpd_ps(_mm256_permute4x64_pd(                         \\
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8))
+    #define MG_WINO_ODD_F(a, b) _mm256_castpd_ps(_mm256_permute4x64_pd(                          \\
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8))
+    #define MG_WINO_NEXT_F(a) _mm256_permutevar8x32_ps(a, _mm256_set_epi32(7, 7, 6, 5, 4, 3, 2, 1))
+    #define MG_WINO_EVEN_D(a, b) _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), 0xD8)
+    #define MG_WINO_ODD_D(a, b) _mm256_permute4x64_pd(_mm256_unpackhi_pd(a, b), 0xD8)
+    #define MG_WINO_NEXT_D(a) _mm256_permute4x64_pd(a, 0xF9)
+    static MG_WINO_NOINLINE void mg_wino_in_f(const float *const *pa, Py_ssize_t ca, Py_ssize_t na,
+                                              const float *const *pb, Py_ssize_t cb, Py_ssize_t nb,
+                                              Py_ssize_t W, float *v, Py_ssize_t vs) {
+        __m256 lo[4], hi[4];
+        int i;
+        for (i = 0; i < 4; i++)
+            mg_wino_row8_f(pa[i], ca, 2 * na + 2, W, lo + i, hi + i);
+        MG_WINO_TIN8(__m256, MG_WINO_EVEN_F, MG_WINO_ODD_F, MG_WINO_NEXT_F, _mm256_storeu_ps)
+        if (!nb)
+            return;
+        v += na;  /* after piece a: its lanes from na on are overwritten */
+        for (i = 0; i < 4; i++)
+            mg_wino_row8_f(pb[i], cb, 2 * nb + 2, W, lo + i, hi + i);
+        MG_WINO_TIN8(__m256, MG_WINO_EVEN_F, MG_WINO_ODD_F, MG_WINO_NEXT_F, _mm256_storeu_ps)
+    }
+    static MG_WINO_NOINLINE void mg_wino_in_d(const double *const *pa, Py_ssize_t ca, Py_ssize_t na,
+                                              const double *const *pb, Py_ssize_t cb, Py_ssize_t nb,
+                                              Py_ssize_t W, double *v, Py_ssize_t vs) {
+        __m256d lo[4], hi[4];
+        int i;
+        for (i = 0; i < 4; i++)
+            mg_wino_row4_d(pa[i], ca, 2 * na + 2, W, lo + i, hi + i);
+        MG_WINO_TIN8(__m256d, MG_WINO_EVEN_D, MG_WINO_ODD_D, MG_WINO_NEXT_D, _mm256_storeu_pd)
+        if (!nb)
+            return;
+        v += na;
+        for (i = 0; i < 4; i++)
+            mg_wino_row4_d(pb[i], cb, 2 * nb + 2, W, lo + i, hi + i);
+        MG_WINO_TIN8(__m256d, MG_WINO_EVEN_D, MG_WINO_ODD_D, MG_WINO_NEXT_D, _mm256_storeu_pd)
+    }
+    /* the first w (1 .. 8 floats, 1 .. 4 doubles) lanes of x to p, by plain stores (a masked
+       store is slow on Zen 2 and 3) */
+    static inline void mg_wino_put_f(float *p, __m256 x, Py_ssize_t w) {
+        __m128 h = _mm256_castps256_ps128(x);
+        if (w >= 8) {
+            _mm256_storeu_ps(p, x);
+            return;
+        }
+        if (w & 4)
+            _mm_storeu_ps(p, h), p += 4, h = _mm256_extractf128_ps(x, 1);
+        if (w & 2)
+            _mm_storel_pi((__m64 *)p, h), p += 2, h = _mm_movehl_ps(h, h);
+        if (w & 1)
+            _mm_store_ss(p, h);
+    }
+    static inline void mg_wino_put_d(double *p, __m256d x, Py_ssize_t w) {
+        __m128d h = _mm256_castpd256_pd128(x);
+        if (w >= 4) {
+            _mm256_storeu_pd(p, x);
+            return;
+        }
+        if (w & 2)
+            _mm_storeu_pd(p, h), p += 2, h = _mm256_extractf128_pd(x, 1);
+        if (w & 1)
+            _mm_storel_pd(p, h);
+    }
+    /* Aᵀ M A + b of one piece of n tiles (M_ξ of its first tile at m[ξ·ms]) to its 2 rows yr
+       (first w outputs): each output row y[2i], y[2i + 1] interleaved by unpacking and one
+       128-bit lane exchange. Returns nonzero if one of the outputs is inf or NaN. */
+    #define MG_WINO_OUT8(NAME, T, V, LOAD, SET1, UNLO, UNHI, PERM2, PUT, CMP, MOVEMASK, L)       \\
+    static inline int NAME(const T *m, Py_ssize_t ms, Py_ssize_t n, T b, T *const *yr,           \\
+                           Py_ssize_t w) {                                                       \\
+        const V bv = SET1(b);                                                                    \\
+        V y[4], z;                                                                               \\
+        int i;                                                                                   \\
+        MG_WINO_AT(V, LOAD, bv)                                                                  \\
+        for (i = 0; i < 2; i++)                                                                  \\
+            if (yr[i]) {                                                                         \\
+                V l = UNLO(y[2 * i], y[2 * i + 1]), h = UNHI(y[2 * i], y[2 * i + 1]);            \\
+                PUT(yr[i], PERM2(l, h, 0x20), w);                                                \\
+                if (w > L)                                                                       \\
+                    PUT(yr[i] + L, PERM2(l, h, 0x31), w - L);                                    \\
+            }                                                                                    \\
+        return MOVEMASK(CMP(z, z, _CMP_UNORD_Q)) & ((1 << n) - 1);                               \\
+    }
+    #define MG_WINO_MV8_F(xi) _mm256_loadu_ps(m + (xi) * ms)
+    #define MG_WINO_MV4_D(xi) _mm256_loadu_pd(m + (xi) * ms)
+    MG_WINO_OUT8(mg_wino_out8_f, float, __m256, MG_WINO_MV8_F, _mm256_set1_ps, _mm256_unpacklo_ps,
+                 _mm256_unpackhi_ps, _mm256_permute2f128_ps, mg_wino_put_f, _mm256_cmp_ps,
+                 _mm256_movemask_ps, 8)
+    MG_WINO_OUT8(mg_wino_out4_d, double, __m256d, MG_WINO_MV4_D, _mm256_set1_pd, _mm256_unpacklo_pd,
+                 _mm256_unpackhi_pd, _mm256_permute2f128_pd, mg_wino_put_d, _mm256_cmp_pd,
+                 _mm256_movemask_pd, 4)
+    static MG_WINO_NOINLINE int mg_wino_out_f(const float *m, Py_ssize_t ms, Py_ssize_t na,
+                                              Py_ssize_t nb, float b, float *const *ya,
+                                              Py_ssize_t wa, float *const *yb, Py_ssize_t wb) {
+        int bad = mg_wino_out8_f(m, ms, na, b, ya, wa);
+        return nb ? bad | mg_wino_out8_f(m + na, ms, nb, b, yb, wb) : bad;
+    }
+    static MG_WINO_NOINLINE int mg_wino_out_d(const double *m, Py_ssize_t ms, Py_ssize_t na,
+                                              Py_ssize_t nb, double b, double *const *ya,
+                                              Py_ssize_t wa, double *const *yb, Py_ssize_t wb) {
+        int bad = mg_wino_out4_d(m, ms, na, b, ya, wa);
+        return nb ? bad | mg_wino_out4_d(m + na, ms, nb, b, yb, wb) : bad;
+    }
+    #elif defined(__SSE2__)
+    /* src[c .. c + 3] (floats; doubles: c, c + 1), zero outside columns 0 .. W − 1 (SSE2 has no
+       masked load: the lanes of a vector across an edge are read one by one) */
+    #define MG_WINO_AT_F(i) (0 <= c + (i) && c + (i) < W ? src[c + (i)] : 0.0f)
+    static inline __m128 mg_wino_load4_f(const float *src, Py_ssize_t c, Py_ssize_t W) {
+        if (!src || c >= W || c + 4 <= 0)
+            return _mm_setzero_ps();
+        if (c >= 0 && c + 4 <= W)
+            return _mm_loadu_ps(src + c);
+        return _mm_set_ps(MG_WINO_AT_F(3), MG_WINO_AT_F(2), MG_WINO_AT_F(1), MG_WINO_AT_F(0));
+    }
+    #define MG_WINO_AT_D(i) (0 <= c + (i) && c + (i) < W ? src[c + (i)] : 0.0)
+    static inline __m128d mg_wino_load2_d(const double *src, Py_ssize_t c, Py_ssize_t W) {
+        if (!src || c >= W || c + 2 <= 0)
+            return _mm_setzero_pd();
+        if (c >= 0 && c + 2 <= W)
+            return _mm_loadu_pd(src + c);
+        return _mm_set_pd(MG_WINO_AT_D(1), MG_WINO_AT_D(0));
+    }
+    /* Bᵀ d B of one piece as the AVX2 code does, in vectors of 4 floats (2 doubles): x[r][h]
+       holds columns 4h .. 4h + 3 (2h, 2h + 1) of row r; per half of the piece's tiles (4 floats,
+       2 doubles) its columns 2k + q of t[r] picked by shuffles, then B; v as in AVX2. */
+    #define MG_WINO_TIN4(V, HT, PICK, STORE)                                                     \\
+        {                                                                                        \\
+            V t[4], col[4];                                                                      \\
+            int r, h;                                                                            \\
+            for (r = 0; r < 4; r++) {                                                            \\
+                for (h = 0; h < 4; h++)                                                          \\
+                    t[h] = r == 0 ? x[0][h] - x[2][h] : r == 1 ? x[1][h] + x[2][h]               \\
+                         : r == 2 ? x[2][h] - x[1][h] : x[1][h] - x[3][h];                       \\
+                for (h = 0; h < 2; h++) {                                                        \\
+                    PICK                                                                         \\
+                    STORE(v + (4 * r) * vs + h * HT, col[0] - col[2]);                           \\
+                    STORE(v + (4 * r + 1) * vs + h * HT, col[1] + col[2]);                       \\
+                    STORE(v + (4 * r + 2) * vs + h * HT, col[2] - col[1]);                       \\
+                    STORE(v + (4 * r + 3) * vs + h * HT, col[1] - col[3]);                       \\
+                }                                                                                \\
+            }                                                                                    \\
+        }
+    /* floats: tiles 4h .. 4h + 3 read columns 8h .. 8h + 9 (t[2h], t[2h + 1], t[2h + 2]) */
+    #define MG_WINO_PICK_F                                                                       \\
+        {                                                                                        \\
+            __m128 e = _mm_shuffle_ps(t[2 * h], t[2 * h + 1], _MM_SHUFFLE(2, 0, 2, 0));          \\
+            __m128 o = _mm_shuffle_ps(t[2 * h], t[2 * h + 1], _MM_SHUFFLE(3, 1, 3, 1));          \\
+            __m128 n = h ? t[3] : t[2];  /* column 8h + 8, 8h + 9 in lanes 0, 1 (h = 1: unused) */ \\
+            __m128 e2 = _mm_shuffle_ps(e, n, _MM_SHUFFLE(0, 0, 3, 3));                           \\
+            __m128 o2 = _mm_shuffle_ps(o, n, _MM_SHUFFLE(1, 1, 3, 3));                           \\
+            col[0] = e, col[1] = o;                                                              \\
+            col[2] = _mm_shuffle_ps(e, e2, _MM_SHUFFLE(2, 0, 2, 1));                             \\
+            col[3] = _mm_shuffle_ps(o, o2, _MM_SHUFFLE(2, 0, 2, 1));                             \\
+        }
+    /* doubles: tiles 2h, 2h + 1 read columns 4h .. 4h + 5 (t[2h], t[2h + 1], t[2h + 2]) */
+    #define MG_WINO_PICK_D                                                                       \\
+        {                                                                                        \\
+            __m128d n = h ? t[3] : t[2];                                                         \\
+            col[0] = _mm_unpacklo_pd(t[2 * h], t[2 * h + 1]);                                    \\
+            col[1] = _mm_unpackhi_pd(t[2 * h], t[2 * h + 1]);                                    \\
+            col[2] = _mm_unpacklo_pd(t[2 * h + 1], n);                                           \\
+            col[3] = _mm_unpackhi_pd(t[2 * h + 1], n);                                           \\
+        }
+    static MG_WINO_NOINLINE void mg_wino_in_f(const float *const *pa, Py_ssize_t ca, Py_ssize_t na,
+                                              const float *const *pb, Py_ssize_t cb, Py_ssize_t nb,
+                                              Py_ssize_t W, float *v, Py_ssize_t vs) {
+        __m128 x[4][4];
+        int i, h;
+        for (i = 0; i < 4; i++)
+            for (h = 0; h < 4; h++)
+                x[i][h] = 4 * h < 2 * na + 2 ? mg_wino_load4_f(pa[i], ca + 4 * h, W) : _mm_setzero_ps();
+        MG_WINO_TIN4(__m128, 4, MG_WINO_PICK_F, _mm_storeu_ps)
+        if (!nb)
+            return;
+        v += na;  /* after piece a: its lanes from na on are overwritten */
+        for (i = 0; i < 4; i++)
+            for (h = 0; h < 4; h++)
+                x[i][h] = 4 * h < 2 * nb + 2 ? mg_wino_load4_f(pb[i], cb + 4 * h, W) : _mm_setzero_ps();
+        MG_WINO_TIN4(__m128, 4, MG_WINO_PICK_F, _mm_storeu_ps)
+    }
+    static MG_WINO_NOINLINE void mg_wino_in_d(const double *const *pa, Py_ssize_t ca, Py_ssize_t na,
+                                              const double *const *pb, Py_ssize_t cb, Py_ssize_t nb,
+                                              Py_ssize_t W, double *v, Py_ssize_t vs) {
+        __m128d x[4][4];
+        int i, h;
+        for (i = 0; i < 4; i++)
+            for (h = 0; h < 4; h++)
+                x[i][h] = 2 * h < 2 * na + 2 ? mg_wino_load2_d(pa[i], ca + 2 * h, W) : _mm_setzero_pd();
+        MG_WINO_TIN4(__m128d, 2, MG_WINO_PICK_D, _mm_storeu_pd)
+        if (!nb)
+            return;
+        v += na;
+        for (i = 0; i < 4; i++)
+            for (h = 0; h < 4; h++)
+                x[i][h] = 2 * h < 2 * nb + 2 ? mg_wino_load2_d(pb[i], cb + 2 * h, W) : _mm_setzero_pd();
+        MG_WINO_TIN4(__m128d, 2, MG_WINO_PICK_D, _mm_storeu_pd)
+    }
+    #undef MG_WINO_AT_F
+    #undef MG_WINO_AT_D
+    #define MG_WINO_MV4_F(xi) _mm_loadu_ps(m + (xi) * ms)
+    #define MG_WINO_MV2_D(xi) _mm_loadu_pd(m + (xi) * ms)
+    /* Aᵀ M A + b of up to 4 float (2 double) tiles at m to 2 rows yr (first w outputs, by plain
+       stores of 4, 2, 1 floats); nonzero if one of the first n is inf or NaN */
+    static inline int mg_wino_out4_f(const float *m, Py_ssize_t ms, Py_ssize_t n, float b,
+                                     float *const *yr, Py_ssize_t w) {
+        const __m128 bv = _mm_set1_ps(b);
+        __m128 y[4], z, o[2];
+        int i, h;
+        float *p;
+        MG_WINO_AT(__m128, MG_WINO_MV4_F, bv)
+        for (i = 0; i < 2; i++)
+            if (yr[i]) {
+                o[0] = _mm_unpacklo_ps(y[2 * i], y[2 * i + 1]), o[1] = _mm_unpackhi_ps(y[2 * i], y[2 * i + 1]);
+                for (h = 0, p = yr[i]; h < 2 && 4 * h < w; h++, p += 4) {
+                    Py_ssize_t c = w - 4 * h;
+                    __m128 q = o[h];
+                    if (c >= 4) {
+                        _mm_storeu_ps(p, q);
+                        continue;
+                    }
+                    if (c & 2)
+                        _mm_storel_pi((__m64 *)p, q), q = _mm_movehl_ps(q, q);
+                    if (c & 1)
+                        _mm_store_ss(p + (c & 2), q);
+                }
+            }
+        return _mm_movemask_ps(_mm_cmpunord_ps(z, z)) & ((1 << (n < 4 ? n : 4)) - 1);
+    }
+    static inline int mg_wino_out2_d(const double *m, Py_ssize_t ms, Py_ssize_t n, double b,
+                                     double *const *yr, Py_ssize_t w) {
+        const __m128d bv = _mm_set1_pd(b);
+        __m128d y[4], z, o[2];
+        int i, h;
+        MG_WINO_AT(__m128d, MG_WINO_MV2_D, bv)
+        for (i = 0; i < 2; i++)
+            if (yr[i]) {
+                o[0] = _mm_unpacklo_pd(y[2 * i], y[2 * i + 1]), o[1] = _mm_unpackhi_pd(y[2 * i], y[2 * i + 1]);
+                for (h = 0; h < 2 && 2 * h < w; h++) {
+                    if (w - 2 * h >= 2)
+                        _mm_storeu_pd(yr[i] + 2 * h, o[h]);
+                    else
+                        _mm_storel_pd(yr[i] + 2 * h, o[h]);
+                }
+            }
+        return _mm_movemask_pd(_mm_cmpunord_pd(z, z)) & ((1 << (n < 2 ? n : 2)) - 1);
+    }
+    static int mg_wino_out_piece_f(const float *m, Py_ssize_t ms, Py_ssize_t n, float b,
+                                   float *const *yr, Py_ssize_t w) {
+        int bad = 0;
+        Py_ssize_t h;
+        for (h = 0; h < n; h += 4) {
+            float *const r[2] = {yr[0] ? yr[0] + 2 * h : NULL, yr[1] ? yr[1] + 2 * h : NULL};
+            bad |= mg_wino_out4_f(m + h, ms, n - h, b, r, w - 2 * h);
+        }
+        return bad;
+    }
+    static int mg_wino_out_piece_d(const double *m, Py_ssize_t ms, Py_ssize_t n, double b,
+                                   double *const *yr, Py_ssize_t w) {
+        int bad = 0;
+        Py_ssize_t h;
+        for (h = 0; h < n; h += 2) {
+            double *const r[2] = {yr[0] ? yr[0] + 2 * h : NULL, yr[1] ? yr[1] + 2 * h : NULL};
+            bad |= mg_wino_out2_d(m + h, ms, n - h, b, r, w - 2 * h);
+        }
+        return bad;
+    }
+    static MG_WINO_NOINLINE int mg_wino_out_f(const float *m, Py_ssize_t ms, Py_ssize_t na,
+                                              Py_ssize_t nb, float b, float *const *ya,
+                                              Py_ssize_t wa, float *const *yb, Py_ssize_t wb) {
+        int bad = mg_wino_out_piece_f(m, ms, na, b, ya, wa);
+        return nb ? bad | mg_wino_out_piece_f(m + na, ms, nb, b, yb, wb) : bad;
+    }
+    static MG_WINO_NOINLINE int mg_wino_out_d(const double *m, Py_ssize_t ms, Py_ssize_t na,
+                                              Py_ssize_t nb, double b, double *const *ya,
+                                              Py_ssize_t wa, double *const *yb, Py_ssize_t wb) {
+        int bad = mg_wino_out_piece_d(m, ms, na, b, ya, wa);
+        return nb ? bad | mg_wino_out_piece_d(m + na, ms, nb, b, yb, wb) : bad;
     }
     #else
     #define MG_WINO_MOVES(IN, OUT, T)                                                        \\

@@ -31,6 +31,8 @@ CASES = [
     (1, 33, 29, 31, 17, (1, 1, 1, 1)),  # blocks within a sample, partial tile rows
     (3, 16, 9, 11, 40, (2, 0, 0, 1)),   # odd sizes and asymmetric padding, several blocks
     (1, 300, 5, 5, 3, (1, 1, 1, 1)),    # C beyond one depth block of the products
+    (2, 3, 2, 2, 3, (1, 1, 1, 1)),      # a row narrower than one vector, padded on both sides
+    (1, 3, 6, 40, 2, (1, 1, 1, 1)),     # pieces of tile rows clear of both edges
 ]
 
 pytestmark = pytest.mark.usefixtures("compiled_backend")
