@@ -273,8 +273,8 @@ def conv2d_winograd_backward_weight(grad_out, x, padding, output_size, grad_bias
     Cout, C = grad_out.shape[1], x.shape[1]
     with np.errstate(over="ignore", invalid="ignore"):
         gw = _winograd_backward_weight(grad_out, x, padding, output_size)
-        gb = grad_out.sum(axis=(0, 2, 3))
-    if not (np.isfinite(gw).all() and np.isfinite(gb).all()):
+        gb = grad_out.sum(axis=(0, 2, 3)) if grad_bias else None
+    if not (np.isfinite(gw).all() and (gb is None or np.isfinite(gb).all())):
         return conv2d_backward_weight(grad_out, x, (Cout, C, 3, 3), (1, 1), padding, (1, 1), output_size, 1,
                                       grad_bias)
     return (gw, gb) if grad_bias else gw

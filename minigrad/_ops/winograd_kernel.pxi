@@ -767,6 +767,23 @@ cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
             bad[tid] |= _wino_output(job, m, seg, ns, y)
 
 
+cdef int _wino_job(WinoJob* job, cnp.ndarray x, Py_ssize_t Cout, padding, output_size):
+    """Fills in job for x (N, C, H, W), Cout output channels, padding (top, left) and the output
+    size (no bias); returns the threads (0 when there are no tiles or no channels: then nothing
+    else is filled in). _wino_blocks does the blocks."""
+    job.N, job.C, job.H, job.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+    job.Cout = Cout
+    job.PT, job.PL = padding
+    job.OH, job.OW = output_size
+    job.TW = _ceil_div(job.OW, 2)
+    job.TT = _ceil_div(job.OH, 2) * job.TW
+    job.ntiles = job.N * job.TT
+    job.bias = NULL
+    if job.ntiles == 0 or job.Cout == 0 or job.C == 0:
+        return 0
+    return _wino_blocks(job, cnp.PyArray_ITEMSIZE(x))
+
+
 cdef int _wino_blocks(WinoJob* job, Py_ssize_t itemsize) noexcept nogil:
     """Fills in job's tiles per block T, V's and M's strides and S from its geometry; returns
     the threads. T: V and M (16·(C + Cout)·T values; ∂W's Ĝ is M's size) in WINO_BLOCK_BYTES, a
@@ -798,18 +815,11 @@ def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), T, per, usize
     cdef int nt
     cdef cnp.ndarray bad, y
-    job.N, job.C, job.H, job.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
-    job.Cout = weight.shape[0]
-    job.PT, job.PL = padding
-    job.OH, job.OW = output_size
-    job.TW = _ceil_div(job.OW, 2)
-    job.TT = _ceil_div(job.OH, 2) * job.TW
-    job.ntiles = job.N * job.TT
-    job.bias = NULL if bias is None else cnp.PyArray_DATA(bias)
-    if job.ntiles == 0 or job.Cout == 0 or job.C == 0:
+    nt = _wino_job(&job, x, weight.shape[0], padding, output_size)
+    if nt == 0:
         return conv2d_forward(x, weight, (1, 1), padding, (1, 1), output_size, 1, bias)
+    job.bias = NULL if bias is None else cnp.PyArray_DATA(bias)
     y = np.empty((job.N, job.Cout, job.OH, job.OW), dtype=x.dtype)
-    nt = _wino_blocks(&job, s)
     T = job.T
     plan = _plan(job.Cout, T, job.C, s, 1)
     usize = _round_up(16 * job.Cout * job.C, ALIGN)
@@ -988,7 +998,7 @@ cdef void _wino_wgrad_run(const WinoJob* job, Plan* plan, int nt, const floating
         m = v + _round_up(16 * job.vs, ALIGN)
         bp = m + _round_up(16 * job.ms, ALIGN)
         ap = bp + plan.bsize
-        g = ap + plan.asize
+        g = ap + _round_up(plan.asize, ALIGN)
         seg = <WinoSeg*>(g + _round_up(4 * T, ALIGN))
         for blk in range(tid * nblocks // team, (tid + 1) * nblocks // team):
             t0 = blk * T
@@ -1043,23 +1053,15 @@ def conv2d_winograd_backward_weight(cnp.ndarray grad_out, cnp.ndarray x, padding
     cdef int nt
     cdef cnp.ndarray gw, db = None
     weight_shape = (grad_out.shape[1], x.shape[1], 3, 3)
-    job.N, job.C, job.H, job.W = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
-    job.Cout = grad_out.shape[1]
-    job.PT, job.PL = padding
-    job.OH, job.OW = output_size
-    job.TW = _ceil_div(job.OW, 2)
-    job.TT = _ceil_div(job.OH, 2) * job.TW
-    job.ntiles = job.N * job.TT
-    job.bias = NULL
-    if job.ntiles == 0 or job.Cout == 0 or job.C == 0:
+    nt = _wino_job(&job, x, grad_out.shape[1], padding, output_size)  # the forward's blocks (Ĝ in M's place)
+    if nt == 0:
         return conv2d_backward_weight(grad_out, x, weight_shape, (1, 1), padding, (1, 1), output_size, 1,
                                       grad_bias)
-    nt = _wino_blocks(&job, s)  # the forward's blocks (Ĝ in M's place)
     T = job.T
     plan = _plan(job.Cout, job.C, T, s, 1)
     usize = _round_up(16 * job.Cout * job.C, ALIGN)
     per = s * (usize + _round_up(16 * job.vs, ALIGN) + _round_up(16 * job.ms, ALIGN) + plan.bsize
-               + plan.asize + _round_up(4 * T, ALIGN)) \
+               + _round_up(plan.asize, ALIGN) + _round_up(4 * T, ALIGN)) \
         + _round_up(job.S * sizeof(WinoSeg), ALIGN)
     _conv_scratch = nt * per
     if grad_bias:  # per-thread partial sums of ∂b, in double (Cout values each)
