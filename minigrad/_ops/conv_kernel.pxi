@@ -218,8 +218,9 @@ cdef extern from *:
     #define MG_PANEL_LOAD_F(v, m, p) _mm512_mask_loadu_ps(v, m, p)
     #define MG_PANEL_LOAD_D(v, m, p) _mm512_mask_loadu_pd(v, m, p)
     #define MG_PANEL_STORE_F(d, v, n) do { if ((n) >= 16) _mm512_storeu_ps(d, v); \
-        else _mm512_mask_storeu_ps(d, (__mmask16)((1u << (n)) - 1u), v); } while (0)
-    #define MG_PANEL_STORE_D(d, v, n) _mm512_storeu_pd(d, v)  /* panels are whole zmm wide */
+        else _mm512_mask_storeu_ps(d, MG_PANEL_MASK_F(0, n), v); } while (0)
+    #define MG_PANEL_STORE_D(d, v, n) do { if ((n) >= 8) _mm512_storeu_pd(d, v); \
+        else _mm512_mask_storeu_pd(d, MG_PANEL_MASK_D(0, n), v); } while (0)
     typedef __m512 mg_panel_vf;
     typedef __m512d mg_panel_vd;
     typedef __mmask16 mg_panel_mf;
@@ -238,8 +239,10 @@ cdef extern from *:
         _mm256_setr_epi64x(0, 1, 2, 3)), _mm256_cmpgt_epi64(_mm256_setr_epi64x(0, 1, 2, 3), _mm256_set1_epi64x((a) - 1)))
     #define MG_PANEL_LOAD_F(v, m, p) _mm256_or_ps(v, _mm256_maskload_ps(p, m))
     #define MG_PANEL_LOAD_D(v, m, p) _mm256_or_pd(v, _mm256_maskload_pd(p, m))
-    #define MG_PANEL_STORE_F(d, v, n) _mm256_storeu_ps(d, v)  /* panels are whole ymm wide */
-    #define MG_PANEL_STORE_D(d, v, n) _mm256_storeu_pd(d, v)
+    #define MG_PANEL_STORE_F(d, v, n) do { if ((n) >= 8) _mm256_storeu_ps(d, v); \
+        else _mm256_maskstore_ps(d, MG_PANEL_MASK_F(0, n), v); } while (0)
+    #define MG_PANEL_STORE_D(d, v, n) do { if ((n) >= 4) _mm256_storeu_pd(d, v); \
+        else _mm256_maskstore_pd(d, MG_PANEL_MASK_D(0, n), v); } while (0)
     typedef __m256 mg_panel_vf;
     typedef __m256d mg_panel_vd;
     typedef __m256i mg_panel_mf;
@@ -285,6 +288,47 @@ cdef extern from *:
                   MG_PANEL_ZERO_F, MG_PANEL_LOAD_F, MG_PANEL_STORE_F)
     MG_CONV_PANEL(mg_conv_panel_d, double, mg_panel_vd, mg_panel_md, MG_PANEL_LANES_D, MG_PANEL_MASK_D,
                   MG_PANEL_ZERO_D, MG_PANEL_LOAD_D, MG_PANEL_STORE_D)
+    /* The adjoint, for such a convolution at stride 1: the cin planes x_c of one (sample, group)
+       product from all its columns D (ckk rows of OH·OW, _dgrad_product's col2im),
+       x_c[ih, iw] = Σ_{kh, kw} D[(c, kh, kw), (ih − kh·DH)·OW + iw − kw·DW] over the windows
+       that hold (ih, iw). Output-stationary: a vector of a plane row sums the masked loads of its
+       taps' D rows in a register, in the order of the taps, and is stored once: no zeroing and no
+       read-add-write of the plane per tap and output row (those adds, a call per output row and
+       tap, took 20 % of case (a)'s ∂x, perf, Zen 4). */
+    #define MG_CONV_COL2IM(NAME, T, V, MK, LANES, MASK, ZERO, LOAD, STORE)                         \
+    static void NAME(const T *d, Py_ssize_t cin, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t DH,    \
+                     Py_ssize_t DW, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,    \
+                     T *x) {                                                                     \
+        Py_ssize_t c, ih, v, kh, kw, a, b, OHW = OH * OW;                                        \
+        const T *row;                                                                            \
+        MK m[KW];  /* per kw, the lanes of vector v with 0 <= iw − kw·DW < OW */                 \
+        char any[KW];                                                                            \
+        for (v = 0; v * LANES < W; v++) {                                                        \
+            for (kw = 0; kw < KW; kw++) {                                                        \
+                a = kw * DW - v * LANES;                                                         \
+                b = a + OW;                                                                      \
+                if (a < 0) a = 0;                                                                \
+                if (b > LANES) b = LANES;                                                        \
+                any[kw] = a < b;                                                                 \
+                if (a < b) m[kw] = MASK(a, b);                                                   \
+            }                                                                                    \
+            for (c = 0; c < cin; c++)                                                            \
+                for (ih = 0; ih < H; ih++) {                                                     \
+                    V acc = ZERO;                                                                \
+                    for (kh = 0; kh < KH; kh++) {                                                \
+                        if (ih - kh * DH < 0 || ih - kh * DH >= OH) continue;                    \
+                        row = d + (c * KH + kh) * KW * OHW + (ih - kh * DH) * OW + v * LANES;   \
+                        for (kw = 0; kw < KW; kw++)                                              \
+                            if (any[kw]) acc = acc + LOAD(ZERO, m[kw], row + kw * (OHW - DW));   \
+                    }                                                                            \
+                    STORE(x + (c * H + ih) * W + v * LANES, acc, W - v * LANES);                 \
+                }                                                                                \
+        }                                                                                        \
+    }
+    MG_CONV_COL2IM(mg_conv_col2im_f, float, mg_panel_vf, mg_panel_mf, MG_PANEL_LANES_F, MG_PANEL_MASK_F, MG_PANEL_ZERO_F,
+                   MG_PANEL_LOAD_F, MG_PANEL_STORE_F)
+    MG_CONV_COL2IM(mg_conv_col2im_d, double, mg_panel_vd, mg_panel_md, MG_PANEL_LANES_D, MG_PANEL_MASK_D, MG_PANEL_ZERO_D,
+                   MG_PANEL_LOAD_D, MG_PANEL_STORE_D)
     #else  /* no vector masks: _pack_b_conv keeps _tap_copy (MG_PANEL is 0) */
     #define MG_CONV_PANEL_NONE(NAME, T)                                                            \
     static void NAME(const T *x, Py_ssize_t hw, Py_ssize_t KK, Py_ssize_t KW, Py_ssize_t th,     \
@@ -292,6 +336,12 @@ cdef extern from *:
                      Py_ssize_t p0, Py_ssize_t nr, Py_ssize_t w, T *dst, Py_ssize_t ldd) {}
     MG_CONV_PANEL_NONE(mg_conv_panel_f, float)
     MG_CONV_PANEL_NONE(mg_conv_panel_d, double)
+    #define MG_CONV_COL2IM_NONE(NAME, T)                                                           \
+    static void NAME(const T *d, Py_ssize_t cin, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t DH,    \
+                     Py_ssize_t DW, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,    \
+                     T *x) {}
+    MG_CONV_COL2IM_NONE(mg_conv_col2im_f, float)
+    MG_CONV_COL2IM_NONE(mg_conv_col2im_d, double)
     #endif
     """
     void mg_conv_run_f(const float* src, const int* idx, float* dst, Py_ssize_t n) noexcept nogil
@@ -307,6 +357,12 @@ cdef extern from *:
     void mg_conv_channels_d(const double* src, Py_ssize_t hw, const int* idx, Py_ssize_t n, double* dst,
                             Py_ssize_t ldd, Py_ssize_t w, Py_ssize_t nch) noexcept nogil
     bint MG_PANEL
+    void mg_conv_col2im_f(const float* d, Py_ssize_t cin, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t DH,
+                          Py_ssize_t DW, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,
+                          float* x) noexcept nogil
+    void mg_conv_col2im_d(const double* d, Py_ssize_t cin, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t DH,
+                          Py_ssize_t DW, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,
+                          double* x) noexcept nogil
     void mg_conv_panel_f(const float* x, Py_ssize_t hw, Py_ssize_t KK, Py_ssize_t KW, Py_ssize_t th,
                          Py_ssize_t tw, Py_ssize_t rs, Py_ssize_t OW, Py_ssize_t pc, Py_ssize_t kc,
                          Py_ssize_t p0, Py_ssize_t nr, Py_ssize_t w, float* dst, Py_ssize_t ldd) noexcept nogil
@@ -578,6 +634,16 @@ cdef inline void _panel(const ConvB* cb, Py_ssize_t pc, Py_ssize_t kc, Py_ssize_
                         pc, kc, p0, nr, w, dst, ldd)
 
 
+cdef inline void _col2im_whole(const ConvB* cb, const floating* d, Py_ssize_t cin, floating* planes) noexcept nogil:
+    """planes (cin x H x W) = col2im of all of one product's columns d (cin·KK x OH·OW) where
+    cb.valid, cb.row_runs and stride 1 (mg_conv_col2im)."""
+    cdef Py_ssize_t KH = cb.KK // cb.KW, H = cb.HW // cb.W, OH = cb.OHW // cb.OW
+    if floating is float:
+        mg_conv_col2im_f(d, cin, KH, cb.KW, cb.DH, cb.DW, H, cb.W, OH, cb.OW, planes)
+    else:
+        mg_conv_col2im_d(d, cin, KH, cb.KW, cb.DH, cb.DW, H, cb.W, OH, cb.OW, planes)
+
+
 cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize_t pc,
                        Py_ssize_t j0, floating* dst) noexcept nogil:
     """B[pc:pc+kc, j0:j0+ncur] of the column matrix -> panels of NR columns, k-major, the last
@@ -683,14 +749,18 @@ cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_
     """∂x of sample n, group grp: its planes zeroed, then per block of job.chunk output pixels
     the columns D = W_gᵀ · G_n,g[:, block] (ckk_g x chunk, in this thread's cols buffer, which
     stays in L2) and col2im of D: D's row (c, kh, kw) added into plane c where the tap table
-    says, a masked vector add per run. The column matrix of the batch never exists."""
+    says, a masked vector add per run. The column matrix of the batch never exists. A
+    convolution that never reads the padding, at stride 1, with D in one block, has its planes
+    written from D at once instead (_col2im_whole)."""
     cdef ConvB cb = job.cb
     cdef Py_ssize_t OHW = cb.OHW, HW = cb.HW, M = job.ckk_g, K = job.cout_g, q, p0, nb, t
     cdef const floating* a = wt + grp * job.ckk_g * job.cout_g
     cdef const floating* b
     cdef floating* cols = ws + (plan.wsize if team else plan.bsize + plan.asize)
     cdef floating* planes = dx + (n * job.C + grp * job.cin_g) * HW
-    memset(planes, 0, job.cin_g * HW * sizeof(floating))
+    cdef bint whole = MG_PANEL and cb.valid and cb.row_runs and cb.SH == 1 and job.chunk == OHW
+    if not whole:
+        memset(planes, 0, job.cin_g * HW * sizeof(floating))
     cb.matrix = True  # B = G_n,g[:, block], a plain matrix; Wᵀ read in place
     for q in range(_ceil_div(OHW, job.chunk)):
         p0 = q * job.chunk
@@ -701,6 +771,9 @@ cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_
         else:
             _gemm_thread(M, nb, K, plan.kc, plan.nc, 1, a, K, 1, b, OHW, 1, 0, cols, nb, ws,
                          ws + plan.bsize, 0, 1, False, &cb)
+        if whole:
+            _col2im_whole(&cb, cols, job.cin_g, planes)
+            return
         for t in range(M):
             _tap_add(&cb, planes + t // cb.KK * HW, t % cb.KK, p0, nb, cols + t * nb)
 

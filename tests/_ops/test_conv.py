@@ -47,6 +47,7 @@ CASES = [
     # no padding, stride 1 along W: forward panels by masked loads per output row (_panel)
     (2, 3, 15, 21, 5, (3, 3), (2, 1), (0, 0, 0, 0), (2, 2), 1),        # stride along H, dilation, OW 17
     (3, 2, 10, 8, 3, (2, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),         # OW = W = 8: one run per tap
+    (2, 2, 13, 17, 3, (3, 3), (1, 1), (0, 0, 0, 0), (2, 3), 1),        # dilated; ∂x's planes from D at once
 ]
 
 
@@ -282,8 +283,9 @@ def test_scratch_is_bounded_by_panels_not_by_the_batch(isa):
 
 
 @pytest.mark.parametrize("at_end", [False, True], ids=["start", "end"])
-@pytest.mark.parametrize("case", [CASES[10], CASES[4], CASES[1], CASES[7], CASES[13], CASES[17], CASES[20]],
-                         ids=["same", "asymmetric", "strided", "1x1", "row_runs", "dot", "valid"])
+@pytest.mark.parametrize("case", [CASES[10], CASES[4], CASES[1], CASES[7], CASES[13], CASES[17], CASES[20],
+                                  CASES[22]],
+                         ids=["same", "asymmetric", "strided", "1x1", "row_runs", "dot", "valid", "valid_s1"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_never_reads_outside_the_input(case, dtype, at_end, isa, threads):
     """The padding is never read: x (and G, the input of ∂x's transposed convolution and of
