@@ -288,27 +288,29 @@ cdef extern from *:
                   MG_PANEL_ZERO_F, MG_PANEL_LOAD_F, MG_PANEL_STORE_F)
     MG_CONV_PANEL(mg_conv_panel_d, double, mg_panel_vd, mg_panel_md, MG_PANEL_LANES_D, MG_PANEL_MASK_D,
                   MG_PANEL_ZERO_D, MG_PANEL_LOAD_D, MG_PANEL_STORE_D)
-    /* The adjoint, for such a convolution at stride 1: the cin planes x_c of one (sample, group)
-       product from all its columns D (ckk rows of OH·OW, _dgrad_product's col2im),
-       x_c[ih, iw] = Σ_{kh, kw} D[(c, kh, kw), (ih − kh·DH)·OW + iw − kw·DW] over the windows
-       that hold (ih, iw). Output-stationary: a vector of a plane row sums the masked loads of its
-       taps' D rows in a register, in the order of the taps, and is stored once: no zeroing and no
-       read-add-write of the plane per tap and output row (those adds, a call per output row and
-       tap, took 20 % of case (a)'s ∂x, perf, Zen 4). */
+    /* col2im of a stride-1 convolution (any padding): the cin planes x_c of one (sample, group)
+       product from all its columns D (ckk rows of OH·OW, _dgrad_product),
+       x_c[ih, iw] = Σ_{kh, kw} D[(c, kh, kw), oh·OW + ow] at oh = ih + PT − kh·DH and
+       ow = iw + PL − kw·DW, over the windows inside the output (0 <= oh < OH, 0 <= ow < OW).
+       Output-stationary: a vector of a plane row sums the masked loads of its taps' D rows in a
+       register, in the order of the taps, and is stored once: no zeroing and no read-add-write
+       of the plane per tap and output row (those adds, a call per output row and tap, took 20 %
+       of case (a)'s ∂x, perf, Zen 4). */
     #define MG_CONV_COL2IM(NAME, T, V, MK, LANES, MASK, ZERO, LOAD, STORE)                         \
     static void NAME(const T *d, Py_ssize_t cin, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t DH,    \
-                     Py_ssize_t DW, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,    \
-                     T *x) {                                                                     \
-        Py_ssize_t c, ih, v, kh, kw, a, b, OHW = OH * OW;                                        \
+                     Py_ssize_t DW, Py_ssize_t PT, Py_ssize_t PL, Py_ssize_t H, Py_ssize_t W,    \
+                     Py_ssize_t OH, Py_ssize_t OW, T *x) {                                       \
+        Py_ssize_t c, ih, oh, v, kh, kw, a, b, OHW = OH * OW;                                    \
         const T *row;                                                                            \
-        MK m[KW];  /* per kw, the lanes of vector v with 0 <= iw − kw·DW < OW */                 \
+        MK m[KW];  /* per kw, the lanes of vector v with 0 <= ow = iw + PL − kw·DW < OW */       \
         char any[KW];                                                                            \
         for (v = 0; v * LANES < W; v++) {                                                        \
             for (kw = 0; kw < KW; kw++) {                                                        \
-                a = kw * DW - v * LANES;                                                         \
+                a = kw * DW - PL - v * LANES;                                                    \
                 b = a + OW;                                                                      \
                 if (a < 0) a = 0;                                                                \
                 if (b > LANES) b = LANES;                                                        \
+                if (b > W - v * LANES) b = W - v * LANES;                                        \
                 any[kw] = a < b;                                                                 \
                 if (a < b) m[kw] = MASK(a, b);                                                   \
             }                                                                                    \
@@ -316,8 +318,9 @@ cdef extern from *:
                 for (ih = 0; ih < H; ih++) {                                                     \
                     V acc = ZERO;                                                                \
                     for (kh = 0; kh < KH; kh++) {                                                \
-                        if (ih - kh * DH < 0 || ih - kh * DH >= OH) continue;                    \
-                        row = d + (c * KH + kh) * KW * OHW + (ih - kh * DH) * OW + v * LANES;   \
+                        oh = ih + PT - kh * DH;                                                  \
+                        if (oh < 0 || oh >= OH) continue;                                        \
+                        row = d + (c * KH + kh) * KW * OHW + oh * OW + PL + v * LANES;           \
                         for (kw = 0; kw < KW; kw++)                                              \
                             if (any[kw]) acc = acc + LOAD(ZERO, m[kw], row + kw * (OHW - DW));   \
                     }                                                                            \
@@ -338,8 +341,8 @@ cdef extern from *:
     MG_CONV_PANEL_NONE(mg_conv_panel_d, double)
     #define MG_CONV_COL2IM_NONE(NAME, T)                                                           \
     static void NAME(const T *d, Py_ssize_t cin, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t DH,    \
-                     Py_ssize_t DW, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,    \
-                     T *x) {}
+                     Py_ssize_t DW, Py_ssize_t PT, Py_ssize_t PL, Py_ssize_t H, Py_ssize_t W,    \
+                     Py_ssize_t OH, Py_ssize_t OW, T *x) {}
     MG_CONV_COL2IM_NONE(mg_conv_col2im_f, float)
     MG_CONV_COL2IM_NONE(mg_conv_col2im_d, double)
     #endif
@@ -358,11 +361,11 @@ cdef extern from *:
                             Py_ssize_t ldd, Py_ssize_t w, Py_ssize_t nch) noexcept nogil
     bint MG_PANEL
     void mg_conv_col2im_f(const float* d, Py_ssize_t cin, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t DH,
-                          Py_ssize_t DW, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,
-                          float* x) noexcept nogil
+                          Py_ssize_t DW, Py_ssize_t PT, Py_ssize_t PL, Py_ssize_t H, Py_ssize_t W,
+                          Py_ssize_t OH, Py_ssize_t OW, float* x) noexcept nogil
     void mg_conv_col2im_d(const double* d, Py_ssize_t cin, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t DH,
-                          Py_ssize_t DW, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,
-                          double* x) noexcept nogil
+                          Py_ssize_t DW, Py_ssize_t PT, Py_ssize_t PL, Py_ssize_t H, Py_ssize_t W,
+                          Py_ssize_t OH, Py_ssize_t OW, double* x) noexcept nogil
     void mg_conv_panel_f(const float* x, Py_ssize_t hw, Py_ssize_t KK, Py_ssize_t KW, Py_ssize_t th,
                          Py_ssize_t tw, Py_ssize_t rs, Py_ssize_t OW, Py_ssize_t pc, Py_ssize_t kc,
                          Py_ssize_t p0, Py_ssize_t nr, Py_ssize_t w, float* dst, Py_ssize_t ldd) noexcept nogil
@@ -504,9 +507,10 @@ cdef struct ConvB:
     Py_ssize_t HW, KK, OHW  # plane size, taps per channel, output pixels
     bint row_runs          # stride 1 along W, OW >= ROW_RUN_MIN: a tap without a run is a run
                            # within each output row, from _row_base (a 'valid' convolution)
-    bint valid             # no tap reads the padding (no -1 in the table): row runs are plain
-                           # copies and adds, no mask from the table
-    Py_ssize_t W, OW, KW, SH, DH, DW, PT, PL  # the geometry _row_base needs
+    bint valid             # no tap reads the padding (no -1 in the table): with row runs, rows
+                           # of columns come from mg_conv_panel and col2im's row runs are plain
+                           # adds (_add), no mask from the table
+    Py_ssize_t W, OW, KW, SH, SW, DH, DW, PT, PL  # the geometry _row_base and col2im need
     bint matrix            # B is the plain matrix the GEMM is given (cols = x in a 1 x 1 product,
                            # G in ∂x's col2im): packed by _pack_b, but as a conv product its A is
                            # read in place (_gemm_thread) instead of packed per product
@@ -585,6 +589,7 @@ cdef void _tap_copy(const ConvB* cb, const floating* plane, Py_ssize_t kk, Py_ss
 
 
 cdef inline void _add(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
+    """dst[:n] += src[:n]: no condition, so the compiler's vectors read nothing past n."""
     cdef Py_ssize_t j
     for j in range(n):
         dst[j] += src[j]
@@ -635,13 +640,13 @@ cdef inline void _panel(const ConvB* cb, Py_ssize_t pc, Py_ssize_t kc, Py_ssize_
 
 
 cdef inline void _col2im_whole(const ConvB* cb, const floating* d, Py_ssize_t cin, floating* planes) noexcept nogil:
-    """planes (cin x H x W) = col2im of all of one product's columns d (cin·KK x OH·OW) where
-    cb.valid, cb.row_runs and stride 1 (mg_conv_col2im)."""
+    """planes (cin x H x W) = col2im of all of one product's columns d (cin·KK x OH·OW), stride 1
+    (mg_conv_col2im)."""
     cdef Py_ssize_t KH = cb.KK // cb.KW, H = cb.HW // cb.W, OH = cb.OHW // cb.OW
     if floating is float:
-        mg_conv_col2im_f(d, cin, KH, cb.KW, cb.DH, cb.DW, H, cb.W, OH, cb.OW, planes)
+        mg_conv_col2im_f(d, cin, KH, cb.KW, cb.DH, cb.DW, cb.PT, cb.PL, H, cb.W, OH, cb.OW, planes)
     else:
-        mg_conv_col2im_d(d, cin, KH, cb.KW, cb.DH, cb.DW, H, cb.W, OH, cb.OW, planes)
+        mg_conv_col2im_d(d, cin, KH, cb.KW, cb.DH, cb.DW, cb.PT, cb.PL, H, cb.W, OH, cb.OW, planes)
 
 
 cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize_t pc,
@@ -749,16 +754,15 @@ cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_
     """∂x of sample n, group grp: its planes zeroed, then per block of job.chunk output pixels
     the columns D = W_gᵀ · G_n,g[:, block] (ckk_g x chunk, in this thread's cols buffer, which
     stays in L2) and col2im of D: D's row (c, kh, kw) added into plane c where the tap table
-    says, a masked vector add per run. The column matrix of the batch never exists. A
-    convolution that never reads the padding, at stride 1, with D in one block, has its planes
-    written from D at once instead (_col2im_whole)."""
+    says, a masked vector add per run. The column matrix of the batch never exists. At stride
+    1, with D in one block, the planes are written from D at once instead (_col2im_whole)."""
     cdef ConvB cb = job.cb
     cdef Py_ssize_t OHW = cb.OHW, HW = cb.HW, M = job.ckk_g, K = job.cout_g, q, p0, nb, t
     cdef const floating* a = wt + grp * job.ckk_g * job.cout_g
     cdef const floating* b
     cdef floating* cols = ws + (plan.wsize if team else plan.bsize + plan.asize)
     cdef floating* planes = dx + (n * job.C + grp * job.cin_g) * HW
-    cdef bint whole = MG_PANEL and cb.valid and cb.row_runs and cb.SH == 1 and job.chunk == OHW
+    cdef bint whole = MG_PANEL and cb.SH == 1 and cb.SW == 1 and job.chunk == OHW
     if not whole:
         memset(planes, 0, job.cin_g * HW * sizeof(floating))
     cb.matrix = True  # B = G_n,g[:, block], a plain matrix; Wᵀ read in place
@@ -1040,8 +1044,8 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
     job.cin_g, job.cout_g = job.C // groups, job.Cout // groups
     job.ckk_g = job.cin_g * KH * KW
     job.cb.HW, job.cb.KK, job.cb.OHW, job.cb.by_pixel = H * W, KH * KW, OH * OW, wgrad
-    job.cb.W, job.cb.OW, job.cb.KW, job.cb.SH, job.cb.DH, job.cb.DW, job.cb.PT, job.cb.PL = \
-        W, OW, KW, SH, DH, DW, PT, PL
+    job.cb.W, job.cb.OW, job.cb.KW, job.cb.SH, job.cb.SW, job.cb.DH, job.cb.DW, job.cb.PT, job.cb.PL = \
+        W, OW, KW, SH, SW, DH, DW, PT, PL
     job.cb.row_runs = SW == 1 and OW >= ROW_RUN_MIN
     job.cb.valid = PT == 0 and PL == 0 and (OH - 1) * SH + (KH - 1) * DH < H and (OW - 1) * SW + (KW - 1) * DW < W
     job.dgrad = mode == DGRAD
