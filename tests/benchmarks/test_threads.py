@@ -42,3 +42,17 @@ def test_progress_gets_each_case_as_it_is_measured(monkeypatch):
     rows = threads.run(threads=[1], only=["overhead"], reps=1, progress=seen.append)
     assert len(seen) == 1 and seen[0] == rows
     assert len(threads.markdown(rows, header=False).splitlines()) == len(rows)
+
+
+def test_conv_rows_are_the_conv_sections_cases_without_the_book():
+    """Issue 21's 16-thread criteria are read off these rows: the three cases of benchmarks.conv,
+    minigrad against torch (the book's numpy conv left out), each candidate one fwd+bwd step."""
+    from benchmarks import conv
+
+    cases = list(threads.CASES["conv"]())
+    assert [c[0].split()[1] for c in cases] == [f"({c[0]})" for c in conv.CONV_CASES]
+    name, make, baseline, extra = cases[0]
+    cands = make()
+    assert conv.BOOK not in cands and "minigrad" in cands and "numpy-ref" not in cands
+    assert baseline == "torch" and extra["flops"] == 3 * 2.0 * 100 * 30 * 24 * 24 * 1 * 25
+    cands["minigrad"].fn()  # one step runs
