@@ -584,8 +584,9 @@ cdef extern from *:
 cdef enum:
     # Bytes of one block's V and M: half of a 1 MB L2.
     WINO_BLOCK_BYTES = 1 << 19
-    # The 16 matrices of V (and of M) lie this many elements more than a multiple of their size
-    # apart: a power-of-two distance put the transforms' 16 streams in the same L1 sets. (It
+    # The 16 matrices of V (and of M, U, ∂U) lie this many elements more than a multiple of their
+    # size apart: a power-of-two distance put the transforms' 16 streams in the same L1 sets
+    # (U of 64 x 32 channels, 8 KB planes, took 40 ns per 3 x 3 filter, ∂W's adjoint likewise). (It
     # also takes the lanes that mg_wino_in writes, and mg_wino_out reads, past the last
     # channel's row: up to 15.)
     WINO_SKEW = 16
@@ -598,14 +599,29 @@ cdef enum:
     WINO_PREFETCH = 2
 
 
-cdef void _wino_weights(const floating* w, floating* u, Py_ssize_t Cout, Py_ssize_t C) noexcept nogil:
-    """U[ξ, o, c] = (G g Gᵀ)[ξ] for g = w[o, c] (3 x 3) and ξ = 4·i + j; rows of G: g0, (g0 + g1
-    + g2)/2, (g0 − g1 + g2)/2, g2 (halving is exact above the subnormals)."""
-    cdef Py_ssize_t o, c, i, j, plane = Cout * C
+cdef void _wino_weights(const floating* w, floating* u, Py_ssize_t Cout, Py_ssize_t C, Py_ssize_t us,
+                        int nt) noexcept nogil:
+    """U[ξ, o, c] (U_ξ at ξ·us) = (G g Gᵀ)[ξ] for g = w[o, c] (3 x 3) and ξ = 4·i + j, the output channels
+    split over nt threads; rows of G: g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2 (halving is exact
+    above the subnormals)."""
+    cdef int tid, team
+    if nt == 1:
+        _wino_weights_rows(w, u, Cout, C, us, 0, Cout)
+        return
+    with parallel(num_threads=nt):  # serial, U had been 4 % of (b)'s 2-thread forward (perf)
+        tid = threadid()
+        team = mg_gemm_team_size()
+        _wino_weights_rows(w, u, Cout, C, us, tid * Cout // team, (tid + 1) * Cout // team)
+
+
+cdef void _wino_weights_rows(const floating* w, floating* u, Py_ssize_t Cout, Py_ssize_t C,
+                             Py_ssize_t plane, Py_ssize_t o0, Py_ssize_t o1) noexcept nogil:
+    """_wino_weights for the output channels o0 .. o1 − 1 (plane: us)."""
+    cdef Py_ssize_t o, c, i, j
     cdef floating t[4][3]
     cdef floating r[3]
     cdef const floating* g
-    for o in range(Cout):
+    for o in range(o0, o1):
         for c in range(C):
             g = w + (o * C + c) * 9
             for j in range(3):  # t = G g, column by column
@@ -626,6 +642,7 @@ cdef struct WinoJob:
     Py_ssize_t TW, TT, ntiles  # tile columns, tiles per sample, tiles of the batch
     Py_ssize_t T               # tiles per block (the row stride of V and M)
     Py_ssize_t vs, ms          # elements from one matrix V_ξ (M_ξ) to the next
+    Py_ssize_t us              # elements from one matrix U_ξ (∂U_ξ) to the next: Cout·C + WINO_SKEW
     Py_ssize_t S               # most samples a block touches
     const void* bias           # b (Cout) or NULL
 
@@ -762,7 +779,7 @@ cdef void _wino_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
             ns = _wino_segments(job, t0, nb, seg)
             _wino_input(job, x, seg, ns, nb, v)
             for xi in range(16):
-                _gemm_thread(Cout, nb, C, plan.kc, plan.nc, 1, u + xi * Cout * C, C, 1,
+                _gemm_thread(Cout, nb, C, plan.kc, plan.nc, 1, u + xi * job.us, C, 1,
                              v + xi * job.vs, T, 1, 0, m + xi * job.ms, T, bp, ap, 0, 1, False, NULL)
             bad[tid] |= _wino_output(job, m, seg, ns, y)
 
@@ -799,6 +816,7 @@ cdef int _wino_blocks(WinoJob* job, Py_ssize_t itemsize) noexcept nogil:
     T = _ceil_div(job.ntiles, nblocks)
     job.T = T
     job.vs, job.ms = job.C * T + WINO_SKEW, job.Cout * T + WINO_SKEW
+    job.us = job.Cout * job.C + WINO_SKEW
     job.S = min(job.N, T // job.TT + 2)
     return <int>min(<Py_ssize_t>nt, _ceil_div(job.ntiles, T))
 
@@ -822,7 +840,7 @@ def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp
     y = np.empty((job.N, job.Cout, job.OH, job.OW), dtype=x.dtype)
     T = job.T
     plan = _plan(job.Cout, T, job.C, s, 1)
-    usize = _round_up(16 * job.Cout * job.C, ALIGN)
+    usize = _round_up(16 * job.us, ALIGN)
     per = s * (_round_up(16 * job.vs, ALIGN) + _round_up(16 * job.ms, ALIGN) + plan.bsize
                + _round_up(plan.asize, ALIGN)) \
         + _round_up(job.S * sizeof(WinoSeg), ALIGN)
@@ -832,13 +850,13 @@ def conv2d_winograd(cnp.ndarray x, cnp.ndarray weight, padding, output_size, cnp
     with nogil:
         if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
             _wino_weights[float](<const float*>cnp.PyArray_DATA(weight), <float*>scratch.data,
-                                 job.Cout, job.C)
+                                 job.Cout, job.C, job.us, nt)
             _wino_run[float](&job, &plan, nt, <const float*>cnp.PyArray_DATA(x),
                              <const float*>scratch.data, <float*>cnp.PyArray_DATA(y),
                              scratch.data + s * usize, per, <int*>cnp.PyArray_DATA(bad))
         else:
             _wino_weights[double](<const double*>cnp.PyArray_DATA(weight), <double*>scratch.data,
-                                  job.Cout, job.C)
+                                  job.Cout, job.C, job.us, nt)
             _wino_run[double](&job, &plan, nt, <const double*>cnp.PyArray_DATA(x),
                               <const double*>scratch.data, <double*>cnp.PyArray_DATA(y),
                               scratch.data + s * usize, per, <int*>cnp.PyArray_DATA(bad))
@@ -978,10 +996,10 @@ cdef void _wino_grad_input(const WinoJob* job, const floating* dy, const WinoSeg
 cdef void _wino_wgrad_run(const WinoJob* job, Plan* plan, int nt, const floating* x,
                           const floating* dy, char* ws, Py_ssize_t per, double* db) noexcept nogil:
     """All blocks of tiles, whole blocks per thread, each thread adding into its own ∂U (ws: per
-    bytes each: ∂U (zeroed), V, Ĝ, B~, A~, g (4 x T gradients), the segments); db: Cout
-    partial sums of ∂b per thread, or NULL."""
+    bytes each: ∂U, V, Ĝ, B~, A~, g (4 x T gradients), the segments); db: Cout partial sums of
+    ∂b per thread, or NULL. All nt ∂U are zeroed here, those of threads the team lacks too."""
     cdef Py_ssize_t T = job.T, C = job.C, Cout = job.Cout, nblocks = _ceil_div(job.ntiles, T)
-    cdef Py_ssize_t blk, t0, nb, xi, ns
+    cdef Py_ssize_t blk, t0, nb, xi, ns, q
     cdef floating* du
     cdef floating* v
     cdef floating* m
@@ -994,12 +1012,14 @@ cdef void _wino_wgrad_run(const WinoJob* job, Plan* plan, int nt, const floating
         tid = threadid()
         team = mg_gemm_team_size()  # may be smaller than asked for
         du = <floating*>(ws + tid * per)
-        v = du + _round_up(16 * Cout * C, ALIGN)
+        v = du + _round_up(16 * job.us, ALIGN)
         m = v + _round_up(16 * job.vs, ALIGN)
         bp = m + _round_up(16 * job.ms, ALIGN)
         ap = bp + plan.bsize
         g = ap + _round_up(plan.asize, ALIGN)
         seg = <WinoSeg*>(g + _round_up(4 * T, ALIGN))
+        for q in range(_ceil_div(nt - tid, team)):  # partials tid, tid + team, ..
+            memset(ws + (tid + q * team) * per, 0, 16 * job.us * sizeof(floating))
         for blk in range(tid * nblocks // team, (tid + 1) * nblocks // team):
             t0 = blk * T
             nb = min(T, job.ntiles - t0)
@@ -1008,23 +1028,39 @@ cdef void _wino_wgrad_run(const WinoJob* job, Plan* plan, int nt, const floating
             _wino_grad_input(job, dy, seg, ns, nb, m, g, NULL if db == NULL else db + tid * Cout)
             for xi in range(16):
                 _gemm_thread(Cout, C, nb, plan.kc, plan.nc, 1, m + xi * job.ms, T, 1,
-                             v + xi * job.vs, 1, T, 1, du + xi * Cout * C, C, bp, ap, 0, 1, False, NULL)
+                             v + xi * job.vs, 1, T, 1, du + xi * job.us, C, bp, ap, 0, 1, False, NULL)
 
 
 cdef void _wino_weights_adjoint(floating* du, floating* gw, Py_ssize_t Cout, Py_ssize_t C,
-                                int nt, Py_ssize_t stride) noexcept nogil:
+                                Py_ssize_t us, int nt, Py_ssize_t stride) noexcept nogil:
     """∂U = the nt threads' ∂U (stride elements apart) summed in a fixed order, into the first;
-    then ∂W[o, c] = Gᵀ ∂U[o, c] G (3 x 3 from 4 x 4; ∂U_ξ at ξ·Cout·C): the 3 rows of Gᵀ r for
-    the 4 rows r are r0 + (r1 + r2)/2, (r1 − r2)/2, (r1 + r2)/2 + r3, and the same on columns."""
-    cdef Py_ssize_t o, c, i, j, plane = Cout * C
+    then ∂W[o, c] = Gᵀ ∂U[o, c] G (3 x 3 from 4 x 4; ∂U_ξ at ξ·us): the 3 rows of Gᵀ r for
+    the 4 rows r are r0 + (r1 + r2)/2, (r1 − r2)/2, (r1 + r2)/2 + r3, and the same on columns.
+    The output channels are split over nt threads (serial, the sum alone grows with the threads)."""
+    cdef int tid, team
+    if nt == 1:
+        _wino_weights_adjoint_rows(du, gw, Cout, C, us, nt, stride, 0, Cout)
+        return
+    with parallel(num_threads=nt):
+        tid = threadid()
+        team = mg_gemm_team_size()
+        _wino_weights_adjoint_rows(du, gw, Cout, C, us, nt, stride, tid * Cout // team, (tid + 1) * Cout // team)
+
+
+cdef void _wino_weights_adjoint_rows(floating* du, floating* gw, Py_ssize_t Cout, Py_ssize_t C,
+                                     Py_ssize_t plane, int nt, Py_ssize_t stride, Py_ssize_t o0,
+                                     Py_ssize_t o1) noexcept nogil:
+    """_wino_weights_adjoint for the output channels o0 .. o1 − 1 (plane: us)."""
+    cdef Py_ssize_t o, c, i, j, xi
     cdef int tid
     for tid in range(1, nt):
-        for i in range(16 * plane):
-            du[i] += du[tid * stride + i]
+        for xi in range(16):
+            for i in range(xi * plane + o0 * C, xi * plane + o1 * C):
+                du[i] += du[tid * stride + i]
     cdef floating t[3][4]
     cdef floating r[4]
     cdef floating* w
-    for o in range(Cout):
+    for o in range(o0, o1):
         for c in range(C):
             for j in range(4):  # t = Gᵀ ∂U, column by column
                 for i in range(4):
@@ -1049,7 +1085,7 @@ def conv2d_winograd_backward_weight(cnp.ndarray grad_out, cnp.ndarray x, padding
     cdef WinoJob job
     cdef Plan plan
     cdef Scratch scratch
-    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), T, per, usize, t
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(x), T, per, usize
     cdef int nt
     cdef cnp.ndarray gw, db = None
     weight_shape = (grad_out.shape[1], x.shape[1], 3, 3)
@@ -1059,7 +1095,7 @@ def conv2d_winograd_backward_weight(cnp.ndarray grad_out, cnp.ndarray x, padding
                                       grad_bias)
     T = job.T
     plan = _plan(job.Cout, job.C, T, s, 1)
-    usize = _round_up(16 * job.Cout * job.C, ALIGN)
+    usize = _round_up(16 * job.us, ALIGN)
     per = s * (usize + _round_up(16 * job.vs, ALIGN) + _round_up(16 * job.ms, ALIGN) + plan.bsize
                + _round_up(plan.asize, ALIGN) + _round_up(4 * T, ALIGN)) \
         + _round_up(job.S * sizeof(WinoSeg), ALIGN)
@@ -1069,20 +1105,18 @@ def conv2d_winograd_backward_weight(cnp.ndarray grad_out, cnp.ndarray x, padding
     gw = np.empty(weight_shape, dtype=x.dtype)
     scratch = _scratch_take(_conv_scratch)
     with nogil:
-        for t in range(nt):
-            memset(scratch.data + t * per, 0, s * usize)
         if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
             _wino_wgrad_run[float](&job, &plan, nt, <const float*>cnp.PyArray_DATA(x),
                                    <const float*>cnp.PyArray_DATA(grad_out), scratch.data, per,
                                    NULL if db is None else <double*>cnp.PyArray_DATA(db))
             _wino_weights_adjoint[float](<float*>scratch.data, <float*>cnp.PyArray_DATA(gw),
-                                         job.Cout, job.C, nt, per // s)
+                                         job.Cout, job.C, job.us, nt, per // s)
         else:
             _wino_wgrad_run[double](&job, &plan, nt, <const double*>cnp.PyArray_DATA(x),
                                     <const double*>cnp.PyArray_DATA(grad_out), scratch.data, per,
                                     NULL if db is None else <double*>cnp.PyArray_DATA(db))
             _wino_weights_adjoint[double](<double*>scratch.data, <double*>cnp.PyArray_DATA(gw),
-                                          job.Cout, job.C, nt, per // s)
+                                          job.Cout, job.C, job.us, nt, per // s)
     _scratch_give(scratch)
     gb = None if db is None else db.sum(axis=0).astype(x.dtype)
     if not np.isfinite(gw).all() or (gb is not None and not np.isfinite(gb).all()):
