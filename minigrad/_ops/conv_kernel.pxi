@@ -522,6 +522,9 @@ cdef enum:
     # Output rows at least this wide are copied as row runs (masked vector copies); narrower
     # rows take the table's gather, one value at a time.
     ROW_RUN_MIN = 8
+    # The widest kernel whose ∂x col2im is written from D at once (mg_conv_col2im keeps a mask
+    # per kernel column on the stack).
+    COL2IM_KW_MAX = 64
 
 
 cdef void _tap_table(int* taps, int* runs, Py_ssize_t H, Py_ssize_t W, Py_ssize_t KH, Py_ssize_t KW,
@@ -762,7 +765,7 @@ cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_
     cdef const floating* b
     cdef floating* cols = ws + (plan.wsize if team else plan.bsize + plan.asize)
     cdef floating* planes = dx + (n * job.C + grp * job.cin_g) * HW
-    cdef bint whole = MG_PANEL and cb.SH == 1 and cb.SW == 1 and job.chunk == OHW
+    cdef bint whole = MG_PANEL and cb.SH == 1 and cb.SW == 1 and job.chunk == OHW and cb.KW <= COL2IM_KW_MAX
     if not whole:
         memset(planes, 0, job.cin_g * HW * sizeof(floating))
     cb.matrix = True  # B = G_n,g[:, block], a plain matrix; Wᵀ read in place
