@@ -751,6 +751,24 @@ cdef void _bias_rows(const ConvJob* job, Py_ssize_t grp, const floating* a, floa
             row[p] += bv
 
 
+cdef inline bint _col2im_at_once(const ConvJob* job) noexcept nogil:
+    """Whether ∂x's col2im writes each product's planes from all its columns at once
+    (_col2im_whole): stride 1, D in one block, a kernel at most COL2IM_KW_MAX wide."""
+    return MG_PANEL and job.cb.SH == 1 and job.cb.SW == 1 and job.chunk == job.cb.OHW \
+        and job.cb.KW <= COL2IM_KW_MAX
+
+
+cdef bint _uses_table(const ConvJob* job, int mode) noexcept nogil:
+    """Whether this call reads the tap table (13 µs to build for case (a), serial): not for a
+    plain-matrix product, nor where every row of columns comes from mg_conv_panel (the forward,
+    ∂W's dot products) or ∂x's col2im is done at once."""
+    if job.cb.matrix:
+        return False
+    if MG_PANEL and job.cb.valid and job.cb.row_runs and (mode == FORWARD or job.dot >= 0):
+        return False
+    return not (mode == DGRAD and _col2im_at_once(job))
+
+
 cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_t grp,
                          const floating* g, const floating* wt, floating* dx, floating* ws,
                          bint team) noexcept nogil:
@@ -765,7 +783,7 @@ cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_
     cdef const floating* b
     cdef floating* cols = ws + (plan.wsize if team else plan.bsize + plan.asize)
     cdef floating* planes = dx + (n * job.C + grp * job.cin_g) * HW
-    cdef bint whole = MG_PANEL and cb.SH == 1 and cb.SW == 1 and job.chunk == OHW and cb.KW <= COL2IM_KW_MAX
+    cdef bint whole = _col2im_at_once(job)
     if not whole:
         memset(planes, 0, job.cin_g * HW * sizeof(floating))
     cb.matrix = True  # B = G_n,g[:, block], a plain matrix; Wᵀ read in place
@@ -1116,7 +1134,7 @@ cdef object _conv(int mode, cnp.ndarray x, cnp.ndarray a, cnp.ndarray c, stride,
         db = np.zeros((nt, job.Cout), np.float64)
         job.db = <double*>cnp.PyArray_DATA(db)
     with nogil:
-        if not job.cb.matrix:
+        if _uses_table(&job, mode):
             _tap_table(<int*>scratch.data, <int*>scratch.data + KH * KW * OH * OW, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
         if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
             _conv_run[float](&job, nsamples, &plan, nt, <const float*>cnp.PyArray_DATA(x),
