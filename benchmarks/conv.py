@@ -42,8 +42,15 @@ def case_arrays(rng, N, Cin, H, W, Cout, k, s, p):
     return (x, w, b), rng.standard_normal((N, Cout, OH, OW), dtype=np.float32)
 
 
+def case_flops(N, Cin, H, W, Cout, k, s, p):
+    """Flops of one forward + backward of a conv case: the forward and the two backward products
+    (dx, dW), each 2·N·Cout·OH·OW·Cin·k²."""
+    OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    return 3 * 2.0 * N * Cout * OH * OW * Cin * k * k
+
+
 def case_candidates(rng, N, Cin, H, W, Cout, k, s, p, numpy_ref=True):
-    """One conv case: its float32 arrays (x, W, b, upstream gradient g), its output size and its
+    """One conv case: its float32 arrays (x, W, b, upstream gradient g) and its
     forward + backward candidates (minigrad, numpy-ref unless numpy_ref=False, torch, the book)."""
     import minigrad.nn.functional as F
 
@@ -53,7 +60,7 @@ def case_candidates(rng, N, Cin, H, W, Cout, k, s, p, numpy_ref=True):
         lambda torch: lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p), (x, w, b), g,
         numpy_ref=numpy_ref)
     cands[BOOK] = lambda: book_conv.conv_step(x, w, b, s, p, g)
-    return (x, w, b, g), g.shape[2:], cands
+    return (x, w, b, g), cands
 
 
 def run(quick=False):
@@ -62,12 +69,11 @@ def run(quick=False):
     rng = np.random.default_rng(0)
     rows = []
     for name, N, Cin, H, W, Cout, k, s, p in CONV_CASES:
-        _, (OH, OW), cands = case_candidates(rng, N, Cin, H, W, Cout, k, s, p)
+        _, cands = case_candidates(rng, N, Cin, H, W, Cout, k, s, p)
         res = harness.compare(cands, threads=THREADS)
         extra = {**harness.speedup_extra(res), **harness.speedup_extra(res, BOOK, "book / minigrad")}
-        # flops: the forward and the two backward products (dx, dW), each 2·N·Cout·OH·OW·Cin·k².
         rows.append(harness.row(SECTION, f"conv ({name}) {N},{Cin},{H}x{W},{Cout},k{k},s{s},p{p}", res,
-                                flops=3 * 2.0 * N * Cout * OH * OW * Cin * k * k, extra=extra))
+                                flops=case_flops(N, Cin, H, W, Cout, k, s, p), extra=extra))
     x = rng.standard_normal(POOL_SHAPE, dtype=np.float32)
     g = rng.standard_normal((*POOL_SHAPE[:2], POOL_SHAPE[2] // 2, POOL_SHAPE[3] // 2), dtype=np.float32)
     cands = harness.step_candidates(lambda x: F.max_pool2d(x, 2),

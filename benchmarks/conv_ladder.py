@@ -18,7 +18,7 @@ two-thread rows set their thread count around each call, so all rows are timed i
 import numpy as np
 
 from . import harness
-from .conv import BOOK, CONV_CASES, case_candidates
+from .conv import BOOK, CONV_CASES, case_candidates, case_flops
 
 SECTION = "conv ladder"
 
@@ -64,7 +64,7 @@ def run(quick=False):
     rng = np.random.default_rng(0)
     rows = []
     for name, N, Cin, H, W, Cout, k, s, p in CONV_CASES:
-        (x, w, b, g), (OH, OW), cands = case_candidates(rng, N, Cin, H, W, Cout, k, s, p, numpy_ref=False)
+        (x, w, b, g), cands = case_candidates(rng, N, Cin, H, W, Cout, k, s, p, numpy_ref=False)
         ladder = {"1. book (numpy)": cands[BOOK],
                   "2. im2col + GEMM": lambda: im2col_step(x, w, b, s, p, g),
                   "3. implicit GEMM": cands["minigrad"],
@@ -79,7 +79,7 @@ def run(quick=False):
             r = harness.paired_ratio(res, a, b_)
             extra[f"{a[0]}→{b_[0]}"] = f"{r['median']:.2f}×" if r else ""
         rows.append(harness.row(SECTION, f"conv ({name}) {N},{Cin},{H}x{W},{Cout},k{k},s{s},p{p}", res,
-                                flops=3 * 2.0 * N * Cout * OH * OW * Cin * k * k, extra=extra))
+                                flops=case_flops(N, Cin, H, W, Cout, k, s, p), extra=extra))
     return rows
 
 

@@ -60,15 +60,14 @@ def _bn_cases():
 
 
 def _conv_cases():
-    for name, N, Cin, H, W, Cout, k, s, p in conv.CONV_CASES:
-        OH, OW = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
-
-        def make(geometry=(N, Cin, H, W, Cout, k, s, p)):
-            _, _, cands = conv.case_candidates(np.random.default_rng(0), *geometry, numpy_ref=False)
+    for name, *geometry in conv.CONV_CASES:
+        def make(geometry=geometry):
+            _, cands = conv.case_candidates(np.random.default_rng(0), *geometry, numpy_ref=False)
             del cands[conv.BOOK]
             return cands
+        N, Cin, H, W, Cout, k, s, p = geometry
         yield (f"conv ({name}) fwd+bwd {N},{Cin},{H}x{W},{Cout},k{k},s{s},p{p}", make, "torch",
-               {"flops": 3 * 2.0 * N * Cout * OH * OW * Cin * k * k})
+               {"flops": conv.case_flops(*geometry)})
 
 
 def _train_cases():

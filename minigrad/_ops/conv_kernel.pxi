@@ -630,10 +630,16 @@ cdef enum:
     PIX = 64  # pixels per transposed block of a ∂W panel (NR·PIX values on the stack, 16 KB at most)
 
 
+cdef inline bint _rows_by_panel(const ConvB* cb) noexcept nogil:
+    """Whether rows of columns (the forward's B~ panels, ∂W's T) come from _panel: no tap reads
+    the padding, stride 1 along W, and the build has vector masks."""
+    return MG_PANEL and cb.valid and cb.row_runs
+
+
 cdef inline void _panel(const ConvB* cb, Py_ssize_t pc, Py_ssize_t kc, Py_ssize_t p0, Py_ssize_t nr,
                         Py_ssize_t w, floating* dst, Py_ssize_t ldd) noexcept nogil:
     """dst[p, :w] (row stride ldd) = row pc + p of the column matrix at pixels p0 .. p0 + nr − 1, then
-    zeros, for p < kc; only where cb.valid and cb.row_runs (mg_conv_panel)."""
+    zeros, for p < kc; only where _rows_by_panel (mg_conv_panel)."""
     if floating is float:
         mg_conv_panel_f(<const float*>cb.x, cb.HW, cb.KK, cb.KW, cb.DH * cb.W, cb.DW, cb.SH * cb.W, cb.OW,
                         pc, kc, p0, nr, w, dst, ldd)
@@ -664,7 +670,7 @@ cdef void _pack_b_conv(const ConvB* cb, Py_ssize_t ncur, Py_ssize_t kc, Py_ssize
         nr = min(<Py_ssize_t>NR, ncur - q * NR)
         w = _tail_width(nr)
         d = dst + q * NR * kc
-        if not cb.by_pixel and MG_PANEL and cb.valid and cb.row_runs:
+        if not cb.by_pixel and _rows_by_panel(cb):
             _panel(cb, pc, kc, j0 + q * NR, nr, w, d, w)  # masked loads per output row, no table
         elif not cb.by_pixel:  # row p is tap pc + p, columns are pixels: contiguous writes
             # tap kk's rows are those of channels c0, c0 + 1, ..: KK rows apart in the panel
@@ -764,7 +770,7 @@ cdef bint _uses_table(const ConvJob* job, int mode) noexcept nogil:
     ∂W's dot products) or ∂x's col2im is done at once."""
     if job.cb.matrix:
         return False
-    if MG_PANEL and job.cb.valid and job.cb.row_runs and (mode == FORWARD or job.dot >= 0):
+    if _rows_by_panel(&job.cb) and (mode == FORWARD or job.dot >= 0):
         return False
     return not (mode == DGRAD and _col2im_at_once(job))
 
@@ -796,11 +802,11 @@ cdef void _dgrad_product(const ConvJob* job, Plan* plan, Py_ssize_t n, Py_ssize_
         else:
             _gemm_thread(M, nb, K, plan.kc, plan.nc, 1, a, K, 1, b, OHW, 1, 0, cols, nb, ws,
                          ws + plan.bsize, 0, 1, False, &cb)
-        if whole:
+        if whole:  # (one block)
             _col2im_whole(&cb, cols, job.cin_g, planes)
-            return
-        for t in range(M):
-            _tap_add(&cb, planes + t // cb.KK * HW, t % cb.KK, p0, nb, cols + t * nb)
+        else:
+            for t in range(M):
+                _tap_add(&cb, planes + t // cb.KK * HW, t % cb.KK, p0, nb, cols + t * nb)
 
 
 cdef inline void _dot_tile(int shape, Py_ssize_t nv, const floating* g, Py_ssize_t ldg,
@@ -873,7 +879,7 @@ cdef void _wgrad_dot(const ConvJob* job, Py_ssize_t n, Py_ssize_t grp, const flo
         np_ = min(job.chunk, OHW - p0)
         nv = np_ // L
         r = np_ - nv * L
-        if MG_PANEL and cb.valid and cb.row_runs:  # NR pixels of every row at a time
+        if _rows_by_panel(&cb):  # NR pixels of every row at a time
             for j in range(_ceil_div(np_, NR)):
                 cnt = min(<Py_ssize_t>NR, np_ - j * NR)
                 _panel(&cb, 0, K, p0 + j * NR, cnt, _round_up(cnt, L), T + j * NR, ld)
